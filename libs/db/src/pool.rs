@@ -1,0 +1,120 @@
+//! The connection pool.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use mashang_domain::TenantId;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::error::DbError;
+use crate::tx::{GlobalTx, SystemScope, TenantTx};
+
+/// How to connect. `Debug` never prints the URL, which may carry a password.
+#[derive(Clone)]
+pub struct DbConfig {
+    /// `postgres://user:password@host:port/database`.
+    pub url: String,
+    /// Upper bound on open connections from this process.
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbConfig")
+            .field("url", &"[redacted]")
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish()
+    }
+}
+
+impl DbConfig {
+    /// A configuration with the defaults for a service process.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+
+    pub(crate) fn connect_options(&self) -> Result<PgConnectOptions, DbError> {
+        PgConnectOptions::from_str(&self.url)
+            .map(|o| o.application_name("mashang"))
+            .map_err(|e| DbError::Config(format!("database URL: {e}")))
+    }
+}
+
+/// The database handle shared by a process's services. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: PgPool,
+}
+
+impl Db {
+    /// Connects lazily: the process starts even when the database is down, and
+    /// readiness reports it until it is back.
+    pub fn connect_lazy(config: &DbConfig) -> Result<Self, DbError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .connect_lazy_with(config.connect_options()?);
+        Ok(Self { pool })
+    }
+
+    /// Connects and checks the connection at once.
+    pub async fn connect(config: &DbConfig) -> Result<Self, DbError> {
+        let db = Self::connect_lazy(config)?;
+        db.ping().await?;
+        Ok(db)
+    }
+
+    /// Opens a transaction scoped to one tenant: `app.tenant_id` is set for this
+    /// transaction only, so a pooled connection never carries it to the next user.
+    pub async fn tenant(&self, tenant: TenantId) -> Result<TenantTx, DbError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(TenantTx::new(tx, tenant))
+    }
+
+    /// Opens a transaction with no tenant: for the global tables (tenants, QR token
+    /// and tracking-number lookups). Tenant tables show no rows in it.
+    pub async fn global(&self) -> Result<GlobalTx, DbError> {
+        Ok(GlobalTx::new(self.pool.begin().await?))
+    }
+
+    /// Opens a cross-tenant transaction for one named system worker.
+    pub async fn system(&self, scope: SystemScope) -> Result<GlobalTx, DbError> {
+        let mut tx: Transaction<'static, Postgres> = self.pool.begin().await?;
+        sqlx::query("SELECT set_config($1, 'on', true)")
+            .bind(scope.setting())
+            .execute(&mut *tx)
+            .await?;
+        Ok(GlobalTx::new(tx))
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A listener for `LISTEN/NOTIFY` wake-ups on one channel.
+    pub async fn listen(&self, channel: &str) -> Result<PgListener, DbError> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(channel).await?;
+        Ok(listener)
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

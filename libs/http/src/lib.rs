@@ -1,0 +1,17 @@
+//! HTTP plumbing shared by every service: RFC 9457 problem+json errors, extractors
+//! that turn bad input into those errors, the common tower layers (request ids,
+//! tracing by matched route, metrics, panics), health and readiness, graceful serving.
+
+mod extract;
+mod health;
+mod layers;
+mod operator;
+mod problem;
+mod serve;
+
+pub use extract::{ApiJson, ApiQuery};
+pub use health::{Probe, Readiness, health_router};
+pub use layers::with_common_layers;
+pub use operator::{Operator, OperatorToken};
+pub use problem::{ApiError, FieldError, on_constraint};
+pub use serve::{metrics_router, serve, shutdown_on_signal};

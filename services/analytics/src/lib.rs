@@ -1,0 +1,53 @@
+//! The analytics service: facts and figures from every event. Today: per-tenant counts
+//! by event type, readable per township and, for the county, side by side.
+
+mod counters;
+mod http;
+
+use std::sync::Arc;
+
+use mashang_bus::relay::{self, RelayConfig};
+use mashang_bus::{Bus, ConsumerSpec, Service};
+use mashang_db::Db;
+use mashang_domain::events::EventType;
+use tokio_util::sync::CancellationToken;
+
+pub use http::router;
+
+/// The analytics consumer: every event in the catalogue.
+pub const CONSUMER: ConsumerSpec = ConsumerSpec {
+    name: "analytics",
+    types: &EventType::ALL,
+};
+
+/// What analytics' handlers and workers share.
+#[derive(Clone, Debug)]
+pub struct AnalyticsState {
+    /// The database.
+    pub db: Db,
+}
+
+impl AnalyticsState {
+    /// State over `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+/// Runs analytics' background work until `shutdown`.
+pub async fn workers(state: AnalyticsState, bus: Arc<dyn Bus>, shutdown: CancellationToken) {
+    let relay = relay::run(
+        state.db.clone(),
+        bus.clone(),
+        Service::Analytics,
+        RelayConfig::default(),
+        shutdown.clone(),
+    );
+    let handler = Arc::new(counters::CountingHandler::new(state.db.clone()));
+    let consumer = async {
+        if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
+            tracing::error!(error = %err, "analytics consumer stopped");
+        }
+    };
+    tokio::join!(relay, consumer);
+}

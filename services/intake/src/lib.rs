@@ -1,0 +1,101 @@
+//! The intake service: what citizens touch. The QR landing page, report submission
+//! with photos, the status page behind the tracking number, and the citizen-visible
+//! status kept in step with routing's case events.
+
+mod consumer;
+mod form;
+mod http;
+mod pages;
+pub mod pii;
+mod qr;
+mod status;
+mod submit;
+mod tracking;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mashang_bus::relay::{self, RelayConfig};
+use mashang_bus::{Bus, ConsumerSpec, Service};
+use mashang_db::Db;
+use mashang_domain::events::EventType;
+use mashang_storage::BlobStore;
+use tokio_util::sync::CancellationToken;
+
+pub use http::router;
+pub use pii::PiiKey;
+
+/// The intake consumer: case events that change what the citizen sees.
+pub const CONSUMER: ConsumerSpec = ConsumerSpec {
+    name: "intake",
+    types: &[EventType::CaseAssigned],
+};
+
+/// Intake's settings.
+#[derive(Clone, Debug)]
+pub struct IntakeConfig {
+    /// The public base URL citizens reach (`https://mashang.example.cn`); status links
+    /// are built from it.
+    pub public_url: String,
+    /// The key that seals citizens' phone numbers at rest.
+    pub pii_key: PiiKey,
+    /// The largest accepted photo, in bytes.
+    pub max_photo_bytes: u64,
+    /// Where uploads wait while they are checked; `None` for the system temp folder.
+    pub spool_dir: Option<PathBuf>,
+}
+
+impl IntakeConfig {
+    /// Settings with the default limits.
+    pub fn new(public_url: impl Into<String>, pii_key: PiiKey) -> Self {
+        Self {
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+            pii_key,
+            max_photo_bytes: 10 * 1024 * 1024,
+            spool_dir: None,
+        }
+    }
+}
+
+/// Photos per report.
+pub const MAX_PHOTOS: usize = 9;
+
+/// What intake's handlers and workers share.
+#[derive(Clone, Debug)]
+pub struct IntakeState {
+    /// The database.
+    pub db: Db,
+    /// Where photos go.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Settings.
+    pub config: Arc<IntakeConfig>,
+}
+
+impl IntakeState {
+    /// Intake's state.
+    pub fn new(db: Db, blobs: Arc<dyn BlobStore>, config: IntakeConfig) -> Self {
+        Self {
+            db,
+            blobs,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// Runs intake's background work until `shutdown`: its outbox relay and its consumer.
+pub async fn workers(state: IntakeState, bus: Arc<dyn Bus>, shutdown: CancellationToken) {
+    let relay = relay::run(
+        state.db.clone(),
+        bus.clone(),
+        Service::Intake,
+        RelayConfig::default(),
+        shutdown.clone(),
+    );
+    let handler = Arc::new(consumer::CaseHandler::new(state.db.clone()));
+    let consumer = async {
+        if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
+            tracing::error!(error = %err, "intake consumer stopped");
+        }
+    };
+    tokio::join!(relay, consumer);
+}

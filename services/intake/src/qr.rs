@@ -1,0 +1,174 @@
+//! Resolving a scanned QR token: which tenant and grid it belongs to, and what the
+//! citizen can choose there.
+
+use mashang_db::Db;
+use mashang_domain::tenant::TenantStatus;
+use mashang_domain::{GridNodeId, QrCodeId, TenantCode, TenantId};
+use mashang_http::ApiError;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// What a valid token leads to.
+#[derive(Clone, Debug, Serialize)]
+pub struct QrContext {
+    /// The QR code.
+    #[serde(skip)]
+    pub qr_code_id: QrCodeId,
+    /// The township.
+    pub tenant: TenantInfo,
+    /// The grid (or other node) the code is posted in.
+    pub node: NodeInfo,
+    /// The tenant's active categories, in their order.
+    pub categories: Vec<CategoryInfo>,
+}
+
+/// The township, as a citizen sees it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TenantInfo {
+    /// Tenant id.
+    #[serde(skip)]
+    pub id: TenantId,
+    /// Short code.
+    pub code: String,
+    /// Name (草滩镇).
+    pub name: String,
+    /// IANA time zone.
+    #[serde(skip)]
+    pub time_zone: String,
+}
+
+impl TenantInfo {
+    /// The prefix of this tenant's tracking numbers.
+    pub fn tracking_prefix(&self) -> Result<String, ApiError> {
+        TenantCode::parse(&self.code)
+            .map(|c| c.tracking_prefix())
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("stored tenant code is invalid: {e}")))
+    }
+
+    /// The tenant's zone, falling back to Asia/Shanghai for an unreadable value.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+}
+
+/// A grid-tree node, as a citizen sees it.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeInfo {
+    /// Node id.
+    #[serde(skip)]
+    pub id: GridNodeId,
+    /// Code.
+    pub code: String,
+    /// Name (第三网格).
+    pub name: String,
+    /// Kind (`grid`).
+    pub kind: String,
+    /// The names of its ancestors below the township, nearest last (`["新庄村"]`).
+    pub path: Vec<String>,
+}
+
+/// A category to choose.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct CategoryInfo {
+    /// Code sent back with the report.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Icon name.
+    pub icon: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct NodeRow {
+    id: Uuid,
+    code: String,
+    name: String,
+    kind: String,
+    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Resolves a token. Unknown and revoked tokens, and tokens of a suspended tenant, are
+/// "not found" here; the landing page explains each case to the citizen.
+pub async fn resolve(db: &Db, token: &str) -> Result<QrContext, ApiError> {
+    if token.is_empty() || token.len() > 64 {
+        return Err(ApiError::NotFound);
+    }
+    let mut global = db.global().await?;
+    let found: Option<(Uuid, Uuid, String, String, String, String)> = sqlx::query_as(
+        "SELECT q.tenant_id, q.qr_code_id, t.code, t.name, t.time_zone, t.status \
+         FROM routing.qr_tokens q JOIN routing.tenants t ON t.id = q.tenant_id WHERE q.token = $1",
+    )
+    .bind(token)
+    .fetch_optional(&mut *global)
+    .await?;
+    global.commit().await?;
+    let Some((tenant_id, qr_code_id, code, name, time_zone, status)) = found else {
+        return Err(ApiError::NotFound);
+    };
+    if TenantStatus::parse(&status) != Some(TenantStatus::Active) {
+        return Err(ApiError::NotFound);
+    }
+    let tenant = TenantInfo {
+        id: TenantId::from_uuid(tenant_id),
+        code,
+        name,
+        time_zone,
+    };
+    let mut tx = db.tenant(tenant.id).await?;
+    let node: Option<NodeRow> = sqlx::query_as(
+        "SELECT n.id, n.code, n.name, n.kind, q.revoked_at \
+         FROM routing.qr_codes q JOIN routing.grid_nodes n ON n.tenant_id = q.tenant_id AND n.id = q.node_id \
+         WHERE q.tenant_id = $1 AND q.id = $2",
+    )
+    .bind(tenant.id.as_uuid())
+    .bind(qr_code_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(NodeRow {
+        id: node_id,
+        code: node_code,
+        name: node_name,
+        kind,
+        revoked_at,
+    }) = node
+    else {
+        return Err(ApiError::NotFound);
+    };
+    if revoked_at.is_some() {
+        return Err(ApiError::NotFound);
+    }
+    let path: Vec<(String,)> = sqlx::query_as(
+        "WITH RECURSIVE up(id, parent_id, name, kind, depth) AS ( \
+             SELECT id, parent_id, name, kind, 0 FROM routing.grid_nodes WHERE tenant_id = $1 AND id = $2 \
+             UNION ALL \
+             SELECT n.id, n.parent_id, n.name, n.kind, up.depth + 1 FROM routing.grid_nodes n \
+             JOIN up ON n.id = up.parent_id WHERE n.tenant_id = $1 AND up.depth < 32) \
+         SELECT name FROM up WHERE depth > 0 AND kind <> 'township' ORDER BY depth DESC",
+    )
+    .bind(tenant.id.as_uuid())
+    .bind(node_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let categories: Vec<CategoryInfo> = sqlx::query_as(
+        "SELECT code, name_zh, name_en, icon FROM routing.categories \
+         WHERE tenant_id = $1 AND active ORDER BY position, code",
+    )
+    .bind(tenant.id.as_uuid())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(QrContext {
+        qr_code_id: QrCodeId::from_uuid(qr_code_id),
+        tenant,
+        node: NodeInfo {
+            id: GridNodeId::from_uuid(node_id),
+            code: node_code,
+            name: node_name,
+            kind,
+            path: path.into_iter().map(|(n,)| n).collect(),
+        },
+        categories,
+    })
+}

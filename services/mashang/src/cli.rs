@@ -1,0 +1,292 @@
+//! The command line. Every flag has a `MASHANG_…` environment variable; secrets are
+//! best given through the environment or a file, never on a shared command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Mashang (码上反映): the county's citizen-report platform.
+#[derive(Debug, Parser)]
+#[command(name = "mashang", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Logging and tracing.
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run services: all four by default, or the ones named (intake routing notification analytics).
+    Serve(Box<ServeArgs>),
+    /// Apply database migrations as the owner role; optionally create the application role.
+    Migrate(MigrateArgs),
+    /// Run everything on this machine with nothing to configure (embedded PostgreSQL, in-process bus, local files).
+    Demo(DemoArgs),
+    /// Manage tenants (townships).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+/// Log format.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormatArg {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// Logging and tracing flags.
+#[derive(Debug, Args)]
+pub struct TelemetryArgs {
+    /// Log line format.
+    #[arg(
+        long,
+        env = "MASHANG_LOG_FORMAT",
+        value_enum,
+        default_value = "json",
+        global = true
+    )]
+    pub log_format: LogFormatArg,
+    /// Log filter directives, e.g. `info` or `info,mashang_bus=debug`.
+    #[arg(long, env = "MASHANG_LOG", default_value = "info", global = true)]
+    pub log: String,
+    /// OTLP/HTTP endpoint to export traces to, e.g. `http://otel-collector:4318`; none when unset.
+    #[arg(long, env = "MASHANG_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+}
+
+/// Which bus carries events between services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BusKind {
+    /// NATS JetStream (separate processes, Kubernetes).
+    Nats,
+    /// In this process (all four services in one process only).
+    InProcess,
+}
+
+/// Where photos and recordings are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StorageKind {
+    /// A local folder.
+    Local,
+    /// An S3-compatible object store (AWS, MinIO, Garage).
+    S3,
+}
+
+/// `mashang serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Services to run; all four when none is named.
+    #[arg(value_enum)]
+    pub services: Vec<ServiceArg>,
+    /// PostgreSQL URL for the application role (not the owner, not a superuser).
+    #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Most database connections this process opens.
+    #[arg(long, env = "MASHANG_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+    /// Address of the public HTTP listener.
+    #[arg(long, env = "MASHANG_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Address of the Prometheus metrics listener (keep it off the public network).
+    #[arg(long, env = "MASHANG_METRICS_LISTEN", default_value = "127.0.0.1:9090")]
+    pub metrics_listen: SocketAddr,
+    /// Public base URL citizens reach, used in QR codes and status links.
+    #[arg(
+        long,
+        env = "MASHANG_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
+    pub public_url: String,
+    /// The event bus.
+    #[arg(long, env = "MASHANG_BUS", value_enum, default_value = "nats")]
+    pub bus: BusKind,
+    /// NATS server URL(s), comma-separated.
+    #[arg(
+        long,
+        env = "MASHANG_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub nats_url: String,
+    /// NATS subject prefix (events are `<prefix>.<tenant>.<type>`).
+    #[arg(long, env = "MASHANG_NATS_PREFIX", default_value = "mashang")]
+    pub nats_prefix: String,
+    /// JetStream stream replicas (3 on a clustered server).
+    #[arg(long, env = "MASHANG_NATS_REPLICAS", default_value_t = 1)]
+    pub nats_replicas: usize,
+    /// Blob storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Key sealing citizens' phone numbers: 32 bytes, base64. Prefer the environment or --pii-key-file.
+    #[arg(
+        long,
+        env = "MASHANG_PII_KEY",
+        hide_env_values = true,
+        required_unless_present = "pii_key_file"
+    )]
+    pub pii_key: Option<String>,
+    /// File holding the phone-number sealing key.
+    #[arg(long, env = "MASHANG_PII_KEY_FILE")]
+    pub pii_key_file: Option<PathBuf>,
+    /// Bearer token for operations automation on staff endpoints; operator access is off when unset.
+    #[arg(long, env = "MASHANG_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
+    /// Seconds to finish requests and event handling after SIGTERM.
+    #[arg(long, env = "MASHANG_SHUTDOWN_GRACE", default_value_t = 20)]
+    pub shutdown_grace: u64,
+}
+
+/// Blob-storage flags.
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// Where photos and recordings go.
+    #[arg(
+        long = "storage",
+        env = "MASHANG_STORAGE",
+        value_enum,
+        default_value = "local"
+    )]
+    pub kind: StorageKind,
+    /// Folder for `--storage local`.
+    #[arg(long, env = "MASHANG_STORAGE_DIR", default_value = "mashang-blobs")]
+    pub storage_dir: PathBuf,
+    /// S3 endpoint URL for non-AWS stores (MinIO, Garage); AWS when unset.
+    #[arg(long, env = "MASHANG_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long, env = "MASHANG_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    /// S3 bucket.
+    #[arg(long, env = "MASHANG_S3_BUCKET", default_value = "mashang")]
+    pub s3_bucket: String,
+    /// Use path-style addressing (most non-AWS stores need it).
+    #[arg(long, env = "MASHANG_S3_PATH_STYLE")]
+    pub s3_path_style: bool,
+    /// S3 access key id; the default credential chain (environment, web identity, instance role) when unset.
+    #[arg(long, env = "MASHANG_S3_ACCESS_KEY_ID", hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key.
+    #[arg(long, env = "MASHANG_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+    /// Create the bucket at start if it is missing (development).
+    #[arg(long, env = "MASHANG_S3_CREATE_BUCKET")]
+    pub s3_create_bucket: bool,
+}
+
+/// A service name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ServiceArg {
+    /// Citizen intake.
+    Intake,
+    /// Cases and the directory.
+    Routing,
+    /// Messages.
+    Notification,
+    /// Figures.
+    Analytics,
+}
+
+/// `mashang migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// PostgreSQL URL of the owner role (the one that owns the schemas).
+    #[arg(long, env = "MASHANG_MIGRATE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Create (if missing) and grant the application role the services connect as.
+    #[arg(long, env = "MASHANG_APP_ROLE")]
+    pub app_role: Option<String>,
+    /// Password to set for the application role. Prefer the environment.
+    #[arg(
+        long,
+        env = "MASHANG_APP_PASSWORD",
+        hide_env_values = true,
+        requires = "app_role"
+    )]
+    pub app_password: Option<String>,
+}
+
+/// `mashang demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's database, files and `demo.json`; reused by the next run.
+    #[arg(long, env = "MASHANG_DATA_DIR", default_value = ".mashang")]
+    pub data_dir: PathBuf,
+    /// Address to serve on.
+    #[arg(long, env = "MASHANG_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Address of the metrics listener.
+    #[arg(long, env = "MASHANG_METRICS_LISTEN", default_value = "127.0.0.1:9090")]
+    pub metrics_listen: SocketAddr,
+    /// Public base URL; `http://<listen address>` when unset.
+    #[arg(long, env = "MASHANG_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Use this PostgreSQL (owner URL) instead of a private cluster.
+    #[arg(long, env = "MASHANG_DEMO_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Operator token; generated (and kept in the data folder) when unset.
+    #[arg(long, env = "MASHANG_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
+}
+
+/// `mashang tenant …`.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant with its township node and default categories.
+    Create(TenantCreateArgs),
+}
+
+/// `mashang tenant create`.
+#[derive(Debug, Args)]
+pub struct TenantCreateArgs {
+    /// PostgreSQL URL for the application role.
+    #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Short lowercase code, e.g. `caotan`; tracking numbers start with it in capitals.
+    #[arg(long)]
+    pub code: String,
+    /// Name, e.g. 草滩镇.
+    #[arg(long)]
+    pub name: String,
+    /// IANA time zone.
+    #[arg(long, default_value = "Asia/Shanghai")]
+    pub time_zone: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_is_consistent_and_documents_every_env_var() {
+        Cli::command().debug_assert();
+        let mut serve = Cli::command();
+        let help = serve
+            .find_subcommand_mut("serve")
+            .expect("serve exists")
+            .render_long_help()
+            .to_string();
+        for var in [
+            "MASHANG_DATABASE_URL",
+            "MASHANG_LISTEN",
+            "MASHANG_METRICS_LISTEN",
+            "MASHANG_BUS",
+            "MASHANG_NATS_URL",
+            "MASHANG_STORAGE",
+            "MASHANG_S3_ENDPOINT",
+            "MASHANG_PII_KEY",
+            "MASHANG_OPERATOR_TOKEN",
+            "MASHANG_LOG_FORMAT",
+            "MASHANG_OTLP_ENDPOINT",
+        ] {
+            assert!(help.contains(var), "serve --help does not mention {var}");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The commands behind the command line.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use mashang_bus::NatsConfig;
+use mashang_db::{AppRole, Db, DbConfig};
+use mashang_domain::TenantCode;
+use mashang_intake::PiiKey;
+use mashang_storage::S3Config;
+use mashang_telemetry::{LogFormat, TelemetryConfig};
+
+use crate::app::{self, AppConfig, BusConfig, Components, StorageConfig};
+use crate::cli::{
+    BusKind, Cli, Command, LogFormatArg, ServeArgs, ServiceArg, StorageKind, TenantCommand,
+};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let service_name = match &cli.command {
+        Command::Serve(args) if args.services.len() == 1 => {
+            format!("mashang-{:?}", args.services[0]).to_lowercase()
+        }
+        _ => "mashang".to_owned(),
+    };
+    let telemetry = mashang_telemetry::init(&TelemetryConfig {
+        service_name,
+        log_format: match cli.telemetry.log_format {
+            LogFormatArg::Json => LogFormat::Json,
+            LogFormatArg::Pretty => LogFormat::Pretty,
+        },
+        log_filter: cli.telemetry.log.clone(),
+        otlp_endpoint: cli.telemetry.otlp_endpoint.clone(),
+    })?;
+    let outcome = match cli.command {
+        Command::Serve(args) => serve(*args).await,
+        Command::Migrate(args) => {
+            let role = args.app_role.map(|name| AppRole {
+                name,
+                password: args.app_password,
+            });
+            mashang_db::migrate(&DbConfig::new(args.database_url), role.as_ref())
+                .await
+                .context("migrating")?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Demo(args) => crate::demo::run(args).await,
+        Command::Tenant(TenantCommand::Create(args)) => {
+            let code = TenantCode::parse(&args.code).map_err(|e| anyhow::anyhow!("--code: {e}"))?;
+            let db = Db::connect(&DbConfig::new(args.database_url)).await?;
+            let created = mashang_routing::directory::tenants::create_tenant(
+                &db,
+                &code,
+                &args.name,
+                &args.time_zone,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the tenant: {e}"))?;
+            println!(
+                "{}\t{}\t{}",
+                created.tenant.id, created.tenant.code, created.tenant.name
+            );
+            Ok(())
+        }
+    };
+    telemetry.shutdown();
+    outcome
+}
+
+fn pii_key(args: &ServeArgs) -> anyhow::Result<PiiKey> {
+    let encoded = match (&args.pii_key, &args.pii_key_file) {
+        (_, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the PII key file {}", path.display()))?,
+        (Some(key), None) => key.clone(),
+        (None, None) => anyhow::bail!("set MASHANG_PII_KEY or --pii-key-file"),
+    };
+    PiiKey::from_base64(&encoded).context("MASHANG_PII_KEY")
+}
+
+fn components(services: &[ServiceArg]) -> Components {
+    if services.is_empty() {
+        return Components::ALL;
+    }
+    Components {
+        intake: services.contains(&ServiceArg::Intake),
+        routing: services.contains(&ServiceArg::Routing),
+        notification: services.contains(&ServiceArg::Notification),
+        analytics: services.contains(&ServiceArg::Analytics),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut db = DbConfig::new(args.database_url.clone());
+    db.max_connections = args.db_max_connections;
+    let storage = match args.storage.kind {
+        StorageKind::Local => StorageConfig::Local(args.storage.storage_dir.clone()),
+        StorageKind::S3 => StorageConfig::S3 {
+            config: S3Config {
+                endpoint: args.storage.s3_endpoint.clone(),
+                region: args.storage.s3_region.clone(),
+                bucket: args.storage.s3_bucket.clone(),
+                path_style: args.storage.s3_path_style,
+                access_key_id: args.storage.s3_access_key_id.clone(),
+                secret_access_key: args.storage.s3_secret_access_key.clone(),
+            },
+            create_bucket: args.storage.s3_create_bucket,
+        },
+    };
+    let bus = match args.bus {
+        BusKind::InProcess => BusConfig::InProcess,
+        BusKind::Nats => {
+            let mut nats = NatsConfig::new(args.nats_url.clone());
+            nats.prefix = args.nats_prefix.clone();
+            nats.replicas = args.nats_replicas;
+            BusConfig::Nats(nats)
+        }
+    };
+    let config = AppConfig {
+        components: components(&args.services),
+        db,
+        listen: args.listen,
+        metrics_listen: Some(args.metrics_listen),
+        public_url: args.public_url.clone(),
+        bus,
+        storage,
+        pii_key: pii_key(&args)?,
+        operator_token: args.operator_token.clone(),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+    };
+    let running = app::start(config).await?;
+    tokio::spawn(mashang_http::shutdown_on_signal(running.shutdown.clone()));
+    running.wait().await
+}

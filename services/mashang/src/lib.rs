@@ -1,0 +1,17 @@
+//! The `mashang` process: command-line interface and the wiring of services,
+//! infrastructure and workers. Tests start the same [`app::start`] on port 0.
+
+pub mod app;
+pub mod cli;
+mod commands;
+pub mod demo;
+mod embedded_pg;
+mod probes;
+pub mod seed;
+
+pub use app::{AppConfig, BusConfig, Components, Running, StorageConfig, start};
+
+/// Runs the command the command line asks for.
+pub async fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    commands::run(cli).await
+}

@@ -1,0 +1,248 @@
+//! The demo county: three townships, each with villages, grids, staff and a QR code
+//! per grid. Seeding is idempotent: a township that exists is left as it is.
+
+use anyhow::Context as _;
+use mashang_db::Db;
+use mashang_domain::grid::NodeKind;
+use mashang_domain::role::Role;
+use mashang_domain::{GridNodeId, PhoneNumber, TenantCode, TenantId};
+use mashang_routing::directory::nodes::{NewNode, insert_node};
+use mashang_routing::directory::{qr, staff, tenants};
+use serde::Serialize;
+use uuid::Uuid;
+
+struct Township {
+    code: &'static str,
+    name: &'static str,
+    villages: [(&'static str, [&'static str; 2]); 2],
+}
+
+const TOWNSHIPS: [Township; 3] = [
+    Township {
+        code: "caotan",
+        name: "草滩镇",
+        villages: [
+            ("新庄村", ["第一网格", "第二网格"]),
+            ("河东村", ["第一网格", "第二网格"]),
+        ],
+    },
+    Township {
+        code: "xinji",
+        name: "新集镇",
+        villages: [
+            ("杨家村", ["东片网格", "西片网格"]),
+            ("幸福社区", ["一号楼网格", "二号楼网格"]),
+        ],
+    },
+    Township {
+        code: "hewan",
+        name: "河湾乡",
+        villages: [
+            ("柳树村", ["第一网格", "第二网格"]),
+            ("王庄村", ["第一网格", "第二网格"]),
+        ],
+    },
+];
+
+const SURNAMES: [&str; 8] = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄"];
+const GIVEN: [&str; 8] = [
+    "建国", "秀英", "志强", "桂兰", "海涛", "丽娟", "德明", "春梅",
+];
+
+fn person(n: usize) -> String {
+    format!(
+        "{}{}",
+        SURNAMES[n % SURNAMES.len()],
+        GIVEN[(n / SURNAMES.len() + n) % GIVEN.len()]
+    )
+}
+
+fn phone(township: usize, n: usize) -> anyhow::Result<PhoneNumber> {
+    PhoneNumber::parse(&format!("13{}{:08}", 7 + township, n + 1)).context("demo phone number")
+}
+
+/// Creates the demo townships that do not exist yet.
+pub async fn seed(db: &Db) -> anyhow::Result<()> {
+    for (t, township) in TOWNSHIPS.iter().enumerate() {
+        let code = TenantCode::parse(township.code).context("demo tenant code")?;
+        if tenants::tenant_by_code(db, &code)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .is_some()
+        {
+            continue;
+        }
+        let created = tenants::create_tenant(db, &code, township.name, "Asia/Shanghai")
+            .await
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", township.code))?;
+        let mut tx = db.tenant(created.tenant.id).await?;
+        let mut people = 0_usize;
+        let mut next = || {
+            people += 1;
+            people - 1
+        };
+        let n = next();
+        let centre = staff::insert_user(
+            &mut tx,
+            &format!("{}综治中心", township.name),
+            &phone(t, n)?,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        staff::grant_role(&mut tx, centre, Role::TownshipCentre, created.root)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for (v, (village, grids)) in township.villages.iter().enumerate() {
+            let kind = if village.ends_with("社区") {
+                NodeKind::Community
+            } else {
+                NodeKind::Village
+            };
+            let village_node = node(
+                &mut tx,
+                created.root,
+                kind,
+                &format!("{}-v{}", township.code, v + 1),
+                village,
+            )
+            .await?;
+            for role in [Role::VillageHead, Role::GridLeader] {
+                let n = next();
+                let user = staff::insert_user(&mut tx, &person(n + t * 7), &phone(t, n)?)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                staff::grant_role(&mut tx, user, role, village_node)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            for (g, grid) in grids.iter().enumerate() {
+                let code = format!("{}-v{}-g{}", township.code, v + 1, g + 1);
+                let grid_node = node(&mut tx, village_node, NodeKind::Grid, &code, grid).await?;
+                let n = next();
+                let worker = staff::insert_user(&mut tx, &person(n + t * 7), &phone(t, n)?)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                staff::grant_role(&mut tx, worker, Role::GridWorker, grid_node)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                qr::issue(&mut tx, grid_node)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+async fn node(
+    tx: &mut mashang_db::TenantTx,
+    parent: GridNodeId,
+    kind: NodeKind,
+    code: &str,
+    name: &str,
+) -> anyhow::Result<GridNodeId> {
+    insert_node(
+        tx,
+        &NewNode {
+            parent: Some(parent),
+            kind,
+            code: code.to_owned(),
+            name: name.to_owned(),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating node {code}: {e}"))
+}
+
+/// A township of the demo, as `demo.json` lists it.
+#[derive(Debug, Serialize)]
+pub struct DemoTownship {
+    /// Tenant id (for the operator endpoints).
+    pub id: TenantId,
+    /// Tenant code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Its QR codes, the first one leading to the grid of the first worker listed.
+    pub qr: Vec<DemoQr>,
+    /// Its grid workers.
+    pub workers: Vec<DemoWorker>,
+}
+
+/// A QR code of the demo.
+#[derive(Debug, Serialize)]
+pub struct DemoQr {
+    /// The token.
+    pub token: String,
+    /// The landing page.
+    pub url: String,
+    /// The grid it is posted in.
+    pub node_code: String,
+}
+
+/// A grid worker of the demo.
+#[derive(Debug, Serialize)]
+pub struct DemoWorker {
+    /// User id (for the operator's inbox endpoint).
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// The grid they work.
+    pub node_code: String,
+}
+
+/// Lists the demo townships with their QR codes and workers.
+pub async fn describe(db: &Db, base_url: &str) -> anyhow::Result<Vec<DemoTownship>> {
+    let mut out = Vec::new();
+    for township in &TOWNSHIPS {
+        let code = TenantCode::parse(township.code).context("demo tenant code")?;
+        let Some(tenant) = tenants::tenant_by_code(db, &code)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+        else {
+            continue;
+        };
+        let mut tx = db.tenant(tenant.id).await?;
+        let qr: Vec<(String, String)> = sqlx::query_as(
+            "SELECT q.token, n.code FROM routing.qr_codes q JOIN routing.grid_nodes n \
+               ON n.tenant_id = q.tenant_id AND n.id = q.node_id \
+             WHERE q.tenant_id = $1 AND q.revoked_at IS NULL ORDER BY n.code, q.created_at",
+        )
+        .bind(tenant.id.as_uuid())
+        .fetch_all(&mut *tx)
+        .await?;
+        let workers: Vec<(Uuid, String, String)> = sqlx::query_as(
+            "SELECT u.id, u.name, n.code FROM routing.staff_roles r \
+             JOIN routing.staff_users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id \
+             JOIN routing.grid_nodes n ON n.tenant_id = r.tenant_id AND n.id = r.node_id \
+             WHERE r.tenant_id = $1 AND r.role = 'grid_worker' ORDER BY n.code, u.created_at",
+        )
+        .bind(tenant.id.as_uuid())
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        out.push(DemoTownship {
+            id: tenant.id,
+            code: tenant.code.to_string(),
+            name: tenant.name,
+            qr: qr
+                .into_iter()
+                .map(|(token, node_code)| DemoQr {
+                    url: format!("{base_url}/q/{token}"),
+                    token,
+                    node_code,
+                })
+                .collect(),
+            workers: workers
+                .into_iter()
+                .map(|(id, name, node_code)| DemoWorker {
+                    id,
+                    name,
+                    node_code,
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
+}

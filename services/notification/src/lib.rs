@@ -1,0 +1,53 @@
+//! The notification service: turns events into messages for the people who must know.
+//! Today: an in-app notice for the assignee of a case.
+
+mod http;
+mod notices;
+
+use std::sync::Arc;
+
+use mashang_bus::relay::{self, RelayConfig};
+use mashang_bus::{Bus, ConsumerSpec, Service};
+use mashang_db::Db;
+use mashang_domain::events::EventType;
+use tokio_util::sync::CancellationToken;
+
+pub use http::router;
+
+/// The notification consumer.
+pub const CONSUMER: ConsumerSpec = ConsumerSpec {
+    name: "notification",
+    types: &[EventType::CaseAssigned],
+};
+
+/// What notification's handlers and workers share.
+#[derive(Clone, Debug)]
+pub struct NotificationState {
+    /// The database.
+    pub db: Db,
+}
+
+impl NotificationState {
+    /// State over `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+/// Runs notification's background work until `shutdown`.
+pub async fn workers(state: NotificationState, bus: Arc<dyn Bus>, shutdown: CancellationToken) {
+    let relay = relay::run(
+        state.db.clone(),
+        bus.clone(),
+        Service::Notification,
+        RelayConfig::default(),
+        shutdown.clone(),
+    );
+    let handler = Arc::new(notices::AssignedHandler::new(state.db.clone()));
+    let consumer = async {
+        if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
+            tracing::error!(error = %err, "notification consumer stopped");
+        }
+    };
+    tokio::join!(relay, consumer);
+}

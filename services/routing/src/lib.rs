@@ -1,0 +1,55 @@
+//! The routing service: the directory (tenants, grid trees, staff, categories, QR
+//! codes) and cases — created from citizens' reports, assigned to the right person,
+//! and timed.
+
+pub mod cases;
+pub mod directory;
+mod http;
+
+use std::sync::Arc;
+
+use mashang_bus::relay::{self, RelayConfig};
+use mashang_bus::{Bus, ConsumerSpec, Service};
+use mashang_db::Db;
+use mashang_domain::events::EventType;
+use tokio_util::sync::CancellationToken;
+
+pub use http::router;
+
+/// The routing consumer: the reports it turns into cases.
+pub const CONSUMER: ConsumerSpec = ConsumerSpec {
+    name: "routing",
+    types: &[EventType::ReportSubmitted],
+};
+
+/// What routing's handlers and workers share.
+#[derive(Clone, Debug)]
+pub struct RoutingState {
+    /// The database.
+    pub db: Db,
+}
+
+impl RoutingState {
+    /// State over `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+/// Runs routing's background work until `shutdown`: its outbox relay and its consumer.
+pub async fn workers(state: RoutingState, bus: Arc<dyn Bus>, shutdown: CancellationToken) {
+    let relay = relay::run(
+        state.db.clone(),
+        bus.clone(),
+        Service::Routing,
+        RelayConfig::default(),
+        shutdown.clone(),
+    );
+    let handler = Arc::new(cases::intake::ReportHandler::new(state.db.clone()));
+    let consumer = async {
+        if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
+            tracing::error!(error = %err, "routing consumer stopped");
+        }
+    };
+    tokio::join!(relay, consumer);
+}
