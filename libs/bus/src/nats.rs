@@ -160,11 +160,28 @@ impl NatsBus {
         }
     }
 
+    /// Waits a moment for the first connection after start, which the client makes in
+    /// the background; a server that stays away is reported as unavailable.
+    async fn wait_connected(&self) -> Result<(), BusError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            match self.client.connection_state() {
+                async_nats::connection::State::Connected => return Ok(()),
+                async_nats::connection::State::Pending
+                    if tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                _ => return self.connected(),
+            }
+        }
+    }
+
     /// Creates (or updates) the event and dead-letter streams once per process.
     async fn ensure_streams(&self) -> Result<(), BusError> {
         self.streams
             .get_or_try_init(|| async {
-                self.connected()?;
+                self.wait_connected().await?;
                 self.check_server_version()?;
                 let c = &self.config;
                 for (name, subjects, max_age) in [
@@ -271,7 +288,7 @@ impl NatsBus {
         let envelope: Envelope = match serde_json::from_slice(&message.payload) {
             Ok(envelope) => envelope,
             Err(err) => {
-                tracing::error!(consumer = spec.name, subject = %message.subject, error = %err, "message is not an envelope; parked as dead letter");
+                tracing::error!(consumer = spec.name, subject = %message.subject, error = %mashang_telemetry::error_chain(&err), "message is not an envelope; parked as dead letter");
                 let subject = format!("{}-dlq.{}.malformed", self.config.prefix, spec.name);
                 self.park(
                     subject,
@@ -320,7 +337,7 @@ impl NatsBus {
 async fn ack(message: &jetstream::Message, kind: AckKind) {
     // A lost ack means a redelivery, which the inbox absorbs.
     if let Err(err) = message.ack_with(kind).await {
-        tracing::warn!(subject = %message.subject, error = %err, "acknowledgement failed");
+        tracing::warn!(subject = %message.subject, error = %mashang_telemetry::error_chain(&*err), "acknowledgement failed");
     }
 }
 
@@ -331,7 +348,7 @@ fn truncate(text: &str, max: usize) -> String {
 #[async_trait]
 impl Bus for NatsBus {
     async fn publish(&self, envelope: &Envelope) -> Result<(), BusError> {
-        self.connected()?;
+        self.wait_connected().await?;
         self.ensure_streams().await?;
         let payload = serde_json::to_vec(envelope)?;
         let mut publish = jetstream::message::PublishMessage::build()
@@ -369,7 +386,7 @@ impl Bus for NatsBus {
             let mut messages = match messages {
                 Ok(messages) => messages,
                 Err(err @ BusError::Misconfigured(_)) => {
-                    tracing::error!(consumer = spec.name, error = %err, "consumer cannot start");
+                    tracing::error!(consumer = spec.name, error = %mashang_telemetry::error_chain(&err), "consumer cannot start");
                     delay = Duration::from_secs(30);
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
@@ -377,7 +394,12 @@ impl Bus for NatsBus {
                     }
                 }
                 Err(err) => {
-                    tracing::warn!(consumer = spec.name, error = %err, "consumer not ready; retrying");
+                    // The first attempts usually race the initial connection.
+                    if delay >= Duration::from_secs(1) {
+                        tracing::warn!(consumer = spec.name, error = %mashang_telemetry::error_chain(&err), "consumer not ready; retrying");
+                    } else {
+                        tracing::debug!(consumer = spec.name, error = %mashang_telemetry::error_chain(&err), "consumer not ready; retrying");
+                    }
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
                         _ = tokio::time::sleep(delay) => {}
@@ -406,7 +428,7 @@ impl Bus for NatsBus {
                         });
                     }
                     Some(Err(err)) => {
-                        tracing::warn!(consumer = spec.name, error = %err, "pull failed; re-opening the consumer");
+                        tracing::warn!(consumer = spec.name, error = %mashang_telemetry::error_chain(&err), "pull failed; re-opening the consumer");
                         continue 'outer;
                     }
                     None => continue 'outer,

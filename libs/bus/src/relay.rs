@@ -84,7 +84,7 @@ pub async fn drain_once(
             Err(err) => {
                 // Written by this code base, so this is a defect; park the row rather
                 // than block every event behind it.
-                tracing::error!(%service, event_id = %id, error = %err, "outbox row is not an envelope; parked");
+                tracing::error!(%service, event_id = %id, error = %mashang_telemetry::error_chain(&err), "outbox row is not an envelope; parked");
                 let park = per_schema!(
                     service,
                     "UPDATE ",
@@ -128,7 +128,7 @@ pub async fn drain_once(
     match failure {
         Some(err) if sent.is_empty() => Err(err),
         Some(err) => {
-            tracing::warn!(%service, error = %err, "publishing stopped part-way; the rest waits");
+            tracing::warn!(%service, error = %mashang_telemetry::error_chain(&err), "publishing stopped part-way; the rest waits");
             Ok(Drained {
                 published: sent.len(),
                 more: false,
@@ -179,22 +179,28 @@ pub async fn run(
             match db.listen(CHANNEL).await {
                 Ok(l) => listener = Some(l),
                 Err(err) => {
-                    tracing::debug!(%service, error = %err, "outbox listener unavailable; polling")
+                    tracing::debug!(%service, error = %mashang_telemetry::error_chain(&err), "outbox listener unavailable; polling")
                 }
             }
         }
-        let wait = match drain_once(&db, bus.as_ref(), service, config.batch_size).await {
+        // Dropping a drain part-way (at shutdown) rolls its transaction back: the rows
+        // stay unpublished and go out after the restart.
+        let drained = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            drained = drain_once(&db, bus.as_ref(), service, config.batch_size) => drained,
+        };
+        let wait = match drained {
             Ok(Drained { more: true, .. }) => continue,
             Ok(_) => config.poll_interval,
             Err(err) => {
-                tracing::warn!(%service, error = %err, "outbox relay could not publish; will retry");
+                tracing::warn!(%service, error = %mashang_telemetry::error_chain(&err), "outbox relay could not publish; will retry");
                 config.retry_delay
             }
         };
         if Instant::now() >= next_clean {
             next_clean = Instant::now() + Duration::from_secs(3600);
             if let Err(err) = clean(&db, service, config.retention).await {
-                tracing::warn!(%service, error = %err, "outbox clean-up failed");
+                tracing::warn!(%service, error = %mashang_telemetry::error_chain(&err), "outbox clean-up failed");
             }
         }
         let sleep = tokio::time::sleep(wait);
@@ -205,7 +211,7 @@ pub async fn run(
                     _ = sleep => {}
                     note = l.recv() => {
                         if let Err(err) = note {
-                            tracing::debug!(%service, error = %err, "outbox listener dropped; reconnecting");
+                            tracing::debug!(%service, error = %mashang_telemetry::error_chain(&err), "outbox listener dropped; reconnecting");
                             listener = None;
                         }
                     }

@@ -15,7 +15,7 @@ pub mod testing;
 mod tx;
 
 pub use error::{DbError, constraint_name};
-pub use migrate::{AppRole, migrate, migrator};
+pub use migrate::{AppRole, migrate, migrator, prepare_app_role};
 pub use pool::{Db, DbConfig};
 pub use tx::{GlobalTx, SystemScope, TenantTx};
 

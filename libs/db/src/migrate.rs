@@ -42,7 +42,17 @@ pub async fn migrate(owner: &DbConfig, app_role: Option<&AppRole>) -> Result<(),
     MIGRATOR.run(&mut conn).await?;
     if let Some(role) = app_role {
         ensure_app_role(&mut conn, role).await?;
+        grant_app_role(&mut conn, &role.name).await?;
     }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Creates the application role if missing and sets its password if one is given,
+/// without migrating or granting anything. Roles belong to the whole cluster.
+pub async fn prepare_app_role(owner: &DbConfig, role: &AppRole) -> Result<(), DbError> {
+    let mut conn = PgConnection::connect_with(&owner.connect_options()?).await?;
+    ensure_app_role(&mut conn, role).await?;
     conn.close().await?;
     Ok(())
 }
@@ -99,6 +109,16 @@ async fn ensure_app_role(conn: &mut PgConnection, role: &AppRole) -> Result<(), 
         sqlx::raw_sql(sqlx::AssertSqlSafe(alter))
             .execute(&mut *conn)
             .await?;
+    }
+    Ok(())
+}
+
+/// Grants the application role what the services need in the current database.
+async fn grant_app_role(conn: &mut PgConnection, name: &str) -> Result<(), DbError> {
+    if !valid_role_name(name) {
+        return Err(DbError::Config(format!(
+            "invalid application role name {name:?}"
+        )));
     }
     let db: (String,) = sqlx::query_as("SELECT quote_ident(current_database())")
         .fetch_one(&mut *conn)

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
-use crate::migrate::{AppRole, migrate};
+use crate::migrate::{AppRole, migrate, prepare_app_role};
 use crate::pool::{Db, DbConfig};
 
 /// The application role every test database grants to.
@@ -72,9 +72,22 @@ impl TestDatabase {
         conn.close().await.ok();
 
         let owner_url = admin.clone().database(&name).to_url_lossy().to_string();
+        // The role belongs to the cluster: set it up once per process, so parallel
+        // tests do not update its catalogue row concurrently.
+        static ROLE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+        ROLE.get_or_init(|| async {
+            let role = AppRole {
+                name: TEST_APP_ROLE.to_owned(),
+                password: Some(TEST_APP_PASSWORD.to_owned()),
+            };
+            prepare_app_role(&DbConfig::new(admin_url()), &role)
+                .await
+                .expect("preparing the application role");
+        })
+        .await;
         let role = AppRole {
             name: TEST_APP_ROLE.to_owned(),
-            password: Some(TEST_APP_PASSWORD.to_owned()),
+            password: None,
         };
         migrate(&DbConfig::new(owner_url.clone()), Some(&role))
             .await

@@ -76,21 +76,28 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<Telemetry> {
 
     let filter = EnvFilter::try_new(&config.log_filter)
         .map_err(|e| anyhow::anyhow!("invalid log filter {:?}: {e}", config.log_filter))?;
+    // The filter applies to log lines only: spans still reach OpenTelemetry at any
+    // log level, so trace context crosses services even when logging is quiet.
     let fmt_layer = match config.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .json()
             .with_current_span(true)
             .with_span_list(false)
+            .with_filter(filter)
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_filter(filter)
             .boxed(),
     };
     tracing_subscriber::registry()
-        .with(filter)
         .with(fmt_layer)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+        )
         .try_init()?;
     Ok(Telemetry { provider })
 }

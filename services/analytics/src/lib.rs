@@ -46,7 +46,7 @@ pub async fn workers(state: AnalyticsState, bus: Arc<dyn Bus>, shutdown: Cancell
     let handler = Arc::new(counters::CountingHandler::new(state.db.clone()));
     let consumer = async {
         if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
-            tracing::error!(error = %err, "analytics consumer stopped");
+            tracing::error!(error = %mashang_telemetry::error_chain(&err), "analytics consumer stopped");
         }
     };
     tokio::join!(relay, consumer);

@@ -94,7 +94,7 @@ pub async fn workers(state: IntakeState, bus: Arc<dyn Bus>, shutdown: Cancellati
     let handler = Arc::new(consumer::CaseHandler::new(state.db.clone()));
     let consumer = async {
         if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
-            tracing::error!(error = %err, "intake consumer stopped");
+            tracing::error!(error = %mashang_telemetry::error_chain(&err), "intake consumer stopped");
         }
     };
     tokio::join!(relay, consumer);

@@ -94,7 +94,7 @@ async fn remove_blobs(blobs: &dyn BlobStore, attachments: &[AttachmentRef]) {
         };
         if let Err(err) = blobs.delete(&key).await {
             // The orphan sweep removes it later.
-            tracing::warn!(key = %attachment.key, error = %err, "could not remove an unused photo");
+            tracing::warn!(key = %attachment.key, error = %mashang_telemetry::error_chain(&err), "could not remove an unused photo");
         }
     }
 }

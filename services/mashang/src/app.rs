@@ -321,7 +321,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
                 && let Err(err) =
                     mashang_http::serve(l, mashang_http::metrics_router(handle), stop.clone()).await
             {
-                tracing::error!(error = %err, "metrics listener failed");
+                tracing::error!(error = %mashang_telemetry::error_chain(&err), "metrics listener failed");
             }
         };
         let drain = async {

@@ -268,6 +268,8 @@ mod tests {
     fn the_command_line_is_consistent_and_documents_every_env_var() {
         Cli::command().debug_assert();
         let mut serve = Cli::command();
+        // Global flags reach subcommands when the command is built, as at run time.
+        serve.build();
         let help = serve
             .find_subcommand_mut("serve")
             .expect("serve exists")

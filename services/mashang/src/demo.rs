@@ -139,16 +139,24 @@ async fn serve(
     let db = mashang_db::Db::connect(&db_config).await?;
     seed(&db).await.context("seeding the demo county")?;
 
+    // The public URL goes into status links before the listener is bound, so a port
+    // of 0 ("any free port") is chosen here.
+    let mut listen = args.listen;
+    if listen.port() == 0 {
+        listen = std::net::TcpListener::bind(listen)
+            .and_then(|l| l.local_addr())
+            .context("finding a free port")?;
+    }
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen))
+        .unwrap_or_else(|| format!("http://{listen}"))
         .trim_end_matches('/')
         .to_owned();
     let running = app::start(AppConfig {
         components: Components::ALL,
         db: db_config,
-        listen: args.listen,
+        listen,
         metrics_listen: Some(args.metrics_listen),
         public_url: public_url.clone(),
         bus: BusConfig::InProcess,

@@ -2,7 +2,7 @@
 //! Today: an in-app notice for the assignee of a case.
 
 mod http;
-mod notices;
+pub mod notices;
 
 use std::sync::Arc;
 
@@ -46,7 +46,7 @@ pub async fn workers(state: NotificationState, bus: Arc<dyn Bus>, shutdown: Canc
     let handler = Arc::new(notices::AssignedHandler::new(state.db.clone()));
     let consumer = async {
         if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
-            tracing::error!(error = %err, "notification consumer stopped");
+            tracing::error!(error = %mashang_telemetry::error_chain(&err), "notification consumer stopped");
         }
     };
     tokio::join!(relay, consumer);

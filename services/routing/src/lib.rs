@@ -48,7 +48,7 @@ pub async fn workers(state: RoutingState, bus: Arc<dyn Bus>, shutdown: Cancellat
     let handler = Arc::new(cases::intake::ReportHandler::new(state.db.clone()));
     let consumer = async {
         if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
-            tracing::error!(error = %err, "routing consumer stopped");
+            tracing::error!(error = %mashang_telemetry::error_chain(&err), "routing consumer stopped");
         }
     };
     tokio::join!(relay, consumer);

@@ -1,0 +1,201 @@
+//! `mashang demo` as a user runs it: the real binary, its own PostgreSQL, a report
+//! through all four services, a clean stop, and a second start on the same data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn data_dir() -> PathBuf {
+    // Under target/, which the unprivileged PostgreSQL user can reach when tests run as root.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("demo-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("creating the data folder");
+    dir
+}
+
+/// The demo process, stopped with SIGTERM even when the test fails part-way.
+struct Demo(Option<Child>);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            stop(child);
+        }
+    }
+}
+
+fn start(dir: &Path) -> Child {
+    let _ = std::fs::remove_file(dir.join("demo.json"));
+    Command::new(env!("CARGO_BIN_EXE_mashang"))
+        .args([
+            "--log-format",
+            "pretty",
+            "--log",
+            "warn",
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env_remove("MASHANG_OPERATOR_TOKEN")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("starting mashang demo")
+}
+
+fn wait_for_info(dir: &Path, child: &mut Child) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(dir.join("demo.json"))
+            && let Ok(info) = serde_json::from_str::<Value>(&text)
+        {
+            return info;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("mashang demo exited early with {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mashang demo did not write demo.json"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn stop(mut child: Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("sending SIGTERM");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting") {
+            assert!(status.success(), "mashang demo exited with {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "mashang demo did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+async fn poll<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
+    let dir = data_dir();
+    let mut child = start(&dir);
+    let info = wait_for_info(&dir, &mut child);
+    let demo = Demo(Some(child));
+    let http = reqwest::Client::new();
+    let base = info["base_url"].as_str().expect("base_url").to_owned();
+    let operator = info["operator_token"]
+        .as_str()
+        .expect("operator_token")
+        .to_owned();
+    let townships = info["townships"].as_array().expect("townships").clone();
+    assert_eq!(townships.len(), 3);
+    let first = &townships[0];
+    let qr = &first["qr"][0];
+    let page = http
+        .get(qr["url"].as_str().expect("a QR URL"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .expect("HTML")
+            .contains(first["name"].as_str().expect("a name"))
+    );
+
+    let created: Value = http
+        .post(format!("{base}/api/v1/reports"))
+        .json(
+            &json!({"qr_token": qr["token"], "category": "utilities", "description": "停水两天了"}),
+        )
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON");
+    let status_url = created["status_url"]
+        .as_str()
+        .expect("a status URL")
+        .to_owned();
+    poll("the report to be assigned", async || {
+        let s: Value = http
+            .get(&status_url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (s["status"] == "assigned").then_some(())
+    })
+    .await;
+    // The QR code's grid worker got the case.
+    let worker = first["workers"][0]["id"].as_str().expect("a worker id");
+    assert_eq!(first["workers"][0]["node_code"], qr["node_code"]);
+    let inbox_url = format!(
+        "{base}/api/v1/inbox?tenant_id={}&user_id={worker}",
+        first["id"].as_str().expect("an id")
+    );
+    poll("the worker's notice", async || {
+        let inbox: Value = http
+            .get(&inbox_url)
+            .bearer_auth(&operator)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (inbox["notices"].as_array()?.len() == 1).then_some(())
+    })
+    .await;
+    drop(demo);
+    assert!(
+        !dir.join("pg/data/postmaster.pid").exists(),
+        "the private PostgreSQL is stopped"
+    );
+
+    // A second run reuses the folder: same townships, same codes, same report.
+    let mut child = start(&dir);
+    let again = wait_for_info(&dir, &mut child);
+    let demo = Demo(Some(child));
+    assert_eq!(again["operator_token"], info["operator_token"]);
+    assert_eq!(again["townships"][0]["qr"][0]["token"], qr["token"]);
+    let base = again["base_url"].as_str().expect("base_url");
+    let status_url = status_url.replace(info["base_url"].as_str().expect("base_url"), base);
+    let s: Value = http
+        .get(&status_url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(s["status"], "assigned");
+    drop(demo);
+    let _ = std::fs::remove_dir_all(&dir);
+}

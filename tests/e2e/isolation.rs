@@ -1,0 +1,194 @@
+//! Row-level security, checked as the application role against every tenant table.
+
+use std::time::Duration;
+
+use mashang_domain::TenantId;
+use mashang_tests::photo::jpeg;
+use mashang_tests::{Fixture, TestApp, TestEnv, eventually, seed_tenant};
+use reqwest::multipart::{Form, Part};
+use sqlx::AssertSqlSafe;
+
+/// Global lookup tables: they answer only "which tenant, which row" before the tenant
+/// is known, and hold nothing else (DESIGN.md, Data).
+const GLOBAL_LOOKUPS: [&str; 2] = ["routing.qr_tokens", "intake.tracking_numbers"];
+
+async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture) {
+    let form = Form::new()
+        .text("qr_token", fx.qr_token.clone())
+        .text("category", "dispute")
+        .text("description", "邻里纠纷")
+        .part("photo", Part::bytes(jpeg(2_000, 1)).file_name("a.jpg"));
+    app.intake
+        .post_multipart("/api/v1/reports", form)
+        .await
+        .expect(201);
+    eventually("the report's effects in every service", Duration::from_secs(30), || async {
+        let mut owner = env.database.owner().await;
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM analytics.tenant_counters WHERE tenant_id = $1 AND metric = 'case.assigned'",
+        )
+        .bind(fx.tenant.as_uuid())
+        .fetch_one(&mut owner)
+        .await
+        .expect("counting");
+        let (m,): (i64,) = sqlx::query_as("SELECT count(*) FROM intake.inbox WHERE tenant_id = $1")
+            .bind(fx.tenant.as_uuid())
+            .fetch_one(&mut owner)
+            .await
+            .expect("counting");
+        (n == 1 && m == 1).then_some(())
+    })
+    .await;
+}
+
+/// Notification and analytics emit no events yet; give their outboxes a row each (with
+/// the services stopped) so that every tenant table is covered.
+async fn cover_silent_outboxes(env: &TestEnv, fx: &Fixture) {
+    let mut owner = env.database.owner().await;
+    for table in ["notification.outbox", "analytics.outbox"] {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {table} (id, tenant_id, event_type, envelope) VALUES (gen_random_uuid(), $1, 'case.closed', '{{}}')"
+        )))
+        .bind(fx.tenant.as_uuid())
+        .execute(&mut owner)
+        .await
+        .expect("an outbox row");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_tenant_can_read_or_write_another_tenants_rows() {
+    let env = TestEnv::new().await;
+    let a = seed_tenant(env.db(), "tena").await;
+    let b = seed_tenant(env.db(), "tenb").await;
+    let app = TestApp::monolith(&env).await;
+    fill(&app, &env, &a).await;
+    fill(&app, &env, &b).await;
+    app.stop().await;
+    for fx in [&a, &b] {
+        cover_silent_outboxes(&env, fx).await;
+    }
+
+    let mut owner = env.database.owner().await;
+    // The services' role is neither superuser, nor BYPASSRLS, nor owner of any table.
+    let (superuser, bypass): (bool, bool) =
+        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'mashang_app'")
+            .fetch_one(&mut owner)
+            .await
+            .expect("the application role");
+    assert!(!superuser && !bypass);
+    let (owned,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM pg_tables WHERE tableowner = 'mashang_app'")
+            .fetch_one(&mut owner)
+            .await
+            .expect("counting");
+    assert_eq!(owned, 0);
+
+    let tables: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT n.nspname || '.' || c.relname, c.relrowsecurity, c.relforcerowsecurity \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped \
+         WHERE n.nspname IN ('routing', 'intake', 'notification', 'analytics') AND c.relkind = 'r' \
+         ORDER BY 1",
+    )
+    .fetch_all(&mut owner)
+    .await
+    .expect("the catalogue");
+    let tenant_tables: Vec<&str> = tables
+        .iter()
+        .filter(|(name, ..)| !GLOBAL_LOOKUPS.contains(&name.as_str()))
+        .map(|(name, ..)| name.as_str())
+        .collect();
+    assert!(
+        tenant_tables.len() >= 20,
+        "expected every tenant table, found {tenant_tables:?}"
+    );
+    for (name, rls, force) in &tables {
+        if GLOBAL_LOOKUPS.contains(&name.as_str()) {
+            continue;
+        }
+        assert!(
+            *rls && *force,
+            "{name} must ENABLE and FORCE row-level security"
+        );
+    }
+
+    for table in tenant_tables {
+        check_table(&env, &mut owner, table, a.tenant, b.tenant).await;
+    }
+}
+
+async fn check_table(
+    env: &TestEnv,
+    owner: &mut sqlx::PgConnection,
+    table: &str,
+    a: TenantId,
+    b: TenantId,
+) {
+    let count_of = |tenant: TenantId| {
+        sqlx::query_as::<_, (i64,)>(AssertSqlSafe(format!(
+            "SELECT count(*) FROM {table} WHERE tenant_id = $1"
+        )))
+        .bind(tenant.as_uuid())
+    };
+    let (in_a,) = count_of(a).fetch_one(&mut *owner).await.expect("counting");
+    let (in_b,) = count_of(b).fetch_one(&mut *owner).await.expect("counting");
+    assert!(
+        in_a > 0 && in_b > 0,
+        "{table}: the fixture must give both tenants rows ({in_a}, {in_b})"
+    );
+
+    // As the application role, inside tenant A's transaction: only A's rows.
+    let mut tx = env.db().tenant(a).await.expect("a tenant transaction");
+    let seen: Vec<(uuid::Uuid,)> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT tenant_id FROM {table}")))
+            .fetch_all(&mut *tx)
+            .await
+            .expect("selecting");
+    assert_eq!(
+        seen.len() as i64,
+        in_a,
+        "{table}: A must see all of its own rows"
+    );
+    assert!(
+        seen.iter().all(|(t,)| *t == a.as_uuid()),
+        "{table}: A sees B's rows"
+    );
+
+    // A copy of one of B's rows, inserted in A's transaction, is refused by the policy.
+    let (row,): (serde_json::Value,) = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT to_jsonb(t) FROM {table} t WHERE tenant_id = $1 LIMIT 1"
+    )))
+    .bind(b.as_uuid())
+    .fetch_one(&mut *owner)
+    .await
+    .expect("one of B's rows");
+    let refused = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {table} SELECT * FROM jsonb_populate_record(NULL::{table}, $1)"
+    )))
+    .bind(&row)
+    .execute(&mut *tx)
+    .await
+    .expect_err("inserting B's row inside A's transaction must fail");
+    let code = match &refused {
+        sqlx::Error::Database(e) => e.code().map(|c| c.to_string()),
+        _ => None,
+    };
+    assert_eq!(
+        code.as_deref(),
+        Some("42501"),
+        "{table}: refused for the wrong reason: {refused}"
+    );
+    drop(tx);
+
+    // With no tenant set, nothing at all.
+    let mut global = env.db().global().await.expect("a transaction");
+    let (none,): (i64,) = sqlx::query_as(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(&mut *global)
+        .await
+        .expect("counting");
+    assert_eq!(
+        none, 0,
+        "{table}: a transaction without a tenant must see nothing"
+    );
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests across the services, against real PostgreSQL, NATS and S3.
+
+mod bad_input;
+mod delivery;
+mod isolation;
+mod readiness;
+mod skeleton;
