@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -26,9 +28,39 @@ impl Drop for Demo {
     }
 }
 
-fn start(dir: &Path) -> Child {
+/// A stand-in OpenTelemetry collector: counts the trace exports it receives.
+async fn collector() -> (String, Arc<AtomicUsize>) {
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let counter = counter.clone();
+                async move {
+                    let protobuf = headers
+                        .get("content-type")
+                        .is_some_and(|v| v == "application/x-protobuf");
+                    if protobuf && !body.is_empty() {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                    axum::http::StatusCode::OK
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+fn start(dir: &Path, otlp: &str) -> Child {
     let _ = std::fs::remove_file(dir.join("demo.json"));
     Command::new(env!("CARGO_BIN_EXE_mashang"))
+        .env("MASHANG_OTLP_ENDPOINT", otlp)
         .args([
             "--log-format",
             "pretty",
@@ -98,7 +130,8 @@ async fn poll<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
     let dir = data_dir();
-    let mut child = start(&dir);
+    let (otlp, exported) = collector().await;
+    let mut child = start(&dir, &otlp);
     let info = wait_for_info(&dir, &mut child);
     let demo = Demo(Some(child));
     let http = reqwest::Client::new();
@@ -174,12 +207,16 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
     .await;
     drop(demo);
     assert!(
+        exported.load(Ordering::SeqCst) > 0,
+        "spans are exported over OTLP when an endpoint is configured"
+    );
+    assert!(
         !dir.join("pg/data/postmaster.pid").exists(),
         "the private PostgreSQL is stopped"
     );
 
     // A second run reuses the folder: same townships, same codes, same report.
-    let mut child = start(&dir);
+    let mut child = start(&dir, &otlp);
     let again = wait_for_info(&dir, &mut child);
     let demo = Demo(Some(child));
     assert_eq!(again["operator_token"], info["operator_token"]);
