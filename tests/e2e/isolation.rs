@@ -10,7 +10,14 @@ use sqlx::AssertSqlSafe;
 
 /// Global lookup tables: they answer only "which tenant, which row" before the tenant
 /// is known, and hold nothing else (DESIGN.md, Data).
-const GLOBAL_LOOKUPS: [&str; 2] = ["routing.qr_tokens", "intake.tracking_numbers"];
+const GLOBAL_LOOKUPS: [&str; 6] = [
+    "routing.qr_tokens",
+    "intake.tracking_numbers",
+    "routing.logins",
+    "routing.sessions",
+    "routing.api_token_lookup",
+    "routing.reset_codes",
+];
 
 async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture) {
     let form = Form::new()
@@ -20,6 +27,22 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture) {
         .part("photo", Part::bytes(jpeg(2_000, 1)).file_name("a.jpg"));
     app.intake
         .post_multipart("/api/v1/reports", form)
+        .await
+        .expect(201);
+    // A scan of the landing page, and an API token, so those tables have rows too.
+    app.intake
+        .get(&format!("/q/{}", fx.qr_token))
+        .await
+        .expect(200);
+    let admin = app
+        .routing
+        .signed_in(&fx.logins.admin, mashang_tests::PASSWORD)
+        .await;
+    admin
+        .post_json(
+            "/api/v1/admin/api-tokens",
+            &serde_json::json!({"name": "tests", "role": "grid_worker", "node_id": fx.grid}),
+        )
         .await
         .expect(201);
     eventually("the report's effects in every service", Duration::from_secs(30), || async {

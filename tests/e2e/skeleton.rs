@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use mashang_storage::BlobKey;
 use mashang_tests::photo::jpeg;
-use mashang_tests::{Fixture, TestApp, TestEnv, eventually, seed_tenant};
+use mashang_tests::{Fixture, PASSWORD, TestApp, TestEnv, eventually, seed_tenant};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
@@ -99,13 +99,11 @@ async fn walk(env: &TestEnv, app: &TestApp, fx: &Fixture) {
             .expect("the report row");
     assert!(!sealed.windows(11).any(|w| w == b"13812341234"));
 
-    // The assignee has an in-app notice.
-    let inbox_path = format!(
-        "/api/v1/inbox?tenant_id={}&user_id={}",
-        fx.tenant, fx.worker
-    );
+    // The assignee, signed in, has an in-app notice (the session works with every service).
+    let worker_token = app.routing.session_token(&fx.logins.worker, PASSWORD).await;
+    let worker_inbox = app.notification.with_bearer(&worker_token);
     let notice = eventually("the worker's in-app notice", WAIT, || async {
-        let reply = app.notification.operator_get(&inbox_path).await.expect(200);
+        let reply = worker_inbox.get("/api/v1/inbox").await.expect(200);
         reply.body["notices"]
             .as_array()
             .and_then(|n| n.first().cloned())
@@ -123,9 +121,9 @@ async fn walk(env: &TestEnv, app: &TestApp, fx: &Fixture) {
         .to_owned();
 
     // Routing holds the case, assigned to the grid's worker, due 30 minutes after submission.
-    let case = app
-        .routing
-        .operator_get(&format!("/api/v1/cases/{case_id}?tenant_id={}", fx.tenant))
+    let worker = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
+    let case = worker
+        .get(&format!("/api/v1/cases/{case_id}"))
         .await
         .expect(200)
         .body;
@@ -147,14 +145,10 @@ async fn walk(env: &TestEnv, app: &TestApp, fx: &Fixture) {
     assert_eq!(actions, ["created", "assigned"]);
 
     // Analytics counted the submission and the assignment.
-    let summary_path = format!("/api/v1/stats/summary?tenant_id={}", fx.tenant);
+    let centre_token = app.routing.session_token(&fx.logins.centre, PASSWORD).await;
+    let centre = app.analytics.with_bearer(&centre_token);
     eventually("the counts to reach analytics", WAIT, || async {
-        let body: Value = app
-            .analytics
-            .operator_get(&summary_path)
-            .await
-            .expect(200)
-            .body;
+        let body: Value = centre.get("/api/v1/stats/summary").await.expect(200).body;
         (body["submitted"] == 1 && body["assigned"] == 1).then_some(())
     })
     .await;

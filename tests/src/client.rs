@@ -100,6 +100,46 @@ impl Client {
         }
     }
 
+    /// The same server, signed in as `login` (bearer token). The server must serve
+    /// routing, which signs people in; the token then works with every service.
+    pub async fn signed_in(&self, login: &str, password: &str) -> Client {
+        let token = self.session_token(login, password).await;
+        self.with_bearer(&token)
+    }
+
+    /// Signs in at this server (routing) and returns the session's bearer token.
+    pub async fn session_token(&self, login: &str, password: &str) -> String {
+        let reply = self
+            .post_json(
+                "/api/v1/auth/login",
+                &serde_json::json!({"login": login, "password": password}),
+            )
+            .await
+            .expect(200);
+        reply.body["token"]
+            .as_str()
+            .expect("a session token")
+            .to_owned()
+    }
+
+    /// The same server, presenting `token` as a bearer token.
+    pub fn with_bearer(&self, token: &str) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("a header value"),
+        );
+        Self {
+            base: self.base.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .default_headers(headers)
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
     /// The full URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -150,6 +190,32 @@ impl Client {
                 .send()
                 .await
                 .expect("GET"),
+        )
+        .await
+    }
+
+    /// PATCH a JSON body.
+    pub async fn patch_json(&self, path: &str, body: &Value) -> Reply {
+        Reply::read(
+            self.http
+                .patch(self.url(path))
+                .json(body)
+                .send()
+                .await
+                .expect("PATCH"),
+        )
+        .await
+    }
+
+    /// PUT a JSON body.
+    pub async fn put_json(&self, path: &str, body: &Value) -> Reply {
+        Reply::read(
+            self.http
+                .put(self.url(path))
+                .json(body)
+                .send()
+                .await
+                .expect("PUT"),
         )
         .await
     }

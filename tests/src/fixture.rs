@@ -8,6 +8,19 @@ use mashang_domain::{GridNodeId, PhoneNumber, QrCodeId, TenantCode, TenantId, Us
 use mashang_routing::directory::nodes::{NewNode, insert_node};
 use mashang_routing::directory::{qr, staff, tenants};
 
+/// The fixture's sign-in names; every one has the password [`PASSWORD`].
+#[derive(Clone, Debug)]
+pub struct Logins {
+    /// The grid worker.
+    pub worker: String,
+    /// The grid leader.
+    pub leader: String,
+    /// The township centre.
+    pub centre: String,
+    /// The township administrator.
+    pub admin: String,
+}
+
 /// What [`seed_tenant`] created.
 #[derive(Clone, Debug)]
 pub struct Fixture {
@@ -27,15 +40,24 @@ pub struct Fixture {
     pub leader: UserId,
     /// The township centre.
     pub centre: UserId,
+    /// The township administrator.
+    pub admin: UserId,
+    /// Sign-in names (phone numbers) by person: worker, leader, centre, admin.
+    pub logins: Logins,
     /// The grid's QR code.
     pub qr_code: QrCodeId,
     /// Its token.
     pub qr_token: String,
 }
 
-/// A phone number unique enough for one test database.
-fn phone(n: u32) -> PhoneNumber {
-    PhoneNumber::parse(&format!("139{:08}", n)).expect("a valid test number")
+/// The password of every fixture person who can sign in.
+pub const PASSWORD: &str = "fixture-password-1";
+
+/// A phone number no other fixture uses: sign-in names are unique across the
+/// deployment, and tests share one database cluster.
+fn phone() -> PhoneNumber {
+    let n = uuid::Uuid::new_v4().as_u128() % 100_000_000;
+    PhoneNumber::parse(&format!("139{n:08}")).expect("a valid test number")
 }
 
 /// Creates a tenant with `code` and its small tree.
@@ -68,24 +90,32 @@ pub async fn seed_tenant(db: &Db, code: &str) -> Fixture {
     )
     .await
     .expect("a grid");
-    let worker = staff::insert_user(&mut tx, "王网格", &phone(1))
-        .await
-        .expect("a worker");
-    staff::grant_role(&mut tx, worker, Role::GridWorker, grid)
-        .await
-        .expect("a role");
-    let leader = staff::insert_user(&mut tx, "李网格长", &phone(2))
-        .await
-        .expect("a leader");
-    staff::grant_role(&mut tx, leader, Role::GridLeader, village)
-        .await
-        .expect("a role");
-    let centre = staff::insert_user(&mut tx, "综治中心", &phone(3))
-        .await
-        .expect("a centre");
-    staff::grant_role(&mut tx, centre, Role::TownshipCentre, created.root)
-        .await
-        .expect("a role");
+    let password = mashang_auth::Password::new(PASSWORD).expect("a valid password");
+    let mut people = Vec::new();
+    for (name, role, node) in [
+        ("王网格", Role::GridWorker, grid),
+        ("李网格长", Role::GridLeader, village),
+        ("综治中心", Role::TownshipCentre, created.root),
+        ("镇管理员", Role::TownshipAdmin, created.root),
+    ] {
+        let phone = phone();
+        let id = staff::insert_user(&mut tx, name, &phone)
+            .await
+            .expect("a person");
+        staff::grant_role(&mut tx, id, role, node)
+            .await
+            .expect("a role");
+        mashang_auth::set_staff_password(&mut tx, id, &password)
+            .await
+            .expect("a password");
+        people.push((id, phone.expose().to_owned()));
+    }
+    let [
+        (worker, worker_login),
+        (leader, leader_login),
+        (centre, centre_login),
+        (admin, admin_login),
+    ] = <[_; 4]>::try_from(people).expect("four people");
     let (qr_code, qr_token) = qr::issue(&mut tx, grid).await.expect("a QR code");
     tx.commit().await.expect("committing the fixture");
     Fixture {
@@ -97,6 +127,13 @@ pub async fn seed_tenant(db: &Db, code: &str) -> Fixture {
         worker,
         leader,
         centre,
+        admin,
+        logins: Logins {
+            worker: worker_login,
+            leader: leader_login,
+            centre: centre_login,
+            admin: admin_login,
+        },
         qr_code,
         qr_token,
     }

@@ -121,6 +121,7 @@ impl TestEnv {
             pii_key: pii_key(),
             operator_token: Some(OPERATOR_TOKEN.to_owned()),
             shutdown_grace: Duration::from_secs(5),
+            trust_forwarded_for: false,
         }
     }
 }

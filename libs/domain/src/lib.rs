@@ -11,6 +11,7 @@ pub mod report;
 pub mod role;
 pub mod tenant;
 pub mod tracking;
+pub mod username;
 
 pub use ids::{
     AttachmentId, CaseId, EventId, GridNodeId, NoticeId, QrCodeId, ReportId, TenantId, UserId,
@@ -18,3 +19,4 @@ pub use ids::{
 pub use phone::PhoneNumber;
 pub use tenant::TenantCode;
 pub use tracking::TrackingNumber;
+pub use username::Username;

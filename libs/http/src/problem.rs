@@ -44,6 +44,9 @@ pub enum ApiError {
     /// Nothing there (also what another tenant's objects look like).
     #[error("not found")]
     NotFound,
+    /// It existed and is gone for good (a replaced QR code).
+    #[error("gone: {0}")]
+    Gone(String),
     /// The request conflicts with the current state.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -53,9 +56,12 @@ pub enum ApiError {
     /// The body or a part of it is of a type not accepted here.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
-    /// Too many requests from this client.
+    /// Too many requests from this client; `retry_after` seconds, when known.
     #[error("too many requests")]
-    TooManyRequests,
+    TooManyRequests {
+        /// Seconds until a retry may succeed.
+        retry_after: Option<u64>,
+    },
     /// A dependency is down; try again later.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -83,10 +89,11 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Gone(_) => StatusCode::GONE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -100,10 +107,11 @@ impl ApiError {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not-found",
+            Self::Gone(_) => "gone",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
-            Self::TooManyRequests => "too-many-requests",
+            Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -117,10 +125,11 @@ impl ApiError {
             Self::Unauthorized => "请先登录 (Sign-in required)",
             Self::Forbidden(_) => "没有权限 (Not allowed)",
             Self::NotFound => "未找到 (Not found)",
+            Self::Gone(_) => "已停用 (Gone)",
             Self::Conflict(_) => "状态冲突 (Conflict)",
             Self::PayloadTooLarge(_) => "内容过大 (Too large)",
             Self::UnsupportedMediaType(_) => "不支持的文件类型 (Unsupported type)",
-            Self::TooManyRequests => "请求过于频繁，请稍后再试 (Too many requests)",
+            Self::TooManyRequests { .. } => "请求过于频繁，请稍后再试 (Too many requests)",
             Self::Unavailable(_) => "服务暂时不可用，请稍后再试 (Temporarily unavailable)",
             Self::Internal(_) => "系统出错，请稍后再试 (Internal error)",
         }
@@ -131,6 +140,7 @@ impl ApiError {
             Self::BadRequest(d)
             | Self::Forbidden(d)
             | Self::Conflict(d)
+            | Self::Gone(d)
             | Self::PayloadTooLarge(d)
             | Self::UnsupportedMediaType(d)
             | Self::Unavailable(d) => Some(d.clone()),
@@ -175,6 +185,13 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        if let Self::TooManyRequests {
+            retry_after: Some(secs),
+        } = self
+            && let Ok(value) = header::HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         if matches!(self, Self::Unauthorized) {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

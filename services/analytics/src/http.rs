@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+use mashang_auth::permissions::{Action, Target, authorize};
+use mashang_auth::{Auth, PrincipalKind};
 use mashang_db::SystemScope;
 use mashang_domain::TenantId;
 use mashang_domain::events::EventType;
@@ -19,6 +21,7 @@ use crate::counters::{for_county, for_tenant};
 pub fn router(state: AnalyticsState) -> Router {
     Router::new()
         .route("/api/v1/stats/summary", get(summary))
+        .route("/api/v1/ops/stats/summary", get(ops_summary))
         .with_state(state)
 }
 
@@ -55,14 +58,40 @@ enum Summary {
     County { tenants: Vec<TenantSummary> },
 }
 
-/// One tenant's figures with `tenant_id`, else every tenant's side by side (the
-/// operator acts for the county).
+/// `GET /api/v1/stats/summary`: a township's staff see their township; the county's
+/// staff see every township side by side (or one, with `tenant_id`).
 async fn summary(
+    State(state): State<AnalyticsState>,
+    Auth(principal): Auth,
+    ApiQuery(q): ApiQuery<SummaryQuery>,
+) -> Result<ApiJson<Summary>, ApiError> {
+    match principal.kind {
+        PrincipalKind::County { .. } => {
+            authorize(&principal, Action::ViewCounty, Target::County)?;
+            read(&state, q.tenant_id).await
+        }
+        _ => {
+            authorize(&principal, Action::ViewStats, Target::Township)?;
+            read(&state, Some(principal.require_tenant()?)).await
+        }
+    }
+}
+
+/// `GET /api/v1/ops/stats/summary`: the same figures for operations automation, with
+/// the operator token (no staff sign-in).
+async fn ops_summary(
     _operator: Operator,
     State(state): State<AnalyticsState>,
     ApiQuery(q): ApiQuery<SummaryQuery>,
 ) -> Result<ApiJson<Summary>, ApiError> {
-    match q.tenant_id {
+    read(&state, q.tenant_id).await
+}
+
+async fn read(
+    state: &AnalyticsState,
+    tenant: Option<TenantId>,
+) -> Result<ApiJson<Summary>, ApiError> {
+    match tenant {
         Some(tenant) => {
             let mut tx = state.db.tenant(tenant).await?;
             let events = for_tenant(&mut tx).await?;

@@ -10,8 +10,8 @@ use mashang_http::{ApiError, ApiJson};
 use serde::Deserialize;
 
 use crate::form::{RawReport, TypedFields, read_multipart};
-use crate::pages::{Landing, StatusPage, UnknownCode, render};
-use crate::qr::{QrContext, resolve};
+use crate::pages::{ClosedCode, Landing, StatusPage, UnknownCode, render};
+use crate::qr::{Closed, Lookup, QrContext, count_scan, lookup, resolve};
 use crate::submit::{Submitted, submit};
 use crate::{IntakeState, MAX_PHOTOS, status};
 
@@ -45,19 +45,43 @@ async fn qr_context(
 }
 
 async fn landing(State(state): State<IntakeState>, Path(token): Path<String>) -> Response {
-    match resolve(&state.db, &token).await {
-        Ok(ctx) => render(
-            StatusCode::OK,
-            &Landing {
-                ctx: &ctx,
-                token: &token,
-                typed: TypedFields::default(),
-                errors: Vec::new(),
-            },
-        ),
+    match lookup(&state.db, &token).await {
+        Ok(Lookup::Open(ctx)) => {
+            if let Err(err) = count_scan(&state.db, &ctx).await {
+                // A lost count must not cost the citizen the form.
+                tracing::warn!(error = %err, "could not count a QR scan");
+            }
+            render(
+                StatusCode::OK,
+                &Landing {
+                    ctx: &ctx,
+                    token: &token,
+                    typed: TypedFields::default(),
+                    errors: Vec::new(),
+                },
+            )
+        }
+        Ok(Lookup::Closed(closed)) => closed_page(&closed),
         Err(ApiError::NotFound) => render(StatusCode::NOT_FOUND, &UnknownCode),
         Err(err) => err.into_response(),
     }
+}
+
+fn closed_page(closed: &Closed) -> Response {
+    let (replaced, township, contact, status) = match closed {
+        Closed::Replaced { township, contact } => (true, township, contact, StatusCode::GONE),
+        Closed::Suspended { township, contact } => {
+            (false, township, contact, StatusCode::FORBIDDEN)
+        }
+    };
+    render(
+        status,
+        &ClosedCode {
+            replaced,
+            township,
+            contact: contact.as_deref(),
+        },
+    )
 }
 
 /// The form post of the landing page (works without JavaScript): on success, to the
@@ -67,8 +91,9 @@ async fn landing_submit(
     Path(token): Path<String>,
     multipart: Multipart,
 ) -> Response {
-    let ctx = match resolve(&state.db, &token).await {
-        Ok(ctx) => ctx,
+    let ctx = match lookup(&state.db, &token).await {
+        Ok(Lookup::Open(ctx)) => ctx,
+        Ok(Lookup::Closed(closed)) => return closed_page(&closed),
         Err(ApiError::NotFound) => return render(StatusCode::NOT_FOUND, &UnknownCode),
         Err(err) => return err.into_response(),
     };

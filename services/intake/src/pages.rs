@@ -28,6 +28,18 @@ pub struct Landing<'a> {
 #[template(path = "unknown_code.html")]
 pub struct UnknownCode;
 
+/// The page of a replaced code or a suspended township, with the township's contact.
+#[derive(Template)]
+#[template(path = "closed_code.html")]
+pub struct ClosedCode<'a> {
+    /// Replaced (true) or suspended (false).
+    pub replaced: bool,
+    /// The township's name.
+    pub township: &'a str,
+    /// Its public contact number.
+    pub contact: Option<&'a str>,
+}
+
 /// The status page.
 #[derive(Template)]
 #[template(path = "status.html")]

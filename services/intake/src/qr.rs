@@ -81,34 +81,107 @@ pub struct CategoryInfo {
 }
 
 #[derive(sqlx::FromRow)]
+struct TokenRow {
+    tenant_id: Uuid,
+    qr_code_id: Uuid,
+    code: String,
+    name: String,
+    time_zone: String,
+    status: String,
+    contact_phone: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
 struct NodeRow {
     id: Uuid,
     code: String,
     name: String,
     kind: String,
+    active: bool,
     revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Resolves a token. Unknown and revoked tokens, and tokens of a suspended tenant, are
-/// "not found" here; the landing page explains each case to the citizen.
+/// Why a known token leads to no form.
+#[derive(Clone, Debug)]
+pub enum Closed {
+    /// The code was revoked (replaced by a new one).
+    Replaced {
+        /// The township's name.
+        township: String,
+        /// Its public contact number.
+        contact: Option<String>,
+    },
+    /// The township is suspended.
+    Suspended {
+        /// The township's name.
+        township: String,
+        /// Its public contact number.
+        contact: Option<String>,
+    },
+}
+
+impl Closed {
+    /// The API error for a submission through such a code.
+    pub fn error(&self) -> ApiError {
+        match self {
+            Self::Replaced { .. } => ApiError::Gone(
+                "此二维码已更换，请扫描新的二维码 (this code has been replaced)".to_owned(),
+            ),
+            Self::Suspended { .. } => ApiError::Forbidden(
+                "本乡镇的码上反映服务已暂停 (this township's service is suspended)".to_owned(),
+            ),
+        }
+    }
+}
+
+/// What a scanned token leads to.
+#[derive(Clone, Debug)]
+pub enum Lookup {
+    /// A working code.
+    Open(QrContext),
+    /// A code that no longer takes reports.
+    Closed(Closed),
+}
+
+/// Resolves a token to a working code; unknown is 404, replaced 410, suspended 403.
 pub async fn resolve(db: &Db, token: &str) -> Result<QrContext, ApiError> {
+    match lookup(db, token).await? {
+        Lookup::Open(ctx) => Ok(ctx),
+        Lookup::Closed(closed) => Err(closed.error()),
+    }
+}
+
+/// Looks a token up. Unknown tokens are "not found".
+pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
     if token.is_empty() || token.len() > 64 {
         return Err(ApiError::NotFound);
     }
     let mut global = db.global().await?;
-    let found: Option<(Uuid, Uuid, String, String, String, String)> = sqlx::query_as(
-        "SELECT q.tenant_id, q.qr_code_id, t.code, t.name, t.time_zone, t.status \
+    let found: Option<TokenRow> = sqlx::query_as(
+        "SELECT q.tenant_id, q.qr_code_id, t.code, t.name, t.time_zone, t.status, t.contact_phone \
          FROM routing.qr_tokens q JOIN routing.tenants t ON t.id = q.tenant_id WHERE q.token = $1",
     )
     .bind(token)
     .fetch_optional(&mut *global)
     .await?;
     global.commit().await?;
-    let Some((tenant_id, qr_code_id, code, name, time_zone, status)) = found else {
+    let Some(TokenRow {
+        tenant_id,
+        qr_code_id,
+        code,
+        name,
+        time_zone,
+        status,
+        contact_phone: contact,
+    }) = found
+    else {
         return Err(ApiError::NotFound);
     };
     if TenantStatus::parse(&status) != Some(TenantStatus::Active) {
-        return Err(ApiError::NotFound);
+        return Ok(Lookup::Closed(Closed::Suspended {
+            township: name,
+            contact,
+        }));
     }
     let tenant = TenantInfo {
         id: TenantId::from_uuid(tenant_id),
@@ -118,7 +191,7 @@ pub async fn resolve(db: &Db, token: &str) -> Result<QrContext, ApiError> {
     };
     let mut tx = db.tenant(tenant.id).await?;
     let node: Option<NodeRow> = sqlx::query_as(
-        "SELECT n.id, n.code, n.name, n.kind, q.revoked_at \
+        "SELECT n.id, n.code, n.name, n.kind, n.active, q.revoked_at \
          FROM routing.qr_codes q JOIN routing.grid_nodes n ON n.tenant_id = q.tenant_id AND n.id = q.node_id \
          WHERE q.tenant_id = $1 AND q.id = $2",
     )
@@ -126,19 +199,17 @@ pub async fn resolve(db: &Db, token: &str) -> Result<QrContext, ApiError> {
     .bind(qr_code_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(NodeRow {
-        id: node_id,
-        code: node_code,
-        name: node_name,
-        kind,
-        revoked_at,
-    }) = node
-    else {
+    let Some(node) = node else {
         return Err(ApiError::NotFound);
     };
-    if revoked_at.is_some() {
-        return Err(ApiError::NotFound);
+    if node.revoked_at.is_some() || !node.active {
+        return Ok(Lookup::Closed(Closed::Replaced {
+            township: tenant.name,
+            contact,
+        }));
     }
+    let node_id = node.id;
+    let (node_code, node_name, kind) = (node.code, node.name, node.kind);
     let path: Vec<(String,)> = sqlx::query_as(
         "WITH RECURSIVE up(id, parent_id, name, kind, depth) AS ( \
              SELECT id, parent_id, name, kind, 0 FROM routing.grid_nodes WHERE tenant_id = $1 AND id = $2 \
@@ -159,7 +230,7 @@ pub async fn resolve(db: &Db, token: &str) -> Result<QrContext, ApiError> {
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(QrContext {
+    Ok(Lookup::Open(QrContext {
         qr_code_id: QrCodeId::from_uuid(qr_code_id),
         tenant,
         node: NodeInfo {
@@ -170,5 +241,24 @@ pub async fn resolve(db: &Db, token: &str) -> Result<QrContext, ApiError> {
             path: path.into_iter().map(|(n,)| n).collect(),
         },
         categories,
-    })
+    }))
+}
+
+/// Counts one opening of the landing page of `ctx`'s code, per local day.
+pub async fn count_scan(db: &Db, ctx: &QrContext) -> Result<(), ApiError> {
+    let day = chrono::Utc::now()
+        .with_timezone(&ctx.tenant.zone())
+        .date_naive();
+    let mut tx = db.tenant(ctx.tenant.id).await?;
+    sqlx::query(
+        "INSERT INTO intake.qr_scans (tenant_id, qr_code_id, day, scans) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (tenant_id, qr_code_id, day) DO UPDATE SET scans = intake.qr_scans.scans + 1",
+    )
+    .bind(ctx.tenant.id.as_uuid())
+    .bind(ctx.qr_code_id.as_uuid())
+    .bind(day)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::{Extension, Router};
+use mashang_auth::{AuthConfig, Authenticator, SigninThrottle};
 use mashang_bus::{Bus, ConsumerSpec, InProcessBus, NatsBus, NatsConfig, RetryPolicy};
 use mashang_db::{Db, DbConfig};
 use mashang_http::{OperatorToken, Probe, Readiness};
@@ -149,6 +150,8 @@ pub struct AppConfig {
     pub operator_token: Option<String>,
     /// Time allowed to drain after shutdown begins.
     pub shutdown_grace: Duration,
+    /// Take client addresses from `X-Forwarded-For` (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 /// A started process: its addresses, and the handle to stop it.
@@ -260,7 +263,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         ));
     }
     if c.routing {
-        let state = mashang_routing::RoutingState::new(db.clone());
+        let state = mashang_routing::RoutingState::new(db.clone(), &config.public_url);
         router = router.merge(mashang_routing::router(state.clone()));
         workers.spawn(mashang_routing::workers(
             state,
@@ -288,7 +291,16 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
     }
     workers.close();
 
+    let authenticator = Authenticator {
+        db: db.clone(),
+        config: AuthConfig {
+            secure_cookies: config.public_url.starts_with("https://"),
+            trust_forwarded_for: config.trust_forwarded_for,
+            throttle: SigninThrottle::default(),
+        },
+    };
     let app = mashang_http::with_common_layers(router)
+        .layer(Extension(authenticator))
         .layer(Extension(OperatorToken::new(config.operator_token.clone())))
         .merge(mashang_http::health_router(Readiness::new(
             probes,

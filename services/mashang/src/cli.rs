@@ -30,6 +30,9 @@ pub enum Command {
     /// Manage tenants (townships).
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Manage people (county staff, password reset codes).
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 /// Log format.
@@ -137,6 +140,9 @@ pub struct ServeArgs {
     /// Bearer token for operations automation on staff endpoints; operator access is off when unset.
     #[arg(long, env = "MASHANG_OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: Option<String>,
+    /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    #[arg(long, env = "MASHANG_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
     /// Seconds to finish requests and event handling after SIGTERM.
     #[arg(long, env = "MASHANG_SHUTDOWN_GRACE", default_value_t = 20)]
     pub shutdown_grace: u64,
@@ -239,6 +245,58 @@ pub struct DemoArgs {
 pub enum TenantCommand {
     /// Create a tenant with its township node and default categories.
     Create(TenantCreateArgs),
+    /// Suspend a tenant: citizens see a notice, staff cannot sign in; nothing is deleted.
+    Suspend(TenantCodeArgs),
+    /// Put a suspended tenant back in service.
+    Resume(TenantCodeArgs),
+}
+
+/// A tenant named by code.
+#[derive(Debug, Args)]
+pub struct TenantCodeArgs {
+    /// PostgreSQL URL for the application role.
+    #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// The tenant's code.
+    #[arg(long)]
+    pub code: String,
+}
+
+/// `mashang user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a county user (county_centre and/or county_admin); prints a one-time code to set the password.
+    CreateCounty(CreateCountyArgs),
+    /// Issue a one-time password reset code for anyone, by sign-in name (for operators).
+    ResetCode(ResetCodeArgs),
+}
+
+/// `mashang user create-county`.
+#[derive(Debug, Args)]
+pub struct CreateCountyArgs {
+    /// PostgreSQL URL for the application role.
+    #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Full name.
+    #[arg(long)]
+    pub name: String,
+    /// Mobile number (the sign-in name).
+    #[arg(long)]
+    pub phone: String,
+    /// Roles: county_centre, county_admin (repeat for both).
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
+}
+
+/// `mashang user reset-code`.
+#[derive(Debug, Args)]
+pub struct ResetCodeArgs {
+    /// PostgreSQL URL for the application role.
+    #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// The person's sign-in name (phone number or username).
+    #[arg(long)]
+    pub login: String,
 }
 
 /// `mashang tenant create`.
@@ -256,6 +314,15 @@ pub struct TenantCreateArgs {
     /// IANA time zone.
     #[arg(long, default_value = "Asia/Shanghai")]
     pub time_zone: String,
+    /// The township's public contact number, shown to citizens on notices.
+    #[arg(long)]
+    pub contact_phone: Option<String>,
+    /// Name of the township's first administrator.
+    #[arg(long, requires = "admin_phone")]
+    pub admin_name: Option<String>,
+    /// Mobile number of the first administrator (their sign-in name).
+    #[arg(long, requires = "admin_name")]
+    pub admin_phone: Option<String>,
 }
 
 #[cfg(test)]

@@ -4,16 +4,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use mashang_bus::NatsConfig;
-use mashang_db::{AppRole, Db, DbConfig};
-use mashang_domain::TenantCode;
+use mashang_db::{AppRole, DbConfig};
 use mashang_intake::PiiKey;
 use mashang_storage::S3Config;
 use mashang_telemetry::{LogFormat, TelemetryConfig};
 
 use crate::app::{self, AppConfig, BusConfig, Components, StorageConfig};
-use crate::cli::{
-    BusKind, Cli, Command, LogFormatArg, ServeArgs, ServiceArg, StorageKind, TenantCommand,
-};
+use crate::cli::{BusKind, Cli, Command, LogFormatArg, ServeArgs, ServiceArg, StorageKind};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let service_name = match &cli.command {
@@ -45,23 +42,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => crate::demo::run(args).await,
-        Command::Tenant(TenantCommand::Create(args)) => {
-            let code = TenantCode::parse(&args.code).map_err(|e| anyhow::anyhow!("--code: {e}"))?;
-            let db = Db::connect(&DbConfig::new(args.database_url)).await?;
-            let created = mashang_routing::directory::tenants::create_tenant(
-                &db,
-                &code,
-                &args.name,
-                &args.time_zone,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("creating the tenant: {e}"))?;
-            println!(
-                "{}\t{}\t{}",
-                created.tenant.id, created.tenant.code, created.tenant.name
-            );
-            Ok(())
-        }
+        Command::Tenant(command) => crate::admin::tenant(command).await,
+        Command::User(command) => crate::admin::user(command).await,
     };
     telemetry.shutdown();
     outcome
@@ -126,6 +108,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         pii_key: pii_key(&args)?,
         operator_token: args.operator_token.clone(),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        trust_forwarded_for: args.trust_forwarded_for,
     };
     let running = app::start(config).await?;
     tokio::spawn(mashang_http::shutdown_on_signal(running.shutdown.clone()));

@@ -25,6 +25,9 @@ struct DemoSecrets {
     pii_key: String,
     operator_token: String,
     app_password: String,
+    /// The password of the demo's staff sign-ins.
+    #[serde(default)]
+    staff_password: Option<String>,
 }
 
 /// What `demo.json` holds, for scripts and tests.
@@ -51,6 +54,7 @@ fn load_secrets(dir: &Path) -> anyhow::Result<DemoSecrets> {
         pii_key: PiiKey::generate_base64()?,
         operator_token: random_token(24)?,
         app_password: random_token(18)?,
+        staff_password: Some(random_token(9)?),
     };
     write_private(&path, &serde_json::to_string_pretty(&secrets)?)?;
     Ok(secrets)
@@ -137,7 +141,14 @@ async fn serve(
         .to_string();
     let db_config = DbConfig::new(app_url);
     let db = mashang_db::Db::connect(&db_config).await?;
-    seed(&db).await.context("seeding the demo county")?;
+    let staff_password = secrets
+        .staff_password
+        .clone()
+        .unwrap_or_else(|| secrets.app_password.chars().take(12).collect());
+    let password = mashang_auth::Password::new(&staff_password)?;
+    seed(&db, &password)
+        .await
+        .context("seeding the demo county")?;
 
     // The public URL goes into status links before the listener is bound, so a port
     // of 0 ("any free port") is chosen here.
@@ -164,6 +175,7 @@ async fn serve(
         pii_key: PiiKey::from_base64(&secrets.pii_key)?,
         operator_token: Some(operator_token.to_owned()),
         shutdown_grace: Duration::from_secs(10),
+        trust_forwarded_for: false,
     })
     .await?;
     let base_url = if args.public_url.is_some() {
@@ -171,7 +183,7 @@ async fn serve(
     } else {
         running.base_url()
     };
-    let townships = describe(&db, &base_url).await?;
+    let townships = describe(&db, &base_url, &staff_password).await?;
     db.close().await;
     let info = DemoInfo {
         base_url: &base_url,
@@ -195,7 +207,16 @@ async fn serve(
             first.0.name, first.1.node_code, first.1.url
         );
     }
-    println!("  operator token: {operator_token}");
+    for township in info.townships.iter().filter(|t| !t.logins.is_empty()) {
+        for login in &township.logins {
+            println!(
+                "  sign in ({} {}): {} / {}",
+                township.name, login.role, login.login, login.password
+            );
+        }
+    }
+    println!("  admin pages: {base_url}/admin");
+    println!("  operator token (operations automation): {operator_token}");
     println!("  details for scripts: {}", dir.join("demo.json").display());
     println!("Press Ctrl-C to stop.");
     tokio::spawn(mashang_http::shutdown_on_signal(running.shutdown.clone()));

@@ -1,6 +1,7 @@
 //! The `mashang` process: command-line interface and the wiring of services,
 //! infrastructure and workers. Tests start the same [`app::start`] on port 0.
 
+mod admin;
 pub mod app;
 pub mod cli;
 mod commands;

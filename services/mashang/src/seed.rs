@@ -61,8 +61,9 @@ fn phone(township: usize, n: usize) -> anyhow::Result<PhoneNumber> {
     PhoneNumber::parse(&format!("13{}{:08}", 7 + township, n + 1)).context("demo phone number")
 }
 
-/// Creates the demo townships that do not exist yet.
-pub async fn seed(db: &Db) -> anyhow::Result<()> {
+/// Creates the demo townships that do not exist yet. In the first two, a township
+/// administrator and the first grid worker can sign in with `password`.
+pub async fn seed(db: &Db, password: &mashang_auth::Password) -> anyhow::Result<()> {
     for (t, township) in TOWNSHIPS.iter().enumerate() {
         let code = TenantCode::parse(township.code).context("demo tenant code")?;
         if tenants::tenant_by_code(db, &code)
@@ -92,6 +93,17 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
         staff::grant_role(&mut tx, centre, Role::TownshipCentre, created.root)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let n = next();
+        let admin = staff::insert_user(&mut tx, &format!("{}管理员", township.name), &phone(t, n)?)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        staff::grant_role(&mut tx, admin, Role::TownshipAdmin, created.root)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let can_sign_in = t < 2;
+        if can_sign_in {
+            mashang_auth::set_staff_password(&mut tx, admin, password).await?;
+        }
         for (v, (village, grids)) in township.villages.iter().enumerate() {
             let kind = if village.ends_with("社区") {
                 NodeKind::Community
@@ -125,6 +137,9 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
                 staff::grant_role(&mut tx, worker, Role::GridWorker, grid_node)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
+                if can_sign_in && v == 0 && g == 0 {
+                    mashang_auth::set_staff_password(&mut tx, worker, password).await?;
+                }
                 qr::issue(&mut tx, grid_node)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -168,6 +183,21 @@ pub struct DemoTownship {
     pub qr: Vec<DemoQr>,
     /// Its grid workers.
     pub workers: Vec<DemoWorker>,
+    /// People of this township who can sign in.
+    pub logins: Vec<DemoLogin>,
+}
+
+/// A demo sign-in.
+#[derive(Debug, Serialize)]
+pub struct DemoLogin {
+    /// `township_admin` or `grid_worker`.
+    pub role: String,
+    /// Sign-in name (the phone number).
+    pub login: String,
+    /// Password.
+    pub password: String,
+    /// Where the role is held.
+    pub node_code: String,
 }
 
 /// A QR code of the demo.
@@ -192,8 +222,12 @@ pub struct DemoWorker {
     pub node_code: String,
 }
 
-/// Lists the demo townships with their QR codes and workers.
-pub async fn describe(db: &Db, base_url: &str) -> anyhow::Result<Vec<DemoTownship>> {
+/// Lists the demo townships with their QR codes, workers and sign-ins.
+pub async fn describe(
+    db: &Db,
+    base_url: &str,
+    password: &str,
+) -> anyhow::Result<Vec<DemoTownship>> {
     let mut out = Vec::new();
     for township in &TOWNSHIPS {
         let code = TenantCode::parse(township.code).context("demo tenant code")?;
@@ -221,8 +255,27 @@ pub async fn describe(db: &Db, base_url: &str) -> anyhow::Result<Vec<DemoTownshi
         .bind(tenant.id.as_uuid())
         .fetch_all(&mut *tx)
         .await?;
+        let logins: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT r.role, u.phone, n.code FROM routing.staff_roles r \
+             JOIN routing.staff_users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id \
+             JOIN routing.grid_nodes n ON n.tenant_id = r.tenant_id AND n.id = r.node_id \
+             WHERE r.tenant_id = $1 AND u.password_hash IS NOT NULL \
+               AND r.role IN ('township_admin', 'grid_worker') ORDER BY r.role DESC, n.code",
+        )
+        .bind(tenant.id.as_uuid())
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
         out.push(DemoTownship {
+            logins: logins
+                .into_iter()
+                .map(|(role, login, node_code)| DemoLogin {
+                    role,
+                    login,
+                    password: password.to_owned(),
+                    node_code,
+                })
+                .collect(),
             id: tenant.id,
             code: tenant.code.to_string(),
             name: tenant.name,

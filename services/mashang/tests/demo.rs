@@ -142,6 +142,17 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
         .to_owned();
     let townships = info["townships"].as_array().expect("townships").clone();
     assert_eq!(townships.len(), 3);
+    // Sign-ins for a township administrator and a grid worker in two townships.
+    for t in &townships[..2] {
+        let roles: Vec<&str> = t["logins"]
+            .as_array()
+            .expect("logins")
+            .iter()
+            .filter_map(|l| l["role"].as_str())
+            .collect();
+        assert_eq!(roles, ["township_admin", "grid_worker"], "{t}");
+    }
+    let _ = &operator;
     let first = &townships[0];
     let qr = &first["qr"][0];
     let page = http
@@ -188,14 +199,32 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
     // The QR code's grid worker got the case.
     let worker = first["workers"][0]["id"].as_str().expect("a worker id");
     assert_eq!(first["workers"][0]["node_code"], qr["node_code"]);
-    let inbox_url = format!(
-        "{base}/api/v1/inbox?tenant_id={}&user_id={worker}",
-        first["id"].as_str().expect("an id")
-    );
+    let _ = worker;
+    let login = first["logins"]
+        .as_array()
+        .expect("logins")
+        .iter()
+        .find(|l| l["role"] == "grid_worker")
+        .expect("a grid worker's sign-in");
+    assert_eq!(login["node_code"], qr["node_code"]);
+    let signed: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"login": login["login"], "password": login["password"]}))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON");
+    let token = signed["token"]
+        .as_str()
+        .expect("a session token")
+        .to_owned();
+    let inbox_url = format!("{base}/api/v1/inbox");
     poll("the worker's notice", async || {
         let inbox: Value = http
             .get(&inbox_url)
-            .bearer_auth(&operator)
+            .bearer_auth(&token)
             .send()
             .await
             .ok()?

@@ -1,26 +1,23 @@
-//! Notification's HTTP surface.
+//! Notification's HTTP surface: the signed-in person's in-app inbox.
 
 use axum::Router;
-use axum::extract::State;
-use axum::routing::get;
-use mashang_domain::{TenantId, UserId};
-use mashang_http::{ApiError, ApiJson, ApiQuery, Operator};
-use serde::{Deserialize, Serialize};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use mashang_auth::Auth;
+use mashang_domain::UserId;
+use mashang_http::{ApiError, ApiJson};
+use serde::Serialize;
 
 use crate::NotificationState;
-use crate::notices::{Notice, for_user};
+use crate::notices::{Notice, for_user, mark_read};
 
 /// Notification's routes.
 pub fn router(state: NotificationState) -> Router {
     Router::new()
         .route("/api/v1/inbox", get(inbox))
+        .route("/api/v1/inbox/{id}/read", post(read))
         .with_state(state)
-}
-
-#[derive(Debug, Deserialize)]
-struct InboxQuery {
-    tenant_id: TenantId,
-    user_id: UserId,
 }
 
 #[derive(Debug, Serialize)]
@@ -28,14 +25,38 @@ struct InboxPage {
     notices: Vec<Notice>,
 }
 
-#[tracing::instrument(skip_all, fields(tenant_id = %q.tenant_id))]
+fn me(principal: &mashang_auth::Principal) -> Result<(mashang_domain::TenantId, UserId), ApiError> {
+    let tenant = principal.require_tenant()?;
+    let user = principal
+        .user()
+        .ok_or_else(|| ApiError::Forbidden("API tokens have no inbox".to_owned()))?;
+    Ok((tenant, user))
+}
+
+/// `GET /api/v1/inbox`: the signed-in person's notices, newest first.
 async fn inbox(
-    _operator: Operator,
     State(state): State<NotificationState>,
-    ApiQuery(q): ApiQuery<InboxQuery>,
+    Auth(principal): Auth,
 ) -> Result<ApiJson<InboxPage>, ApiError> {
-    let mut tx = state.db.tenant(q.tenant_id).await?;
-    let notices = for_user(&mut tx, q.user_id, 100).await?;
+    let (tenant, user) = me(&principal)?;
+    let mut tx = state.db.tenant(tenant).await?;
+    let notices = for_user(&mut tx, user, 100).await?;
     tx.commit().await?;
     Ok(ApiJson(InboxPage { notices }))
+}
+
+/// `POST /api/v1/inbox/{id}/read`: marks one of the person's notices read.
+async fn read(
+    State(state): State<NotificationState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let (tenant, user) = me(&principal)?;
+    let id: uuid::Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
+    let mut tx = state.db.tenant(tenant).await?;
+    if !mark_read(&mut tx, user, id).await? {
+        return Err(ApiError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

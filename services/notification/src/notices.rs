@@ -113,3 +113,17 @@ pub async fn for_user(
     .fetch_all(&mut **tx)
     .await
 }
+
+/// Marks a notice of `user` read; `false` when there is no such notice of theirs.
+pub async fn mark_read(tx: &mut TenantTx, user: UserId, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE notification.notices SET read_at = coalesce(read_at, now()) \
+         WHERE tenant_id = $1 AND user_id = $2 AND id = $3",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(user.as_uuid())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

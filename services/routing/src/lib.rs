@@ -27,12 +27,22 @@ pub const CONSUMER: ConsumerSpec = ConsumerSpec {
 pub struct RoutingState {
     /// The database.
     pub db: Db,
+    /// The public base URL citizens reach; QR codes encode `<public_url>/q/<token>`.
+    pub public_url: Arc<str>,
 }
 
 impl RoutingState {
-    /// State over `db`.
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// State over `db`, with QR codes pointing at `public_url`.
+    pub fn new(db: Db, public_url: &str) -> Self {
+        Self {
+            db,
+            public_url: Arc::from(public_url.trim_end_matches('/')),
+        }
+    }
+
+    /// The landing URL a QR token encodes.
+    pub fn landing_url(&self, token: &str) -> String {
+        format!("{}/q/{token}", self.public_url)
     }
 }
 

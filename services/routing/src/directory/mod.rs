@@ -2,6 +2,7 @@
 //! Used by the operator's commands, the demo seed and (later) the admin API.
 
 pub mod categories;
+pub mod county;
 pub mod nodes;
 pub mod qr;
 pub mod staff;

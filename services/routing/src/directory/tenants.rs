@@ -108,3 +108,77 @@ pub async fn tenant_by_code(db: &Db, code: &TenantCode) -> Result<Option<Tenant>
     })
     .transpose()
 }
+
+/// A tenant as the county lists it.
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct TenantRow {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Time zone.
+    pub time_zone: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// The township's public contact number.
+    pub contact_phone: Option<String>,
+    /// Created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every tenant, by code (global table).
+pub async fn list_tenants(db: &Db) -> Result<Vec<TenantRow>, DirectoryError> {
+    let mut tx = db.global().await?;
+    let rows = sqlx::query_as(
+        "SELECT id, code, name, time_zone, status, contact_phone, created_at FROM routing.tenants ORDER BY code",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Suspends or resumes a tenant. Nothing is deleted; while suspended its citizens see
+/// a notice and its staff cannot sign in. Returns the updated row, `None` if unknown.
+pub async fn set_status(
+    db: &Db,
+    code: &TenantCode,
+    status: TenantStatus,
+) -> Result<Option<TenantRow>, DirectoryError> {
+    let mut tx = db.global().await?;
+    let row = sqlx::query_as(
+        "UPDATE routing.tenants SET status = $2, \
+             suspended_at = CASE WHEN $2 = 'suspended' THEN coalesce(suspended_at, now()) ELSE NULL END \
+         WHERE code = $1 \
+         RETURNING id, code, name, time_zone, status, contact_phone, created_at",
+    )
+    .bind(code.as_str())
+    .bind(status.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Sets a tenant's public contact number (shown to citizens on notices).
+pub async fn set_contact(
+    db: &Db,
+    tenant: TenantId,
+    contact: Option<&str>,
+) -> Result<(), DirectoryError> {
+    if contact.is_some_and(|c| c.trim().is_empty() || c.chars().count() > 30) {
+        return Err(DirectoryError::Invalid(
+            "a contact number is 1 to 30 characters".into(),
+        ));
+    }
+    let mut tx = db.global().await?;
+    sqlx::query("UPDATE routing.tenants SET contact_phone = $2 WHERE id = $1")
+        .bind(tenant.as_uuid())
+        .bind(contact.map(str::trim))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! The session cookie.
+
+use axum::http::HeaderMap;
+use axum::http::header::COOKIE;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "mashang_session";
+
+/// The session token from the request's cookies, if present.
+pub fn session_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// `Set-Cookie` for a session: HttpOnly, SameSite=Lax, Secure when served over TLS.
+pub fn set_session(token: &str, max_age_secs: i64, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn clear_session(secure: bool) -> String {
+    set_session("", 0, secure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_writes_the_session_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            "a=1; mashang_session=mss_abc; b=2"
+                .parse()
+                .expect("a header"),
+        );
+        assert_eq!(session_from(&headers).as_deref(), Some("mss_abc"));
+        let set = set_session("mss_abc", 3600, true);
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.ends_with("; Secure")
+        );
+        assert!(!set_session("x", 1, false).contains("Secure"));
+    }
+}

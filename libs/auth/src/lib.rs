@@ -1,0 +1,35 @@
+//! Staff access: sign-in with a phone number or username and a password (argon2id),
+//! session cookies with CSRF protection for the web console, bearer tokens for API
+//! clients, API tokens for integrations, throttling of failed sign-ins, one-time reset
+//! codes, and the permission matrix that every handler checks in one place.
+//!
+//! The tenant of a request always comes from the signed-in principal, never from a
+//! parameter the client controls.
+
+mod api_tokens;
+mod cookie;
+mod error;
+mod extract;
+mod password;
+pub mod permissions;
+mod principal;
+mod reset;
+mod secret;
+mod sessions;
+mod signin;
+
+pub use api_tokens::{
+    ApiTokenInfo, NewApiToken, create_api_token, list_api_tokens, revoke_api_token,
+};
+pub use cookie::SESSION_COOKIE;
+pub use error::AuthError;
+pub use extract::{Auth, AuthConfig, Authenticator, MaybeAuth};
+pub use password::{Password, hash_password, verify_password};
+pub use permissions::{Action, Scope, Target};
+pub use principal::{Principal, PrincipalKind, RoleGrant};
+pub use reset::{
+    issue_county_reset_code, issue_reset_code, redeem_reset_code, set_county_password,
+    set_staff_password,
+};
+pub use sessions::{SignedIn, end_all_sessions, end_session};
+pub use signin::{SigninThrottle, normalise_login, sign_in};

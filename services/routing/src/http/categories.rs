@@ -1,0 +1,115 @@
+//! The township's report categories.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, put};
+use mashang_auth::Auth;
+use mashang_auth::permissions::{Action, Target};
+use mashang_http::{ApiError, ApiJson, FieldError};
+use serde::{Deserialize, Serialize};
+
+use super::{allow, tenant_tx};
+use crate::RoutingState;
+
+pub(super) fn routes() -> Router<RoutingState> {
+    Router::new()
+        .route("/api/v1/admin/categories", get(list))
+        .route("/api/v1/admin/categories/{code}", put(upsert))
+}
+
+/// A category.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+struct Category {
+    code: String,
+    name_zh: String,
+    name_en: String,
+    icon: String,
+    position: i32,
+    active: bool,
+}
+
+async fn list(
+    State(state): State<RoutingState>,
+    Auth(principal): Auth,
+) -> Result<ApiJson<Vec<Category>>, ApiError> {
+    let mut tx = tenant_tx(&state, &principal).await?;
+    let rows = sqlx::query_as(
+        "SELECT code, name_zh, name_en, icon, position, active FROM routing.categories WHERE tenant_id = $1 ORDER BY position, code",
+    )
+    .bind(tx.tenant().as_uuid())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ApiJson(rows))
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryBody {
+    name_zh: String,
+    name_en: String,
+    icon: Option<String>,
+    position: Option<i32>,
+    active: Option<bool>,
+}
+
+/// `PUT /api/v1/admin/categories/{code}`: creates or changes a category.
+async fn upsert(
+    State(state): State<RoutingState>,
+    Auth(principal): Auth,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<CategoryBody>,
+) -> Result<ApiJson<Category>, ApiError> {
+    allow(&principal, Action::EditCategories, Target::Township)?;
+    let mut errors = Vec::new();
+    let valid_code = code.len() <= 32
+        && code.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid_code {
+        errors.push(FieldError::new(
+            "code",
+            "编码为小写字母、数字和下划线 (lowercase letters, digits, _)",
+        ));
+    }
+    let zh = body.name_zh.trim();
+    let en = body.name_en.trim();
+    if zh.is_empty() || zh.chars().count() > 30 {
+        errors.push(FieldError::new("name_zh", "1到30个字 (1 to 30 characters)"));
+    }
+    if en.is_empty() || en.chars().count() > 60 {
+        errors.push(FieldError::new("name_en", "1 to 60 characters"));
+    }
+    let icon = body.icon.as_deref().unwrap_or("other").trim();
+    if icon.is_empty()
+        || icon.len() > 30
+        || !icon.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+    {
+        errors.push(FieldError::new(
+            "icon",
+            "an icon name (lowercase letters and -)",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut tx = tenant_tx(&state, &principal).await?;
+    let row = sqlx::query_as(
+        "INSERT INTO routing.categories (tenant_id, code, name_zh, name_en, icon, position, active) \
+         VALUES ($1, $2, $3, $4, $5, coalesce($6, 100), coalesce($7, true)) \
+         ON CONFLICT (tenant_id, code) DO UPDATE SET name_zh = $3, name_en = $4, icon = $5, \
+             position = coalesce($6, routing.categories.position), active = coalesce($7, routing.categories.active) \
+         RETURNING code, name_zh, name_en, icon, position, active",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(&code)
+    .bind(zh)
+    .bind(en)
+    .bind(icon)
+    .bind(body.position)
+    .bind(body.active)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ApiJson(row))
+}

@@ -1,0 +1,69 @@
+//! Routing's HTTP surface: sign-in, the county's tenant administration, the township
+//! directory (grid tree, people, categories, QR codes, import and export, API tokens),
+//! and cases.
+
+mod auth;
+mod cases;
+mod categories;
+mod county;
+mod grid;
+mod people;
+mod tokens;
+
+use axum::Router;
+use mashang_auth::Principal;
+use mashang_auth::permissions::{Action, Target, authorize};
+use mashang_db::TenantTx;
+use mashang_http::ApiError;
+
+use crate::RoutingState;
+use crate::directory::DirectoryError;
+
+/// Routing's routes.
+pub fn router(state: RoutingState) -> Router {
+    Router::new()
+        .merge(auth::routes())
+        .merge(county::routes())
+        .merge(grid::routes())
+        .merge(people::routes())
+        .merge(categories::routes())
+        .merge(tokens::routes())
+        .merge(cases::routes())
+        .with_state(state)
+}
+
+/// A transaction in the principal's own township: the only way handlers reach tenant
+/// data, so another township's rows are simply not there (404).
+pub(crate) async fn tenant_tx(
+    state: &RoutingState,
+    principal: &Principal,
+) -> Result<TenantTx, ApiError> {
+    Ok(state.db.tenant(principal.require_tenant()?).await?)
+}
+
+/// Checks the permission matrix.
+pub(crate) fn allow(
+    principal: &Principal,
+    action: Action,
+    target: Target<'_>,
+) -> Result<(), ApiError> {
+    authorize(principal, action, target).map_err(ApiError::from)
+}
+
+/// The client-facing error for a directory failure.
+pub(crate) fn directory_error(err: DirectoryError) -> ApiError {
+    match err {
+        DirectoryError::Invalid(message) => ApiError::field("body", message),
+        DirectoryError::Duplicate(what) => {
+            ApiError::Conflict(format!("已存在 (already exists): {what}"))
+        }
+        DirectoryError::NotFound(_) => ApiError::NotFound,
+        DirectoryError::Db(err) => ApiError::internal(err),
+    }
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(err: DirectoryError) -> Self {
+        directory_error(err)
+    }
+}

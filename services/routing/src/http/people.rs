@@ -1,0 +1,302 @@
+//! People of the signed-in person's township, their roles, and reset codes.
+
+use std::collections::HashSet;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use mashang_auth::permissions::{Action, Target, visible_roots};
+use mashang_auth::{Auth, Principal};
+use mashang_db::TenantTx;
+use mashang_domain::role::Role;
+use mashang_domain::{GridNodeId, PhoneNumber, UserId, Username};
+use mashang_http::{ApiError, ApiJson, FieldError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{allow, tenant_tx};
+use crate::RoutingState;
+use crate::directory::nodes;
+use crate::directory::staff::{PersonInput, create_person, set_roles, update_person};
+
+pub(super) fn routes() -> Router<RoutingState> {
+    Router::new()
+        .route("/api/v1/admin/people", get(list).post(create))
+        .route("/api/v1/admin/people/{id}", get(one).patch(update))
+        .route("/api/v1/admin/people/{id}/reset-code", post(reset_code))
+}
+
+/// A person with their roles.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Person {
+    id: Uuid,
+    name: String,
+    phone: String,
+    username: Option<String>,
+    active: bool,
+    has_password: bool,
+    roles: Vec<RoleAt>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct RoleAt {
+    role: String,
+    node_id: String,
+}
+
+type PersonRow = (Uuid, String, String, Option<String>, bool, bool);
+
+async fn load(tx: &mut TenantTx, only: Option<UserId>) -> Result<Vec<Person>, ApiError> {
+    let people: Vec<PersonRow> = sqlx::query_as(
+        "SELECT id, name, phone, username, active, password_hash IS NOT NULL FROM routing.staff_users \
+         WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id = $2) ORDER BY name, phone",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(only.map(|u| u.as_uuid()))
+    .fetch_all(&mut **tx)
+    .await?;
+    let roles: Vec<(Uuid, String, Uuid)> = sqlx::query_as(
+        "SELECT user_id, role, node_id FROM routing.staff_roles WHERE tenant_id = $1 AND ($2::uuid IS NULL OR user_id = $2) \
+         ORDER BY role, node_id",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(only.map(|u| u.as_uuid()))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(people
+        .into_iter()
+        .map(|(id, name, phone, username, active, has_password)| Person {
+            roles: roles
+                .iter()
+                .filter(|(u, ..)| *u == id)
+                .map(|(_, role, node)| RoleAt {
+                    role: role.clone(),
+                    node_id: node.to_string(),
+                })
+                .collect(),
+            id,
+            name,
+            phone,
+            username,
+            active,
+            has_password,
+        })
+        .collect())
+}
+
+/// The nodes whose people the principal may see; `None` = all.
+async fn visible_nodes(
+    tx: &mut TenantTx,
+    principal: &Principal,
+) -> Result<Option<HashSet<String>>, ApiError> {
+    match visible_roots(principal, Action::ViewPeople) {
+        None => Ok(None),
+        Some(roots) => {
+            let mut set = HashSet::new();
+            for root in roots {
+                set.extend(
+                    nodes::subtree(tx, root)
+                        .await?
+                        .into_iter()
+                        .map(|n| n.to_string()),
+                );
+            }
+            Ok(Some(set))
+        }
+    }
+}
+
+async fn list(
+    State(state): State<RoutingState>,
+    Auth(principal): Auth,
+) -> Result<ApiJson<Value>, ApiError> {
+    allow(&principal, Action::ViewPeople, Target::List)?;
+    let mut tx = tenant_tx(&state, &principal).await?;
+    let mut people = load(&mut tx, None).await?;
+    if let Some(visible) = visible_nodes(&mut tx, &principal).await? {
+        people.retain(|p| p.roles.iter().any(|r| visible.contains(&r.node_id)));
+    }
+    tx.commit().await?;
+    Ok(ApiJson(json!({ "people": people })))
+}
+
+fn user_id(raw: &str) -> Result<UserId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+async fn one(
+    State(state): State<RoutingState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Person>, ApiError> {
+    allow(&principal, Action::ViewPeople, Target::List)?;
+    let id = user_id(&id)?;
+    let mut tx = tenant_tx(&state, &principal).await?;
+    let person = load(&mut tx, Some(id))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
+    if let Some(visible) = visible_nodes(&mut tx, &principal).await?
+        && !person.roles.iter().any(|r| visible.contains(&r.node_id))
+    {
+        return Err(ApiError::Forbidden(
+            "不在您的管辖范围 (outside your area)".into(),
+        ));
+    }
+    tx.commit().await?;
+    Ok(ApiJson(person))
+}
+
+#[derive(Debug, Deserialize)]
+struct PersonBody {
+    name: String,
+    phone: String,
+    username: Option<String>,
+    active: Option<bool>,
+    roles: Vec<RoleAt>,
+}
+
+/// Checks a person's fields and roles, collecting every error.
+async fn parse_person(
+    tx: &mut TenantTx,
+    body: PersonBody,
+) -> Result<(PersonInput, Vec<(Role, GridNodeId)>), ApiError> {
+    let mut errors = Vec::new();
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 50 {
+        errors.push(FieldError::new(
+            "name",
+            "姓名为1到50个字 (1 to 50 characters)",
+        ));
+    }
+    let phone = PhoneNumber::parse(&body.phone)
+        .map_err(|_| {
+            errors.push(FieldError::new(
+                "phone",
+                "请填写11位手机号 (an 11-digit mobile number)",
+            ))
+        })
+        .ok();
+    let username = match body
+        .username
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        None => None,
+        Some(raw) => Username::parse(raw)
+            .map_err(|e| errors.push(FieldError::new("username", e.to_string())))
+            .ok(),
+    };
+    let mut roles = Vec::new();
+    for (i, r) in body.roles.iter().enumerate() {
+        let role = Role::parse(&r.role).filter(|r| !r.is_county());
+        let node = r.node_id.parse::<GridNodeId>().ok();
+        let node = match node {
+            Some(n) if nodes::node(tx, n).await?.is_some() => Some(n),
+            _ => None,
+        };
+        match (role, node) {
+            (Some(role), Some(node)) => roles.push((role, node)),
+            (None, _) => errors.push(FieldError::new(
+                format!("roles[{i}].role"),
+                "未知角色 (unknown role)",
+            )),
+            (_, None) => errors.push(FieldError::new(
+                format!("roles[{i}].node_id"),
+                "节点不存在 (no such node)",
+            )),
+        }
+    }
+    match (phone, errors.is_empty()) {
+        (Some(phone), true) => Ok((
+            PersonInput {
+                name,
+                phone,
+                username,
+                active: body.active.unwrap_or(true),
+            },
+            roles,
+        )),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+fn taken(err: crate::directory::DirectoryError) -> ApiError {
+    match err {
+        crate::directory::DirectoryError::Duplicate(what) => ApiError::Conflict(format!(
+            "手机号或登录名已被使用 (phone or username already in use): {what}"
+        )),
+        other => other.into(),
+    }
+}
+
+async fn create(
+    State(state): State<RoutingState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<PersonBody>,
+) -> Result<(StatusCode, ApiJson<Person>), ApiError> {
+    allow(&principal, Action::EditPeople, Target::Township)?;
+    let mut tx = tenant_tx(&state, &principal).await?;
+    let (input, roles) = parse_person(&mut tx, body).await?;
+    let id = create_person(&mut tx, &input).await.map_err(taken)?;
+    set_roles(&mut tx, id, &roles).await?;
+    let person = load(&mut tx, Some(id))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, ApiJson(person)))
+}
+
+async fn update(
+    State(state): State<RoutingState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PersonBody>,
+) -> Result<ApiJson<Person>, ApiError> {
+    allow(&principal, Action::EditPeople, Target::Township)?;
+    let id = user_id(&id)?;
+    let mut tx = tenant_tx(&state, &principal).await?;
+    let (input, roles) = parse_person(&mut tx, body).await?;
+    update_person(&mut tx, id, &input).await.map_err(taken)?;
+    set_roles(&mut tx, id, &roles).await?;
+    let person = load(&mut tx, Some(id))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    if !input.active {
+        mashang_auth::end_all_sessions(&state.db, id).await?;
+    }
+    Ok(ApiJson(person))
+}
+
+#[derive(Debug, Serialize)]
+struct ResetCode {
+    code: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/admin/people/{id}/reset-code`: a one-time code the person uses to set
+/// a password (`POST /api/v1/auth/reset`). Shown once.
+async fn reset_code(
+    State(state): State<RoutingState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<ApiJson<ResetCode>, ApiError> {
+    allow(&principal, Action::ResetPassword, Target::Township)?;
+    let id = user_id(&id)?;
+    let mut tx = tenant_tx(&state, &principal).await?;
+    let code = mashang_auth::issue_reset_code(&mut tx, id, principal.user())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(ApiJson(ResetCode {
+        code,
+        expires_at: Utc::now() + chrono::Duration::hours(24),
+    }))
+}
