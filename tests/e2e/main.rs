@@ -4,4 +4,5 @@ mod bad_input;
 mod delivery;
 mod isolation;
 mod readiness;
+mod signin;
 mod skeleton;

@@ -250,3 +250,30 @@ pub fn visible_roots(principal: &Principal, action: Action) -> Option<Vec<GridNo
     }
     Some(roots)
 }
+
+/// Every action, for tests and documentation.
+pub const ALL_ACTIONS: [Action; 20] = [
+    ManageTenants,
+    ViewCounty,
+    ViewGrid,
+    EditGrid,
+    ImportExport,
+    ViewPeople,
+    EditPeople,
+    ResetPassword,
+    ManageQrCodes,
+    PrintPosters,
+    EditCategories,
+    ManageApiTokens,
+    ViewCase,
+    WorkCase,
+    ReassignCase,
+    EscalateCase,
+    ApproveInvalid,
+    FollowUpCase,
+    SuperviseCase,
+    ViewStats,
+];
+
+#[cfg(test)]
+mod tests;
