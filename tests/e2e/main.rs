@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod delivery;
+mod directory;
 mod isolation;
 mod readiness;
 mod signin;
