@@ -276,6 +276,16 @@ pub struct ReportSubmitted {
     pub description: String,
     /// The masked contact phone (`138****1234`), when one was given.
     pub contact_phone_masked: Option<String>,
+    /// The contact phone sealed with the deployment's personal-data key (base64), for
+    /// the assignee's call back; never in clear on the bus.
+    #[serde(default)]
+    pub contact_phone_sealed: Option<String>,
+    /// The name the citizen gave, if any.
+    #[serde(default)]
+    pub contact_name: Option<String>,
+    /// Flags raised at intake (`burst`: unusually many reports from one code today).
+    #[serde(default)]
+    pub flags: Vec<String>,
     /// Where the citizen was, if they allowed it.
     pub location: Option<GeoPoint>,
     /// Photos and voice notes.
@@ -288,6 +298,68 @@ pub struct ReportSubmitted {
 
 impl Event for ReportSubmitted {
     const TYPE: EventType = EventType::ReportSubmitted;
+}
+
+/// The citizen's satisfaction with the handling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    /// 满意.
+    Satisfied,
+    /// 基本满意.
+    BasicallySatisfied,
+    /// 不满意.
+    Unsatisfied,
+}
+
+impl Satisfaction {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Satisfied => "satisfied",
+            Self::BasicallySatisfied => "basically_satisfied",
+            Self::Unsatisfied => "unsatisfied",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Satisfied, Self::BasicallySatisfied, Self::Unsatisfied]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+
+    /// The Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Satisfied => "满意",
+            Self::BasicallySatisfied => "基本满意",
+            Self::Unsatisfied => "不满意",
+        }
+    }
+}
+
+/// `report.rated`: the citizen answered the two follow-up questions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportRated {
+    /// The report.
+    pub report_id: ReportId,
+    /// Its tracking number.
+    pub tracking_number: String,
+    /// The case, if intake knows it.
+    pub case_id: Option<CaseId>,
+    /// Was the problem resolved?
+    pub resolved: bool,
+    /// How satisfied.
+    pub satisfaction: Satisfaction,
+    /// An optional comment.
+    pub comment: Option<String>,
+    /// When.
+    pub rated_at: DateTime<Utc>,
+}
+
+impl Event for ReportRated {
+    const TYPE: EventType = EventType::ReportRated;
 }
 
 /// `case.created`: routing opened a case for a report.

@@ -3,12 +3,15 @@
 //! Pure: no I/O, no async, no database. Values here can only be constructed valid,
 //! so code that holds one does not need to check it again.
 
+pub mod calendar;
+pub mod case;
 pub mod events;
 pub mod grid;
 pub mod ids;
 pub mod phone;
 pub mod report;
 pub mod role;
+pub mod sla;
 pub mod tenant;
 pub mod tracking;
 pub mod username;
