@@ -5,6 +5,7 @@
 pub mod cases;
 pub mod directory;
 mod http;
+pub mod qr_render;
 
 use std::sync::Arc;
 
@@ -29,14 +30,17 @@ pub struct RoutingState {
     pub db: Db,
     /// The public base URL citizens reach; QR codes encode `<public_url>/q/<token>`.
     pub public_url: Arc<str>,
+    /// Opens citizens' phone numbers for their case's assignee.
+    pub pii_key: mashang_auth::PiiKey,
 }
 
 impl RoutingState {
     /// State over `db`, with QR codes pointing at `public_url`.
-    pub fn new(db: Db, public_url: &str) -> Self {
+    pub fn new(db: Db, public_url: &str, pii_key: mashang_auth::PiiKey) -> Self {
         Self {
             db,
             public_url: Arc::from(public_url.trim_end_matches('/')),
+            pii_key,
         }
     }
 

@@ -2,6 +2,7 @@
 //! deadline, in one transaction with the inbox record and the outgoing events.
 
 use async_trait::async_trait;
+use base64::Engine;
 use chrono::{Duration, Utc};
 use mashang_bus::{Handler, HandlerError, Service, inbox, outbox};
 use mashang_db::Db;
@@ -41,10 +42,23 @@ impl Handler for ReportHandler {
         let case_id = CaseId::new();
         let now = Utc::now();
         let due = report.submitted_at + Duration::minutes(FIRST_RESPONSE_MINUTES);
+        let sealed_phone = match &report.contact_phone_sealed {
+            Some(b64) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| {
+                        HandlerError::Poison(anyhow::anyhow!("sealed phone is not base64: {e}"))
+                    })?,
+            ),
+            None => None,
+        };
+        let attachments = serde_json::to_value(&report.attachments)
+            .map_err(|e| HandlerError::Poison(e.into()))?;
         let inserted = sqlx::query(
             "INSERT INTO routing.cases (id, tenant_id, report_id, tracking_number, grid_node_id, \
-                 category, description, state, version, submitted_at, first_response_due) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'created', 1, $8, $9) \
+                 category, description, state, version, submitted_at, first_response_due, \
+                 contact_name, contact_phone_masked, contact_phone_sealed, lat, lng, attachments, channel, flags) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'created', 1, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
              ON CONFLICT (tenant_id, report_id) DO NOTHING",
         )
         .bind(case_id.as_uuid())
@@ -56,6 +70,14 @@ impl Handler for ReportHandler {
         .bind(&report.description)
         .bind(report.submitted_at)
         .bind(due)
+        .bind(&report.contact_name)
+        .bind(&report.contact_phone_masked)
+        .bind(&sealed_phone)
+        .bind(report.location.map(|l| l.lat))
+        .bind(report.location.map(|l| l.lng))
+        .bind(attachments)
+        .bind(report.channel.as_str())
+        .bind(&report.flags)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {

@@ -34,7 +34,25 @@ pub struct CaseView {
     /// When the citizen submitted the report.
     pub submitted_at: DateTime<Utc>,
     /// When the first response is due.
-    pub first_response_due: DateTime<Utc>,
+    pub first_response_due: Option<DateTime<Utc>>,
+    /// The name the citizen gave.
+    pub contact_name: Option<String>,
+    /// The citizen's phone: in full for the assignee (each view audited), else masked.
+    #[sqlx(rename = "contact_phone_masked")]
+    pub contact_phone: Option<String>,
+    /// Whether `contact_phone` is the full number.
+    #[sqlx(skip)]
+    pub contact_phone_unmasked: bool,
+    /// Where, if the citizen shared it.
+    pub lat: Option<f64>,
+    /// Where, if the citizen shared it.
+    pub lng: Option<f64>,
+    /// Photos and voice notes (ids, types, sizes).
+    pub attachments: serde_json::Value,
+    /// `qr` or `assisted`.
+    pub channel: String,
+    /// Flags raised at intake (`burst`).
+    pub flags: Vec<String>,
     /// The timeline, oldest first.
     #[sqlx(skip)]
     pub timeline: Vec<TimelineEntry>,
@@ -57,7 +75,8 @@ pub struct TimelineEntry {
 pub async fn load(tx: &mut TenantTx, id: CaseId) -> Result<Option<CaseView>, sqlx::Error> {
     let case: Option<CaseView> = sqlx::query_as(
         "SELECT id, tracking_number, report_id, grid_node_id, category, description, state, \
-             assignee_id, assigned_node_id, vacancy, version, submitted_at, first_response_due \
+             assignee_id, assigned_node_id, vacancy, version, submitted_at, first_response_due, \
+             contact_name, contact_phone_masked, lat, lng, attachments, channel, flags \
          FROM routing.cases WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tx.tenant().as_uuid())
@@ -76,4 +95,34 @@ pub async fn load(tx: &mut TenantTx, id: CaseId) -> Result<Option<CaseView>, sql
     .fetch_all(&mut **tx)
     .await?;
     Ok(Some(case))
+}
+
+/// Opens the citizen's phone for `viewer` (the assignee) and records the view.
+pub async fn unmask_phone(
+    tx: &mut TenantTx,
+    key: &mashang_auth::PiiKey,
+    case: CaseId,
+    viewer: mashang_domain::UserId,
+) -> Result<Option<String>, anyhow::Error> {
+    let sealed: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
+        "SELECT contact_phone_sealed FROM routing.cases WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(case.as_uuid())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((Some(sealed),)) = sealed else {
+        return Ok(None);
+    };
+    let phone = key.open(&sealed)?;
+    sqlx::query(
+        "INSERT INTO routing.pii_views (id, tenant_id, case_id, viewer_id, field) VALUES ($1, $2, $3, $4, 'contact_phone')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(tx.tenant().as_uuid())
+    .bind(case.as_uuid())
+    .bind(viewer.as_uuid())
+    .execute(&mut **tx)
+    .await?;
+    Ok(Some(phone))
 }

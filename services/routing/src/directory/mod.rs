@@ -3,6 +3,7 @@
 
 pub mod categories;
 pub mod county;
+pub mod import;
 pub mod nodes;
 pub mod qr;
 pub mod staff;

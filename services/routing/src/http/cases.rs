@@ -35,6 +35,17 @@ async fn get_case(
             assignee: case.assignee_id.map(UserId::from_uuid),
         },
     )?;
+    let mut case = case;
+    // The full number only for the person who must call back; every such view is audited.
+    if let Some(me) = principal.user()
+        && case.assignee_id == Some(me.as_uuid())
+        && let Some(phone) = crate::cases::read::unmask_phone(&mut tx, &state.pii_key, id, me)
+            .await
+            .map_err(ApiError::internal)?
+    {
+        case.contact_phone = Some(phone);
+        case.contact_phone_unmasked = true;
+    }
     tx.commit().await?;
     Ok(ApiJson(case))
 }

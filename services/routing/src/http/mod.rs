@@ -8,7 +8,9 @@ mod categories;
 mod county;
 mod grid;
 mod people;
+mod qr;
 mod tokens;
+mod transfer;
 
 use axum::Router;
 use mashang_auth::Principal;
@@ -26,8 +28,10 @@ pub fn router(state: RoutingState) -> Router {
         .merge(county::routes())
         .merge(grid::routes())
         .merge(people::routes())
+        .merge(qr::routes())
         .merge(categories::routes())
         .merge(tokens::routes())
+        .merge(transfer::routes())
         .merge(cases::routes())
         .with_state(state)
 }
