@@ -101,7 +101,7 @@ async fn bad_reports_are_refused_with_problems_and_leave_nothing_behind() {
     .await
     .expect_problem(401);
     // A status link with a wrong secret is "not found", like an unknown number.
-    c.get("/r/BAD-20261126-0001?s=guess")
+    c.get_json_url(&c.url("/r/BAD-20261126-0001?s=guess"))
         .await
         .expect_problem(404);
 

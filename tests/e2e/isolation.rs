@@ -24,11 +24,23 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture) {
         .text("qr_token", fx.qr_token.clone())
         .text("category", "dispute")
         .text("description", "邻里纠纷")
+        .text("contact_phone", "13912345678")
         .part("photo", Part::bytes(jpeg(2_000, 1)).file_name("a.jpg"));
-    app.intake
-        .post_multipart("/api/v1/reports", form)
+    let reply = app
+        .intake
+        .http
+        .post(app.intake.url("/api/v1/reports"))
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .multipart(form)
+        .send()
         .await
-        .expect(201);
+        .expect("POST");
+    assert_eq!(reply.status(), 201);
+    let submitted: serde_json::Value = reply.json().await.expect("JSON");
+    let status_url = submitted["status_url"]
+        .as_str()
+        .expect("a status URL")
+        .replace("http://public.test", &app.intake.base);
     // A scan of the landing page, and an API token, so those tables have rows too.
     app.intake
         .get(&format!("/q/{}", fx.qr_token))
@@ -62,6 +74,41 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture) {
         (n == 1 && m == 1).then_some(())
     })
     .await;
+    // The assignee opens the case (an audited view of the citizen's phone).
+    let worker = app
+        .routing
+        .signed_in(&fx.logins.worker, mashang_tests::PASSWORD)
+        .await;
+    let inbox = worker.get("/api/v1/inbox").await.expect(200).body;
+    let case_id = inbox["notices"][0]["case_id"]
+        .as_str()
+        .expect("a case")
+        .to_owned();
+    worker
+        .get(&format!("/api/v1/cases/{case_id}"))
+        .await
+        .expect(200);
+    // Resolved (arranged directly: the workflow is routing's), then rated by the citizen.
+    let mut owner = env.database.owner().await;
+    sqlx::query("UPDATE intake.reports SET status = 'resolved' WHERE tenant_id = $1")
+        .bind(fx.tenant.as_uuid())
+        .execute(&mut owner)
+        .await
+        .expect("arranging");
+    let (path, secret) = status_url.split_once("?s=").expect("a secret");
+    let rating_url = format!(
+        "{}/rating?s={secret}",
+        path.replacen("/r/", "/api/v1/reports/", 1)
+    );
+    let rated = app
+        .intake
+        .http
+        .post(rating_url)
+        .json(&serde_json::json!({"resolved": true, "satisfaction": "satisfied"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(rated.status(), 201);
 }
 
 /// Notification and analytics emit no events yet; give their outboxes a row each (with

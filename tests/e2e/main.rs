@@ -4,6 +4,8 @@ mod bad_input;
 mod delivery;
 mod directory;
 mod isolation;
+mod qr;
 mod readiness;
 mod signin;
 mod skeleton;
+mod transfer;

@@ -143,6 +143,31 @@ async fn walk(env: &TestEnv, app: &TestApp, fx: &Fixture) {
         .filter_map(|t| t["action"].as_str())
         .collect();
     assert_eq!(actions, ["created", "assigned"]);
+    // The assignee sees the phone in full (and the view is audited); others see it masked.
+    assert_eq!(case["contact_phone"], "13812341234");
+    assert_eq!(case["contact_phone_unmasked"], true);
+    let leader = app.routing.signed_in(&fx.logins.leader, PASSWORD).await;
+    let seen = leader
+        .get(&format!("/api/v1/cases/{case_id}"))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(seen["contact_phone"], "138****1234");
+    assert_eq!(seen["contact_phone_unmasked"], false);
+    let (views,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM routing.pii_views WHERE tenant_id = $1 AND viewer_id = $2",
+    )
+    .bind(fx.tenant.as_uuid())
+    .bind(fx.worker.as_uuid())
+    .fetch_one(&mut owner)
+    .await
+    .expect("counting");
+    assert_eq!(views, 1);
+    assert!(
+        case["lat"]
+            .as_f64()
+            .is_some_and(|l| (l - 34.26).abs() < 1e-9)
+    );
 
     // Analytics counted the submission and the assignment.
     let centre_token = app.routing.session_token(&fx.logins.centre, PASSWORD).await;

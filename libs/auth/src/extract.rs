@@ -191,12 +191,12 @@ fn csrf_presented(parts: &Parts) -> Option<String> {
 }
 
 async fn authenticate(parts: &Parts) -> Result<Option<Principal>, ApiError> {
-    let auth = parts.extensions.get::<Authenticator>().ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("no Authenticator in request extensions"))
-    })?;
     let Some(credentials) = presented(parts) else {
         return Ok(None);
     };
+    let auth = parts.extensions.get::<Authenticator>().ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("no Authenticator in request extensions"))
+    })?;
     let (token, via_cookie) = match credentials {
         Presented::Bearer(t) => (t, false),
         Presented::Cookie(t) => (t, true),

@@ -12,6 +12,7 @@ mod error;
 mod extract;
 mod password;
 pub mod permissions;
+pub mod pii;
 mod principal;
 mod reset;
 mod secret;
@@ -26,6 +27,7 @@ pub use error::AuthError;
 pub use extract::{Auth, AuthConfig, Authenticator, MaybeAuth};
 pub use password::{Password, hash_password, verify_password};
 pub use permissions::{Action, Scope, Target};
+pub use pii::PiiKey;
 pub use principal::{Principal, PrincipalKind, RoleGrant};
 pub use reset::{
     issue_county_reset_code, issue_reset_code, redeem_reset_code, set_county_password,

@@ -1,5 +1,6 @@
 //! Sealing personal data at rest: citizens' phone numbers are stored only encrypted
-//! (AES-256-GCM with a random nonce), under a key from configuration.
+//! (AES-256-GCM with a random nonce), under a key from configuration shared by the
+//! services that store them (intake) and open them for the assignee (routing).
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};

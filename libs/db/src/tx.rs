@@ -85,6 +85,8 @@ pub enum SystemScope {
     OutboxRelay,
     /// The county centre's read of every township's figures (analytics tables only).
     CountyRead,
+    /// Intake's housekeeping: orphan uploads and expired idempotency keys.
+    IntakeHousekeeping,
 }
 
 impl SystemScope {
@@ -92,6 +94,7 @@ impl SystemScope {
         match self {
             Self::OutboxRelay => "app.outbox_relay",
             Self::CountyRead => "app.county_read",
+            Self::IntakeHousekeeping => "app.intake_housekeeping",
         }
     }
 }

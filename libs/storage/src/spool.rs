@@ -57,6 +57,51 @@ impl Spooled {
     pub fn kind(&self) -> ContentKind {
         self.sniffed.kind
     }
+
+    /// Rewrites the upload through `transform` (reading the old contents, writing the
+    /// new), on a blocking thread, with bounded memory; used to remove metadata from
+    /// photos. The result must still be of the same sniffed type.
+    pub async fn rewrite<F>(&mut self, transform: F) -> Result<(), UploadError>
+    where
+        F: FnOnce(&mut dyn std::io::Read, &mut dyn std::io::Write) -> std::io::Result<()>
+            + Send
+            + 'static,
+    {
+        let from = self.path.to_path_buf();
+        let expected = self.sniffed;
+        let (size, path) =
+            tokio::task::spawn_blocking(move || -> Result<(u64, TempPath), UploadError> {
+                let dir = from
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(std::env::temp_dir);
+                let mut out = tempfile::NamedTempFile::new_in(dir).map_err(UploadError::Spool)?;
+                {
+                    let mut reader = std::io::BufReader::new(
+                        std::fs::File::open(&from).map_err(UploadError::Spool)?,
+                    );
+                    let mut writer = std::io::BufWriter::new(out.as_file_mut());
+                    transform(&mut reader, &mut writer).map_err(UploadError::Spool)?;
+                    std::io::Write::flush(&mut writer).map_err(UploadError::Spool)?;
+                }
+                let mut head = [0u8; SNIFF_LEN];
+                let n = std::io::Read::read(
+                    &mut std::fs::File::open(out.path()).map_err(UploadError::Spool)?,
+                    &mut head,
+                )
+                .map_err(UploadError::Spool)?;
+                if sniff(&head[..n]) != Some(expected) {
+                    return Err(UploadError::UnsupportedType);
+                }
+                let size = out.as_file().metadata().map_err(UploadError::Spool)?.len();
+                Ok((size, out.into_temp_path()))
+            })
+            .await
+            .map_err(|e| UploadError::Spool(std::io::Error::other(e)))??;
+        self.path = path;
+        self.size = size;
+        Ok(())
+    }
 }
 
 /// Spools `stream` to a file in the system temporary directory; see [`spool_in`].

@@ -3,8 +3,29 @@
 use async_trait::async_trait;
 use mashang_bus::{Handler, HandlerError, Service, inbox};
 use mashang_db::Db;
-use mashang_domain::events::{CaseAssigned, Envelope, EventType};
+use mashang_domain::events::{Envelope, EventType};
 use mashang_domain::report::ReportStatus;
+use mashang_domain::{CaseId, ReportId};
+use serde::Deserialize;
+
+/// The event types that move a report's public status, and where each moves it.
+pub const STATUS_EVENTS: [(EventType, ReportStatus); 7] = [
+    (EventType::CaseAssigned, ReportStatus::Assigned),
+    (EventType::CaseAcknowledged, ReportStatus::Contacted),
+    (EventType::CaseResolved, ReportStatus::Resolved),
+    (EventType::CaseReopened, ReportStatus::InProgress),
+    (EventType::CaseFollowedUp, ReportStatus::FollowedUp),
+    (EventType::CaseClosed, ReportStatus::Closed),
+    (EventType::CaseInvalidated, ReportStatus::Closed),
+];
+
+/// What every case event carries and all intake needs of it.
+#[derive(Debug, Deserialize)]
+struct CaseFacts {
+    case_id: CaseId,
+    case_version: i64,
+    report_id: ReportId,
+}
 
 /// Consumes the case events that change a report's public status.
 #[derive(Clone, Debug)]
@@ -22,23 +43,18 @@ impl CaseHandler {
 #[async_trait]
 impl Handler for CaseHandler {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandlerError> {
-        let (report_id, case_id, version, status) = match envelope.event_type {
-            EventType::CaseAssigned => {
-                let e: CaseAssigned = envelope.decode()?;
-                (
-                    e.report_id,
-                    e.case_id,
-                    e.case_version,
-                    ReportStatus::Assigned,
-                )
-            }
-            other => {
-                return Err(HandlerError::Poison(anyhow::anyhow!(
-                    "intake does not consume {}",
-                    other.as_str()
-                )));
-            }
+        let Some((_, status)) = STATUS_EVENTS
+            .iter()
+            .find(|(t, _)| *t == envelope.event_type)
+        else {
+            return Err(HandlerError::Poison(anyhow::anyhow!(
+                "intake does not consume {}",
+                envelope.event_type.as_str()
+            )));
         };
+        let facts: CaseFacts = serde_json::from_value(envelope.payload.clone()).map_err(|e| {
+            HandlerError::Poison(anyhow::anyhow!("case event without case facts: {e}"))
+        })?;
         let mut tx = self.db.tenant(envelope.tenant_id).await?;
         if !inbox::claim(&mut tx, Service::Intake, "intake", &envelope)
             .await
@@ -52,19 +68,20 @@ impl Handler for CaseHandler {
              WHERE tenant_id = $1 AND id = $2 AND case_version < $5",
         )
         .bind(envelope.tenant_id.as_uuid())
-        .bind(report_id.as_uuid())
+        .bind(facts.report_id.as_uuid())
         .bind(status.as_str())
-        .bind(case_id.as_uuid())
-        .bind(version)
+        .bind(facts.case_id.as_uuid())
+        .bind(facts.case_version)
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() == 1 {
+            // A step reached again (reopened, then resolved again) keeps its latest time.
             sqlx::query(
-                "INSERT INTO intake.report_steps (tenant_id, report_id, status, occurred_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (report_id, status) DO NOTHING",
+                "INSERT INTO intake.report_steps (tenant_id, report_id, status, occurred_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (report_id, status) DO UPDATE SET occurred_at = EXCLUDED.occurred_at",
             )
             .bind(envelope.tenant_id.as_uuid())
-            .bind(report_id.as_uuid())
+            .bind(facts.report_id.as_uuid())
             .bind(status.as_str())
             .bind(envelope.occurred_at)
             .execute(&mut *tx)

@@ -5,13 +5,13 @@ use std::pin::pin;
 
 use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
-use mashang_domain::PhoneNumber;
 use mashang_domain::events::GeoPoint;
+use mashang_domain::{AttachmentId, PhoneNumber};
 use mashang_http::{ApiError, FieldError};
 use mashang_storage::{ContentKind, Spooled, UploadError, UploadLimits};
 use serde::Deserialize;
 
-use crate::{IntakeConfig, MAX_PHOTOS};
+use crate::{IntakeConfig, MAX_PHOTOS, MAX_VOICE};
 
 /// Longest description, in characters.
 pub const MAX_DESCRIPTION: usize = 2000;
@@ -37,6 +37,19 @@ pub struct RawReport {
     pub lat: Option<f64>,
     /// Longitude.
     pub lng: Option<f64>,
+    /// Whether the citizen lets us attach a location (the browser's, or else their
+    /// photos'). Without it, locations read from photos are discarded.
+    #[serde(default)]
+    pub share_location: Option<bool>,
+    /// Attachments uploaded ahead with `POST /api/v1/attachments`.
+    #[serde(default)]
+    pub attachment_ids: Vec<String>,
+    /// The honeypot: people leave it empty; form robots fill it in.
+    #[serde(default)]
+    pub website: Option<String>,
+    /// `qr` (default) or `assisted`.
+    #[serde(default)]
+    pub channel: Option<String>,
 }
 
 /// A report whose every field is valid (the category is checked against the tenant's
@@ -55,8 +68,12 @@ pub struct ValidReport {
     pub contact_phone: Option<PhoneNumber>,
     /// Where.
     pub location: Option<GeoPoint>,
-    /// Photos, spooled and sniffed.
-    pub photos: Vec<Spooled>,
+    /// Photos and voice notes sent inline, spooled and sniffed.
+    pub files: Vec<Spooled>,
+    /// Attachments uploaded ahead.
+    pub attachment_ids: Vec<AttachmentId>,
+    /// Whether a location may be attached (see [`RawReport::share_location`]).
+    pub share_location: bool,
 }
 
 /// The raw fields of a form as strings, kept so a failed submission can be shown
@@ -83,8 +100,45 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 impl RawReport {
     /// Checks every field; all problems are reported together.
-    pub fn validate(self, photos: Vec<Spooled>) -> Result<ValidReport, ApiError> {
+    pub fn validate(self, files: Vec<Spooled>) -> Result<ValidReport, ApiError> {
         let mut errors = Vec::new();
+        if self
+            .website
+            .as_deref()
+            .is_some_and(|w| !w.trim().is_empty())
+        {
+            // Only robots see this field; say nothing more useful to them.
+            return Err(ApiError::BadRequest(
+                "the report could not be accepted".to_owned(),
+            ));
+        }
+        let mut attachment_ids = Vec::new();
+        for raw in &self.attachment_ids {
+            match raw.parse::<AttachmentId>() {
+                Ok(id) if !attachment_ids.contains(&id) => attachment_ids.push(id),
+                _ => errors.push(FieldError::new(
+                    "attachment_ids",
+                    "附件编号无效 (invalid attachment id)",
+                )),
+            }
+        }
+        let photos = files
+            .iter()
+            .filter(|f| f.kind() == ContentKind::Photo)
+            .count();
+        let voices = files.len() - photos;
+        if files.len() + attachment_ids.len() > MAX_PHOTOS + MAX_VOICE
+            || photos > MAX_PHOTOS
+            || voices > MAX_VOICE
+        {
+            errors.push(FieldError::new(
+                "photo",
+                format!(
+                    "最多{MAX_PHOTOS}张照片和{MAX_VOICE}段语音 (at most {MAX_PHOTOS} photos and {MAX_VOICE} voice note)"
+                ),
+            ));
+        }
+        let has_media = !files.is_empty() || !attachment_ids.is_empty();
         let qr_token = non_empty(self.qr_token);
         if qr_token.is_none() {
             errors.push(FieldError::new("qr_token", "必填 (required)"));
@@ -97,7 +151,7 @@ impl RawReport {
             ));
         }
         let description = self.description.unwrap_or_default().trim().to_owned();
-        if description.is_empty() && photos.is_empty() {
+        if description.is_empty() && !has_media {
             errors.push(FieldError::new(
                 "description",
                 "请描述问题或上传照片 (describe the problem or add a photo)",
@@ -161,7 +215,9 @@ impl RawReport {
                 contact_name,
                 contact_phone,
                 location,
-                photos,
+                files,
+                attachment_ids,
+                share_location: self.share_location.unwrap_or(location.is_some()),
             }),
             _ => Err(ApiError::Validation(errors)),
         }
@@ -177,8 +233,8 @@ pub struct MultipartReport {
     pub typed: TypedFields,
     /// Errors found while reading (bad numbers).
     pub errors: Vec<FieldError>,
-    /// Photos accepted so far.
-    pub photos: Vec<Spooled>,
+    /// Photos and voice notes accepted so far.
+    pub files: Vec<Spooled>,
 }
 
 /// Reads a multipart report. Photos are streamed to temporary files with the size
@@ -188,31 +244,58 @@ pub async fn read_multipart(
     config: &IntakeConfig,
 ) -> Result<MultipartReport, ApiError> {
     let mut out = MultipartReport::default();
-    let limits = UploadLimits {
+    let photo_limits = UploadLimits {
         max_bytes: config.max_photo_bytes,
         allowed: &[ContentKind::Photo],
+    };
+    let voice_limits = UploadLimits {
+        max_bytes: config.max_voice_bytes,
+        allowed: &[ContentKind::Audio],
     };
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
-            "photo" | "photo[]" | "photos" => {
-                let index = out.photos.len() + 1;
-                if index > MAX_PHOTOS {
+            "photo" | "photo[]" | "photos" | "voice" => {
+                let is_voice = name == "voice";
+                let index = out.files.len() + 1;
+                if index > MAX_PHOTOS + MAX_VOICE {
                     return Err(ApiError::field(
                         "photo",
                         format!("最多{MAX_PHOTOS}张照片 (at most {MAX_PHOTOS} photos)"),
                     ));
                 }
                 if field.file_name().is_some_and(str::is_empty) {
-                    // An empty file input in a browser form: no photo chosen.
+                    // An empty file input in a browser form: nothing chosen.
                     drain(field).await?;
                     continue;
                 }
-                match spool_photo(field, &limits, config).await {
-                    Ok(spooled) => out.photos.push(spooled),
+                let limits = if is_voice {
+                    &voice_limits
+                } else {
+                    &photo_limits
+                };
+                match spool_file(field, limits, config).await {
+                    Ok(spooled) => out.files.push(spooled),
                     Err(UploadError::Empty) => {}
-                    Err(err) => return Err(upload_error(err, index, config.max_photo_bytes)),
+                    Err(err) => return Err(upload_error(err, index, limits.max_bytes, is_voice)),
                 }
+            }
+            "attachment_ids" | "attachment_id" | "attachment_ids[]" => {
+                let text = read_text(field, &name).await?;
+                out.raw.attachment_ids.extend(
+                    text.split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned),
+                );
+            }
+            "share_location" => {
+                let text = read_text(field, &name).await?;
+                out.raw.share_location = Some(matches!(text.trim(), "1" | "true" | "on" | "yes"));
+            }
+            "website" => {
+                let text = read_text(field, &name).await?;
+                out.raw.website = Some(text);
             }
             "qr_token" | "category" | "description" | "contact_name" | "contact_phone" | "lat"
             | "lng" => {
@@ -266,7 +349,8 @@ pub async fn read_multipart(
     Ok(out)
 }
 
-async fn spool_photo(
+/// Spools one uploaded file with its limits.
+pub async fn spool_file(
     field: Field<'_>,
     limits: &UploadLimits,
     config: &IntakeConfig,
@@ -308,16 +392,21 @@ fn multipart_error(err: MultipartError) -> ApiError {
     }
 }
 
-/// The client-facing error for a refused photo.
-pub fn upload_error(err: UploadError, index: usize, max_bytes: u64) -> ApiError {
+/// The client-facing error for a refused file.
+pub fn upload_error(err: UploadError, index: usize, max_bytes: u64, voice: bool) -> ApiError {
+    let mb = max_bytes / (1024 * 1024);
     match err {
-        UploadError::TooLarge { .. } => ApiError::PayloadTooLarge(format!(
-            "第{index}张照片超过{}MB (photo {index} is over {} MB)",
-            max_bytes / (1024 * 1024),
-            max_bytes / (1024 * 1024)
+        UploadError::TooLarge { .. } if voice => ApiError::PayloadTooLarge(format!(
+            "语音超过{mb}MB (the voice note is over {mb} MB)"
         )),
+        UploadError::TooLarge { .. } => ApiError::PayloadTooLarge(format!(
+            "第{index}个文件超过{mb}MB (file {index} is over {mb} MB)"
+        )),
+        UploadError::UnsupportedType if voice => ApiError::UnsupportedMediaType(
+            "语音不是WebM、Ogg、MP4或AAC录音 (the voice note is not a WebM, Ogg, MP4 or AAC recording)".to_owned(),
+        ),
         UploadError::UnsupportedType => ApiError::UnsupportedMediaType(format!(
-            "第{index}张照片不是JPEG、PNG、WebP或HEIC图片 (photo {index} is not a JPEG, PNG, WebP or HEIC image)"
+            "第{index}个文件不是JPEG、PNG、WebP或HEIC图片 (file {index} is not a JPEG, PNG, WebP or HEIC image)"
         )),
         UploadError::Empty => ApiError::field("photo", "空文件 (empty file)"),
         UploadError::Read(_) => ApiError::BadRequest("the upload was interrupted".to_owned()),

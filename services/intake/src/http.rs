@@ -5,22 +5,33 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Reque
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use mashang_auth::MaybeAuth;
 use mashang_domain::report::Channel;
 use mashang_http::{ApiError, ApiJson};
 use serde::Deserialize;
 
 use crate::form::{RawReport, TypedFields, read_multipart};
-use crate::pages::{ClosedCode, Landing, StatusPage, UnknownCode, render};
+use crate::pages::{
+    ClosedCode, Landing, Lang, StatusContext, StatusMissing, StatusPage, UnknownCode, render,
+};
 use crate::qr::{Closed, Lookup, QrContext, count_scan, lookup, resolve};
-use crate::submit::{Submitted, submit};
+use crate::submit::{Origin, Submitted, submit};
 use crate::{IntakeState, MAX_PHOTOS, status};
 
 /// Intake's routes.
 pub fn router(state: IntakeState) -> Router {
     let body_limit = usize::try_from(state.config.max_photo_bytes)
         .unwrap_or(usize::MAX)
-        .saturating_mul(MAX_PHOTOS)
+        .saturating_mul(MAX_PHOTOS + crate::MAX_VOICE)
         .saturating_add(1024 * 1024);
+    let upload_limit = usize::try_from(
+        state
+            .config
+            .max_photo_bytes
+            .max(state.config.max_voice_bytes),
+    )
+    .unwrap_or(usize::MAX)
+    .saturating_add(64 * 1024);
     Router::new()
         .route("/api/v1/qr/{token}", get(qr_context))
         .route(
@@ -34,6 +45,19 @@ pub fn router(state: IntakeState) -> Router {
             axum::routing::post(create_report).layer(DefaultBodyLimit::max(body_limit)),
         )
         .route("/r/{tracking_number}", get(report_status))
+        .route(
+            "/api/v1/attachments",
+            axum::routing::post(crate::upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/api/v1/reports/{tracking_number}/rating",
+            axum::routing::post(crate::rating::rate),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.limits.clone(),
+            crate::limits::by_address,
+        ))
+        .merge(crate::assets::router())
         .with_state(state)
 }
 
@@ -44,7 +68,19 @@ async fn qr_context(
     Ok(ApiJson(resolve(&state.db, &token).await?))
 }
 
-async fn landing(State(state): State<IntakeState>, Path(token): Path<String>) -> Response {
+/// `?lang=en` (or `zh`) on the citizen's pages.
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    lang: Option<String>,
+}
+
+async fn landing(
+    State(state): State<IntakeState>,
+    Path(token): Path<String>,
+    Query(page): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::detect(page.lang.as_deref(), &headers);
     match lookup(&state.db, &token).await {
         Ok(Lookup::Open(ctx)) => {
             if let Err(err) = count_scan(&state.db, &ctx).await {
@@ -53,21 +89,16 @@ async fn landing(State(state): State<IntakeState>, Path(token): Path<String>) ->
             }
             render(
                 StatusCode::OK,
-                &Landing {
-                    ctx: &ctx,
-                    token: &token,
-                    typed: TypedFields::default(),
-                    errors: Vec::new(),
-                },
+                &Landing::new(lang, &ctx, &token, TypedFields::default(), Vec::new()),
             )
         }
-        Ok(Lookup::Closed(closed)) => closed_page(&closed),
-        Err(ApiError::NotFound) => render(StatusCode::NOT_FOUND, &UnknownCode),
+        Ok(Lookup::Closed(closed)) => closed_page(&closed, lang),
+        Err(ApiError::NotFound) => render(StatusCode::NOT_FOUND, &UnknownCode { lang }),
         Err(err) => err.into_response(),
     }
 }
 
-fn closed_page(closed: &Closed) -> Response {
+fn closed_page(closed: &Closed, lang: Lang) -> Response {
     let (replaced, township, contact, status) = match closed {
         Closed::Replaced { township, contact } => (true, township, contact, StatusCode::GONE),
         Closed::Suspended { township, contact } => {
@@ -77,6 +108,7 @@ fn closed_page(closed: &Closed) -> Response {
     render(
         status,
         &ClosedCode {
+            lang,
             replaced,
             township,
             contact: contact.as_deref(),
@@ -89,35 +121,49 @@ fn closed_page(closed: &Closed) -> Response {
 async fn landing_submit(
     State(state): State<IntakeState>,
     Path(token): Path<String>,
+    Query(page): Query<PageQuery>,
+    headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
+    let lang = Lang::detect(page.lang.as_deref(), &headers);
     let ctx = match lookup(&state.db, &token).await {
         Ok(Lookup::Open(ctx)) => ctx,
-        Ok(Lookup::Closed(closed)) => return closed_page(&closed),
-        Err(ApiError::NotFound) => return render(StatusCode::NOT_FOUND, &UnknownCode),
+        Ok(Lookup::Closed(closed)) => return closed_page(&closed, lang),
+        Err(ApiError::NotFound) => return render(StatusCode::NOT_FOUND, &UnknownCode { lang }),
         Err(err) => return err.into_response(),
     };
     let form = match read_multipart(multipart, &state.config).await {
         Ok(form) => form,
-        Err(err) => return again(&ctx, &token, TypedFields::default(), err),
+        Err(err) => return again(&ctx, &token, TypedFields::default(), err, lang),
     };
     let typed = form.typed.clone();
+    // The status page opens as the "submitted" page, promising a call if a phone was given.
+    let call = if typed.contact_phone.trim().is_empty() {
+        ""
+    } else {
+        "&call=1"
+    };
     let mut raw = form.raw;
     raw.qr_token = Some(token.clone());
     let outcome = match form.errors.is_empty() {
-        true => match raw.validate(form.photos) {
-            Ok(valid) => submit(&state, &ctx, valid, Channel::Qr).await,
+        true => match raw.validate(form.files) {
+            Ok(valid) => submit(&state, &ctx, valid, Origin::QR).await,
             Err(err) => Err(err),
         },
         false => Err(ApiError::Validation(form.errors)),
     };
     match outcome {
-        Ok(done) => Redirect::to(&done.status_url).into_response(),
-        Err(err) => again(&ctx, &token, typed, err),
+        Ok(done) => Redirect::to(&format!(
+            "{}&new=1{call}{}",
+            done.status_url,
+            lang.amp_param()
+        ))
+        .into_response(),
+        Err(err) => again(&ctx, &token, typed, err, lang),
     }
 }
 
-fn again(ctx: &QrContext, token: &str, typed: TypedFields, err: ApiError) -> Response {
+fn again(ctx: &QrContext, token: &str, typed: TypedFields, err: ApiError, lang: Lang) -> Response {
     let status = err.status();
     let errors = match err {
         ApiError::Validation(errors) => errors,
@@ -129,22 +175,25 @@ fn again(ctx: &QrContext, token: &str, typed: TypedFields, err: ApiError) -> Res
                 "提交没有成功，请稍后再试一次 (the report could not be sent; please try again)",
             )]
         }
-        other => vec![mashang_http::FieldError::new("form", other.to_string())],
+        ApiError::BadRequest(detail)
+        | ApiError::Forbidden(detail)
+        | ApiError::Gone(detail)
+        | ApiError::Conflict(detail)
+        | ApiError::PayloadTooLarge(detail)
+        | ApiError::UnsupportedMediaType(detail) => {
+            vec![mashang_http::FieldError::new("form", detail)]
+        }
+        other => vec![mashang_http::FieldError::new("form", other.title())],
     };
-    render(
-        status,
-        &Landing {
-            ctx,
-            token,
-            typed,
-            errors,
-        },
-    )
+    render(status, &Landing::new(lang, ctx, token, typed, errors))
 }
 
-/// `POST /api/v1/reports`: JSON, or multipart with photos.
+/// `POST /api/v1/reports`: JSON, or multipart with photos and a voice note; an
+/// `Idempotency-Key` header makes a retry safe. `channel: "assisted"` is for a
+/// signed-in worker filing on a villager's behalf.
 async fn create_report(
     State(state): State<IntakeState>,
+    MaybeAuth(principal): MaybeAuth,
     headers: HeaderMap,
     request: Request,
 ) -> Result<(StatusCode, ApiJson<Submitted>), ApiError> {
@@ -152,7 +201,7 @@ async fn create_report(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let (raw, photos) = if content_type.starts_with("multipart/form-data") {
+    let (raw, files) = if content_type.starts_with("multipart/form-data") {
         let multipart = Multipart::from_request(request, &())
             .await
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
@@ -160,7 +209,7 @@ async fn create_report(
         if !form.errors.is_empty() {
             return Err(ApiError::Validation(form.errors));
         }
-        (form.raw, form.photos)
+        (form.raw, form.files)
     } else if content_type.starts_with("application/json") {
         let ApiJson(raw) = ApiJson::<RawReport>::from_request(request, &()).await?;
         (raw, Vec::new())
@@ -169,15 +218,52 @@ async fn create_report(
             "send application/json or multipart/form-data".to_owned(),
         ));
     };
-    let valid = raw.validate(photos)?;
+    let assisted = raw.channel.as_deref() == Some("assisted");
+    if raw
+        .channel
+        .as_deref()
+        .is_some_and(|c| c != "assisted" && c != "qr")
+    {
+        return Err(ApiError::field("channel", "qr or assisted"));
+    }
+    let valid = raw.validate(files)?;
     let ctx = resolve(&state.db, &valid.qr_token).await?;
-    let done = submit(&state, &ctx, valid, Channel::Qr).await?;
+    let staff = if assisted {
+        let principal = principal.ok_or(ApiError::Unauthorized)?;
+        if principal.tenant() != Some(ctx.tenant.id) || principal.user().is_none() {
+            return Err(ApiError::Forbidden(
+                "代报须由本乡镇工作人员登录后提交 (assisted reports come from this township's signed-in staff)".into(),
+            ));
+        }
+        principal.user()
+    } else {
+        None
+    };
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or(""));
+    let origin = Origin {
+        channel: if assisted {
+            Channel::Assisted
+        } else {
+            Channel::Qr
+        },
+        staff,
+        idempotency_key: key,
+    };
+    let done = submit(&state, &ctx, valid, origin).await?;
     Ok((StatusCode::CREATED, ApiJson(done)))
 }
 
 #[derive(Debug, Deserialize)]
 struct StatusQuery {
     s: Option<String>,
+    phone4: Option<String>,
+    lang: Option<String>,
+    /// `1` right after the submission: the page says what happens next.
+    new: Option<String>,
+    /// `1` when a phone number was given: the page promises the call.
+    call: Option<String>,
 }
 
 /// `GET /r/{tracking_number}?s=…`: the status page, or JSON for `Accept: application/json`.
@@ -185,38 +271,42 @@ async fn report_status(
     State(state): State<IntakeState>,
     Path(tracking_number): Path<String>,
     Query(q): Query<StatusQuery>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
-    let secret = q.s.unwrap_or_default();
-    let loaded = status::load(&state.db, &tracking_number, &secret).await;
+    let lang = Lang::detect(q.lang.as_deref(), &headers);
+    let address = peer.ip().to_string();
+    let secret = q.s.clone().unwrap_or_default();
+    let access = match &q.phone4 {
+        Some(digits) if secret.is_empty() => status::Access::Phone4 {
+            digits,
+            address: &address,
+        },
+        _ => status::Access::Secret(&secret),
+    };
+    let loaded = status::load(&state.db, &tracking_number, access).await;
     match (loaded, wants_json) {
         (Ok(status), true) => ApiJson(status).into_response(),
         (Ok(status), false) => {
             let zone = chrono_tz::Asia::Shanghai;
-            let steps = status
-                .steps
-                .iter()
-                .map(|s| {
-                    (
-                        format!("{} / {}", s.label, s.label_en),
-                        s.at.with_timezone(&zone)
-                            .format("%Y-%m-%d %H:%M")
-                            .to_string(),
-                    )
-                })
-                .collect();
-            render(
-                StatusCode::OK,
-                &StatusPage {
-                    status: &status,
-                    steps,
-                },
-            )
+            let proof = match (secret.is_empty(), &q.phone4) {
+                (true, Some(digits)) => ("phone4", digits.as_str()),
+                _ => ("s", secret.as_str()),
+            };
+            let context = StatusContext {
+                lang,
+                public_url: &state.config.public_url,
+                proof,
+                fresh: q.new.as_deref() == Some("1"),
+                call_back: q.call.as_deref() == Some("1"),
+            };
+            render(StatusCode::OK, &StatusPage::new(&status, zone, context))
         }
+        (Err(ApiError::NotFound), false) => render(StatusCode::NOT_FOUND, &StatusMissing { lang }),
         (Err(err), _) => err.into_response(),
     }
 }

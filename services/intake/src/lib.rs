@@ -2,15 +2,22 @@
 //! with photos, the status page behind the tracking number, and the citizen-visible
 //! status kept in step with routing's case events.
 
+mod assets;
+mod attachments;
 mod consumer;
 mod form;
+pub mod housekeeping;
 mod http;
+mod limits;
+mod media;
 mod pages;
-pub mod pii;
 mod qr;
+mod rating;
 mod status;
 mod submit;
+pub mod thumbnails;
 mod tracking;
+mod upload;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,12 +30,21 @@ use mashang_storage::BlobStore;
 use tokio_util::sync::CancellationToken;
 
 pub use http::router;
-pub use pii::PiiKey;
+pub use limits::LimitConfig;
+pub use mashang_auth::PiiKey;
 
 /// The intake consumer: case events that change what the citizen sees.
 pub const CONSUMER: ConsumerSpec = ConsumerSpec {
     name: "intake",
-    types: &[EventType::CaseAssigned],
+    types: &[
+        EventType::CaseAssigned,
+        EventType::CaseAcknowledged,
+        EventType::CaseResolved,
+        EventType::CaseReopened,
+        EventType::CaseFollowedUp,
+        EventType::CaseClosed,
+        EventType::CaseInvalidated,
+    ],
 };
 
 /// Intake's settings.
@@ -41,8 +57,12 @@ pub struct IntakeConfig {
     pub pii_key: PiiKey,
     /// The largest accepted photo, in bytes.
     pub max_photo_bytes: u64,
+    /// The largest accepted voice note, in bytes.
+    pub max_voice_bytes: u64,
     /// Where uploads wait while they are checked; `None` for the system temp folder.
     pub spool_dir: Option<PathBuf>,
+    /// Abuse limits.
+    pub limits: limits::LimitConfig,
 }
 
 impl IntakeConfig {
@@ -52,13 +72,17 @@ impl IntakeConfig {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             pii_key,
             max_photo_bytes: 10 * 1024 * 1024,
+            max_voice_bytes: 10 * 1024 * 1024,
             spool_dir: None,
+            limits: limits::LimitConfig::default(),
         }
     }
 }
 
 /// Photos per report.
 pub const MAX_PHOTOS: usize = 9;
+/// Voice notes per report.
+pub const MAX_VOICE: usize = 1;
 
 /// What intake's handlers and workers share.
 #[derive(Clone, Debug)]
@@ -69,12 +93,15 @@ pub struct IntakeState {
     pub blobs: Arc<dyn BlobStore>,
     /// Settings.
     pub config: Arc<IntakeConfig>,
+    /// Abuse limits.
+    pub limits: Arc<limits::Limiters>,
 }
 
 impl IntakeState {
     /// Intake's state.
     pub fn new(db: Db, blobs: Arc<dyn BlobStore>, config: IntakeConfig) -> Self {
         Self {
+            limits: limits::Limiters::new(config.limits),
             db,
             blobs,
             config: Arc::new(config),
@@ -97,5 +124,20 @@ pub async fn workers(state: IntakeState, bus: Arc<dyn Bus>, shutdown: Cancellati
             tracing::error!(error = %mashang_telemetry::error_chain(&err), "intake consumer stopped");
         }
     };
-    tokio::join!(relay, consumer);
+    let housekeeper = housekeeping::run(
+        state.db.clone(),
+        state.blobs.clone(),
+        std::time::Duration::from_secs(60),
+        shutdown.clone(),
+    );
+    let limits = state.limits.clone();
+    let tidy = async {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => limits.tidy(),
+            }
+        }
+    };
+    tokio::join!(relay, consumer, housekeeper, tidy);
 }

@@ -1,26 +1,31 @@
-//! Accepting a report: photos to the blob store under the tenant's prefix, then the
-//! report, its attachments, its first status step, its tracking-number lookup and the
-//! `report.submitted` event in one transaction. If the transaction fails, the photos
-//! are removed again.
+//! Accepting a report: inline files are cleaned and stored under the tenant's prefix,
+//! then in one transaction the report, its attachments (inline and uploaded ahead),
+//! its first status step, its tracking-number lookup, the idempotency record and the
+//! `report.submitted` event. If the transaction fails, the inline files are removed.
 
-use std::sync::Arc;
-
-use chrono::Utc;
+use base64::Engine;
+use chrono::{DateTime, Utc};
 use mashang_bus::{Service, outbox};
-use mashang_domain::events::{AttachmentKind, AttachmentRef, ReportSubmitted};
+use mashang_db::TenantTx;
+use mashang_domain::events::ReportSubmitted;
 use mashang_domain::report::{Channel, ReportStatus};
-use mashang_domain::{AttachmentId, ReportId};
+use mashang_domain::{ReportId, UserId};
 use mashang_http::ApiError;
-use mashang_storage::{BlobKey, BlobStore};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::IntakeState;
+use crate::attachments::{self, Stored};
 use crate::form::ValidReport;
 use crate::qr::QrContext;
 use crate::tracking;
 
+/// Reports from one QR code in one local day beyond which new ones are flagged
+/// `burst` (kept and routed, never dropped: an emergency brings many reports).
+pub const BURST_PER_DAY: i64 = 30;
+
 /// What the citizen gets back.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Submitted {
     /// The report's id.
     pub id: ReportId,
@@ -28,15 +33,39 @@ pub struct Submitted {
     pub tracking_number: String,
     /// The status page, carrying its secret: needs nothing else to open.
     pub status_url: String,
+    /// Whether a phone number was given (the page then promises a call back).
+    pub phone_given: bool,
 }
 
-/// Stores a valid report received through `ctx`'s QR code.
+/// How a report came in.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    /// `qr`, or `assisted` (a signed-in worker files for a villager).
+    pub channel: Channel,
+    /// The worker, for assisted reports.
+    pub staff: Option<UserId>,
+    /// The client's `Idempotency-Key`, if it sent one.
+    pub idempotency_key: Option<&'a str>,
+}
+
+impl Origin<'static> {
+    /// A citizen's report through the QR code's form, without an idempotency key.
+    pub const QR: Self = Self {
+        channel: Channel::Qr,
+        staff: None,
+        idempotency_key: None,
+    };
+}
+
+/// Stores a valid report received through `ctx`'s QR code. A retry with the same
+/// idempotency key and the same report gets the first answer again; with a different
+/// report, a 422.
 #[tracing::instrument(skip_all, fields(tenant_id = %ctx.tenant.id))]
 pub async fn submit(
     state: &IntakeState,
     ctx: &QrContext,
-    report: ValidReport,
-    channel: Channel,
+    mut report: ValidReport,
+    origin: Origin<'_>,
 ) -> Result<Submitted, ApiError> {
     if !ctx.categories.iter().any(|c| c.code == report.category) {
         return Err(ApiError::field(
@@ -44,71 +73,162 @@ pub async fn submit(
             "该类别不存在或已停用 (unknown or inactive category)",
         ));
     }
-    let tenant = ctx.tenant.id;
-    let attachments = upload_photos(state.blobs.clone(), tenant, &report).await?;
-    match record(state, ctx, &report, channel, &attachments).await {
-        Ok(done) => Ok(done),
+    state.limits.check_code(ctx.qr_code_id)?;
+    if let Some(key) = origin.idempotency_key
+        && (key.is_empty() || key.len() > 100 || !key.is_ascii())
+    {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "1到100个ASCII字符 (1 to 100 ASCII characters)",
+        ));
+    }
+    let request_hash = fingerprint(&report, origin);
+    let mut inline = Vec::with_capacity(report.files.len());
+    for file in std::mem::take(&mut report.files) {
+        match attachments::store(state.blobs.as_ref(), ctx, file).await {
+            Ok(stored) => inline.push(stored),
+            Err(err) => {
+                attachments::remove_blobs(state.blobs.as_ref(), &inline).await;
+                return Err(err);
+            }
+        }
+    }
+    match record(state, ctx, &report, origin, &request_hash, &inline).await {
+        Ok(Outcome::New(done)) => Ok(done),
+        Ok(Outcome::Replayed(done)) => {
+            attachments::remove_blobs(state.blobs.as_ref(), &inline).await;
+            Ok(done)
+        }
         Err(err) => {
-            remove_blobs(state.blobs.as_ref(), &attachments).await;
+            attachments::remove_blobs(state.blobs.as_ref(), &inline).await;
             Err(err)
         }
     }
 }
 
-async fn upload_photos(
-    blobs: Arc<dyn BlobStore>,
-    tenant: mashang_domain::TenantId,
-    report: &ValidReport,
-) -> Result<Vec<AttachmentRef>, ApiError> {
-    let mut uploaded = Vec::with_capacity(report.photos.len());
-    for photo in &report.photos {
-        let id = AttachmentId::new();
-        let key = BlobKey::new(
-            tenant,
-            "attachments",
-            &format!("{id}.{}", photo.sniffed().extension),
-        )
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("building a blob key: {e}")))?;
-        if let Err(err) = blobs.put_file(&key, photo).await {
-            tracing::warn!(error = %format!("{:#}", anyhow::Error::from(err)), "photo upload failed");
-            remove_blobs(blobs.as_ref(), &uploaded).await;
-            return Err(ApiError::Unavailable(
-                "照片暂时无法保存，请稍后再试 (photos cannot be stored right now)".to_owned(),
-            ));
-        }
-        uploaded.push(AttachmentRef {
-            id,
-            kind: AttachmentKind::Photo,
-            content_type: photo.content_type().to_owned(),
-            size: photo.size(),
-            key: key.as_str().to_owned(),
-        });
+/// What identifies "the same report" for an idempotent retry.
+fn fingerprint(report: &ValidReport, origin: Origin<'_>) -> Vec<u8> {
+    let mut h = Sha256::new();
+    for part in [
+        report.qr_token.as_str(),
+        report.category.as_str(),
+        report.description.as_str(),
+        report.contact_name.as_deref().unwrap_or(""),
+        report
+            .contact_phone
+            .as_ref()
+            .map(|p| p.expose())
+            .unwrap_or(""),
+        origin.channel.as_str(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
     }
-    Ok(uploaded)
+    if let Some(l) = report.location {
+        h.update(l.lat.to_le_bytes());
+        h.update(l.lng.to_le_bytes());
+    }
+    for id in &report.attachment_ids {
+        h.update(id.as_uuid().as_bytes());
+    }
+    for f in &report.files {
+        h.update(f.size().to_le_bytes());
+    }
+    h.finalize().to_vec()
 }
 
-async fn remove_blobs(blobs: &dyn BlobStore, attachments: &[AttachmentRef]) {
-    for attachment in attachments {
-        let Ok(key) = BlobKey::parse(&attachment.key) else {
-            continue;
-        };
-        if let Err(err) = blobs.delete(&key).await {
-            // The orphan sweep removes it later.
-            tracing::warn!(key = %attachment.key, error = %mashang_telemetry::error_chain(&err), "could not remove an unused photo");
-        }
+enum Outcome {
+    New(Submitted),
+    Replayed(Submitted),
+}
+
+/// Takes the idempotency key inside the transaction. A concurrent twin blocks on the
+/// key until this transaction ends, then finds the answer.
+async fn take_key(
+    tx: &mut TenantTx,
+    state: &IntakeState,
+    key: &str,
+    hash: &[u8],
+) -> Result<Option<Submitted>, ApiError> {
+    let taken = sqlx::query(
+        "INSERT INTO intake.idempotency_keys (tenant_id, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(key)
+    .bind(hash)
+    .execute(&mut **tx)
+    .await?;
+    if taken.rows_affected() == 1 {
+        return Ok(None);
     }
+    let (stored_hash, sealed): (Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT request_hash, response_sealed FROM intake.idempotency_keys WHERE tenant_id = $1 AND key = $2",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(key)
+    .fetch_one(&mut **tx)
+    .await?;
+    if stored_hash != hash {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "此编号已用于另一份反映 (this key was used for a different report)",
+        ));
+    }
+    let sealed = sealed
+        .ok_or_else(|| ApiError::Conflict("the first submission is still in progress".into()))?;
+    let text = state
+        .config
+        .pii_key
+        .open(&sealed)
+        .map_err(ApiError::internal)?;
+    Ok(Some(
+        serde_json::from_str(&text).map_err(ApiError::internal)?,
+    ))
 }
 
 async fn record(
     state: &IntakeState,
     ctx: &QrContext,
     report: &ValidReport,
-    channel: Channel,
-    attachments: &[AttachmentRef],
-) -> Result<Submitted, ApiError> {
+    origin: Origin<'_>,
+    request_hash: &[u8],
+    inline: &[Stored],
+) -> Result<Outcome, ApiError> {
     let now = Utc::now();
     let id = ReportId::new();
     let mut tx = state.db.tenant(ctx.tenant.id).await?;
+    if let Some(key) = origin.idempotency_key
+        && let Some(first) = take_key(&mut tx, state, key, request_hash).await?
+    {
+        return Ok(Outcome::Replayed(first));
+    }
+    let claimed = attachments::claim(&mut tx, ctx, id, &report.attachment_ids).await?;
+    let photos = inline
+        .iter()
+        .chain(&claimed)
+        .filter(|a| a.kind == mashang_domain::events::AttachmentKind::Photo)
+        .count();
+    if photos > crate::MAX_PHOTOS
+        || inline.len() + claimed.len() > crate::MAX_PHOTOS + crate::MAX_VOICE
+    {
+        return Err(ApiError::field(
+            "photo",
+            format!(
+                "最多{}张照片 (at most {} photos)",
+                crate::MAX_PHOTOS,
+                crate::MAX_PHOTOS
+            ),
+        ));
+    }
+    // The browser's location if given; else, with the citizen's leave, a photo's.
+    let location = report.location.or_else(|| {
+        report
+            .share_location
+            .then(|| inline.iter().chain(&claimed).find_map(|a| a.gps))
+            .flatten()
+            .map(|(lat, lng)| mashang_domain::events::GeoPoint { lat, lng })
+    });
+    let flags = burst_flags(&mut tx, ctx, now).await?;
     let number = tracking::next(
         &mut tx,
         &ctx.tenant.tracking_prefix()?,
@@ -126,8 +246,8 @@ async fn record(
     sqlx::query(
         "INSERT INTO intake.reports (id, tenant_id, tracking_number, status_secret_hash, qr_code_id, \
              grid_node_id, category, description, contact_name, contact_phone_sealed, contact_phone_last4, \
-             lat, lng, channel, status, submitted_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+             lat, lng, channel, status, submitted_at, updated_at, flags, submitted_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18)",
     )
     .bind(id.as_uuid())
     .bind(ctx.tenant.id.as_uuid())
@@ -140,45 +260,31 @@ async fn record(
     .bind(&report.contact_name)
     .bind(&sealed_phone)
     .bind(report.contact_phone.as_ref().map(|p| p.last_four().to_owned()))
-    .bind(report.location.map(|l| l.lat))
-    .bind(report.location.map(|l| l.lng))
-    .bind(channel.as_str())
+    .bind(location.map(|l| l.lat))
+    .bind(location.map(|l| l.lng))
+    .bind(origin.channel.as_str())
     .bind(ReportStatus::Submitted.as_str())
     .bind(now)
+    .bind(&flags)
+    .bind(origin.staff.map(|s| s.as_uuid()))
     .execute(&mut *tx)
     .await?;
-    for a in attachments {
-        sqlx::query(
-            "INSERT INTO intake.attachments (id, tenant_id, report_id, kind, content_type, size, blob_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(a.id.as_uuid())
+    for stored in inline {
+        attachments::record(&mut tx, ctx, stored, Some(id)).await?;
+    }
+    sqlx::query("INSERT INTO intake.report_steps (tenant_id, report_id, status, occurred_at) VALUES ($1, $2, $3, $4)")
         .bind(ctx.tenant.id.as_uuid())
         .bind(id.as_uuid())
-        .bind(a.kind.as_str())
-        .bind(&a.content_type)
-        .bind(i64::try_from(a.size).unwrap_or(i64::MAX))
-        .bind(&a.key)
+        .bind(ReportStatus::Submitted.as_str())
+        .bind(now)
         .execute(&mut *tx)
         .await?;
-    }
-    sqlx::query(
-        "INSERT INTO intake.report_steps (tenant_id, report_id, status, occurred_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(ctx.tenant.id.as_uuid())
-    .bind(id.as_uuid())
-    .bind(ReportStatus::Submitted.as_str())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO intake.tracking_numbers (tracking_number, tenant_id, report_id) VALUES ($1, $2, $3)",
-    )
-    .bind(number.to_string())
-    .bind(ctx.tenant.id.as_uuid())
-    .bind(id.as_uuid())
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("INSERT INTO intake.tracking_numbers (tracking_number, tenant_id, report_id) VALUES ($1, $2, $3)")
+        .bind(number.to_string())
+        .bind(ctx.tenant.id.as_uuid())
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await?;
     let event = ReportSubmitted {
         report_id: id,
         tracking_number: number.to_string(),
@@ -187,20 +293,77 @@ async fn record(
         category: report.category.clone(),
         description: report.description.clone(),
         contact_phone_masked: report.contact_phone.as_ref().map(|p| p.masked()),
-        location: report.location,
-        attachments: attachments.to_vec(),
-        channel,
+        contact_phone_sealed: sealed_phone
+            .as_ref()
+            .map(|s| base64::engine::general_purpose::STANDARD.encode(s)),
+        contact_name: report.contact_name.clone(),
+        flags: flags.clone(),
+        location,
+        attachments: inline
+            .iter()
+            .chain(&claimed)
+            .map(Stored::reference)
+            .collect(),
+        channel: origin.channel,
         submitted_at: now,
     };
     outbox::record(&mut tx, Service::Intake, now, &event)
         .await
         .map_err(ApiError::internal)?;
-    tx.commit().await?;
-    metrics::counter!("mashang_reports_submitted_total", "channel" => channel.as_str())
-        .increment(1);
-    Ok(Submitted {
+    let done = Submitted {
         id,
         tracking_number: number.to_string(),
         status_url: format!("{}/r/{}?s={}", state.config.public_url, number, secret),
-    })
+        phone_given: report.contact_phone.is_some(),
+    };
+    if let Some(key) = origin.idempotency_key {
+        let sealed = state
+            .config
+            .pii_key
+            .seal(&serde_json::to_string(&done).map_err(ApiError::internal)?)
+            .map_err(ApiError::internal)?;
+        sqlx::query(
+            "UPDATE intake.idempotency_keys SET report_id = $3, response_sealed = $4 WHERE tenant_id = $1 AND key = $2",
+        )
+        .bind(ctx.tenant.id.as_uuid())
+        .bind(key)
+        .bind(id.as_uuid())
+        .bind(sealed)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    metrics::counter!("mashang_reports_submitted_total", "channel" => origin.channel.as_str())
+        .increment(1);
+    Ok(Outcome::New(done))
+}
+
+/// `["burst"]` when this code already had many reports today (local day).
+async fn burst_flags(
+    tx: &mut TenantTx,
+    ctx: &QrContext,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ApiError> {
+    let local = now.with_timezone(&ctx.tenant.zone());
+    let midnight = local
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|m| m.and_local_timezone(ctx.tenant.zone()).earliest())
+        .map(|m| m.with_timezone(&Utc))
+        .unwrap_or(now);
+    let (today,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM intake.reports WHERE tenant_id = $1 AND qr_code_id = $2 AND submitted_at >= $3",
+    )
+    .bind(ctx.tenant.id.as_uuid())
+    .bind(ctx.qr_code_id.as_uuid())
+    .bind(midnight)
+    .fetch_one(&mut **tx)
+    .await?;
+    if today >= BURST_PER_DAY {
+        tracing::warn!(qr_code_id = %ctx.qr_code_id, today, "many reports from one QR code today; flagged, not dropped");
+        metrics::counter!("mashang_reports_flagged_total", "flag" => "burst").increment(1);
+        Ok(vec!["burst".to_owned()])
+    } else {
+        Ok(Vec::new())
+    }
 }

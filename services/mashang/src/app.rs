@@ -263,7 +263,11 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         ));
     }
     if c.routing {
-        let state = mashang_routing::RoutingState::new(db.clone(), &config.public_url);
+        let state = mashang_routing::RoutingState::new(
+            db.clone(),
+            &config.public_url,
+            config.pii_key.clone(),
+        );
         router = router.merge(mashang_routing::router(state.clone()));
         workers.spawn(mashang_routing::workers(
             state,

@@ -1,0 +1,117 @@
+//! `POST /api/v1/reports/{tracking_number}/rating`: after resolution, the citizen says
+//! whether the problem was resolved and how satisfied they are. Once per report.
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use mashang_bus::{Service, outbox};
+use mashang_domain::events::{ReportRated, Satisfaction};
+use mashang_http::{ApiError, ApiJson, FieldError};
+use serde::Deserialize;
+
+use crate::IntakeState;
+use crate::status::{Access, RatingView, open, rateable};
+
+/// How the citizen proves the report is theirs (query string).
+#[derive(Debug, Deserialize)]
+pub struct Proof {
+    /// The status link's secret.
+    pub s: Option<String>,
+    /// Or the phone's last four digits.
+    pub phone4: Option<String>,
+}
+
+/// The two questions and a comment.
+#[derive(Debug, Deserialize)]
+pub struct RatingBody {
+    resolved: Option<bool>,
+    satisfaction: Option<String>,
+    comment: Option<String>,
+}
+
+/// Records the rating and emits `report.rated`.
+pub async fn rate(
+    State(state): State<IntakeState>,
+    Path(tracking_number): Path<String>,
+    Query(proof): Query<Proof>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ApiJson(body): ApiJson<RatingBody>,
+) -> Result<(StatusCode, ApiJson<RatingView>), ApiError> {
+    let mut errors = Vec::new();
+    if body.resolved.is_none() {
+        errors.push(FieldError::new(
+            "resolved",
+            "请选择是否解决 (answer whether it was resolved)",
+        ));
+    }
+    let satisfaction = body.satisfaction.as_deref().and_then(Satisfaction::parse);
+    if satisfaction.is_none() {
+        errors.push(FieldError::new(
+            "satisfaction",
+            "请选择满意度 (choose satisfied, basically_satisfied or unsatisfied)",
+        ));
+    }
+    let comment = body
+        .comment
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    if comment.as_ref().is_some_and(|c| c.chars().count() > 500) {
+        errors.push(FieldError::new(
+            "comment",
+            "最多500字 (at most 500 characters)",
+        ));
+    }
+    let (Some(resolved), Some(satisfaction), true) =
+        (body.resolved, satisfaction, errors.is_empty())
+    else {
+        return Err(ApiError::Validation(errors));
+    };
+    let address = peer.ip().to_string();
+    let access = match (&proof.s, &proof.phone4) {
+        (Some(s), _) => Access::Secret(s),
+        (None, Some(d)) => Access::Phone4 {
+            digits: d,
+            address: &address,
+        },
+        (None, None) => return Err(ApiError::NotFound),
+    };
+    let (mut tx, owned) = open(&state.db, &tracking_number, access).await?;
+    if !rateable(owned.status) {
+        return Err(ApiError::Conflict(
+            "问题办结后才能评价 (you can rate once the problem is resolved)".to_owned(),
+        ));
+    }
+    let now = Utc::now();
+    let inserted: Option<RatingView> = sqlx::query_as(
+        "INSERT INTO intake.ratings (tenant_id, report_id, resolved, satisfaction, comment, rated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_id) DO NOTHING \
+         RETURNING resolved, satisfaction, comment, rated_at",
+    )
+    .bind(owned.tenant.as_uuid())
+    .bind(owned.report.as_uuid())
+    .bind(resolved)
+    .bind(satisfaction.as_str())
+    .bind(&comment)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(view) = inserted else {
+        return Err(ApiError::Conflict(
+            "您已评价过，感谢您的反馈；评价提交后不能修改 (you have already rated this report, thank you; a rating cannot be changed)".to_owned(),
+        ));
+    };
+    let event = ReportRated {
+        report_id: owned.report,
+        tracking_number: owned.tracking_number,
+        case_id: owned.case,
+        resolved,
+        satisfaction,
+        comment,
+        rated_at: now,
+    };
+    outbox::record(&mut tx, Service::Intake, now, &event)
+        .await
+        .map_err(ApiError::internal)?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, ApiJson(view)))
+}
