@@ -151,12 +151,12 @@ pub async fn record(
 
 type ClaimedRow = (Uuid, String, String, i64, String, Option<f64>, Option<f64>);
 
-/// Claims uploaded attachments for a report: they must be this code's, unclaimed.
-/// Returns them (with the location their photos carried, now cleared from the row).
-pub async fn claim(
+/// Locks uploaded attachments a report references: they must be this code's and
+/// unclaimed. Returns them (with the location their photos carried) in the citizen's
+/// order; [`attach`] then gives them to the report once it exists.
+pub async fn lock_unclaimed(
     tx: &mut TenantTx,
     ctx: &QrContext,
-    report: ReportId,
     ids: &[AttachmentId],
 ) -> Result<Vec<Stored>, ApiError> {
     if ids.is_empty() {
@@ -164,16 +164,11 @@ pub async fn claim(
     }
     let raw: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
     let rows: Vec<ClaimedRow> = sqlx::query_as(
-        "WITH claimed AS ( \
-             SELECT id, gps_lat, gps_lng FROM intake.attachments \
-             WHERE tenant_id = $1 AND id = ANY($2) AND report_id IS NULL AND qr_code_id = $4 FOR UPDATE) \
-         UPDATE intake.attachments a SET report_id = $3, gps_lat = NULL, gps_lng = NULL \
-         FROM claimed c WHERE a.id = c.id \
-         RETURNING a.id, a.kind, a.content_type, a.size, a.blob_key, c.gps_lat, c.gps_lng",
+        "SELECT id, kind, content_type, size, blob_key, gps_lat, gps_lng FROM intake.attachments \
+         WHERE tenant_id = $1 AND id = ANY($2) AND report_id IS NULL AND qr_code_id = $3 FOR UPDATE",
     )
     .bind(tx.tenant().as_uuid())
     .bind(&raw)
-    .bind(report.as_uuid())
     .bind(ctx.qr_code_id.as_uuid())
     .fetch_all(&mut **tx)
     .await?;
@@ -183,7 +178,6 @@ pub async fn claim(
             "附件不存在或已被使用 (unknown or already used attachment)",
         ));
     }
-    // Keep the order the citizen gave.
     let mut out: Vec<Stored> = rows
         .into_iter()
         .map(|(id, kind, content_type, size, key, lat, lng)| Stored {
@@ -201,6 +195,25 @@ pub async fn claim(
         .collect();
     out.sort_by_key(|s| ids.iter().position(|i| *i == s.id));
     Ok(out)
+}
+
+/// Gives locked attachments to their report, forgetting the photos' locations.
+pub async fn attach(
+    tx: &mut TenantTx,
+    report: ReportId,
+    stored: &[Stored],
+) -> Result<(), ApiError> {
+    let ids: Vec<Uuid> = stored.iter().map(|s| s.id.as_uuid()).collect();
+    sqlx::query(
+        "UPDATE intake.attachments SET report_id = $3, gps_lat = NULL, gps_lng = NULL \
+         WHERE tenant_id = $1 AND id = ANY($2)",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(&ids)
+    .bind(report.as_uuid())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Deletes stored blobs (after a failed submission); the housekeeper catches any miss.

@@ -240,10 +240,34 @@ pub struct MultipartReport {
 /// Reads a multipart report. Photos are streamed to temporary files with the size
 /// limit and content check applied as they arrive.
 pub async fn read_multipart(
+    multipart: Multipart,
+    config: &IntakeConfig,
+) -> Result<MultipartReport, ReadFailure> {
+    let mut out = MultipartReport::default();
+    match read_into(&mut out, multipart, config).await {
+        Ok(()) => Ok(out),
+        Err(error) => Err(ReadFailure {
+            error,
+            typed: out.typed,
+        }),
+    }
+}
+
+/// A multipart report that could not be read, with what had been typed so far, so the
+/// form can be shown again without losing it.
+#[derive(Debug)]
+pub struct ReadFailure {
+    /// Why.
+    pub error: ApiError,
+    /// The text fields read before the failure.
+    pub typed: TypedFields,
+}
+
+async fn read_into(
+    out: &mut MultipartReport,
     mut multipart: Multipart,
     config: &IntakeConfig,
-) -> Result<MultipartReport, ApiError> {
-    let mut out = MultipartReport::default();
+) -> Result<(), ApiError> {
     let photo_limits = UploadLimits {
         max_bytes: config.max_photo_bytes,
         allowed: &[ContentKind::Photo],
@@ -346,7 +370,7 @@ pub async fn read_multipart(
             _ => drain(field).await?,
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Spools one uploaded file with its limits.

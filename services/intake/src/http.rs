@@ -134,7 +134,7 @@ async fn landing_submit(
     };
     let form = match read_multipart(multipart, &state.config).await {
         Ok(form) => form,
-        Err(err) => return again(&ctx, &token, TypedFields::default(), err, lang),
+        Err(failure) => return again(&ctx, &token, failure.typed, failure.error, lang),
     };
     let typed = form.typed.clone();
     // The status page opens as the "submitted" page, promising a call if a phone was given.
@@ -205,7 +205,9 @@ async fn create_report(
         let multipart = Multipart::from_request(request, &())
             .await
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        let form = read_multipart(multipart, &state.config).await?;
+        let form = read_multipart(multipart, &state.config)
+            .await
+            .map_err(|failure| failure.error)?;
         if !form.errors.is_empty() {
             return Err(ApiError::Validation(form.errors));
         }

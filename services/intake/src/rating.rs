@@ -29,14 +29,64 @@ pub struct RatingBody {
     comment: Option<String>,
 }
 
-/// Records the rating and emits `report.rated`.
+/// The rating form of the status page without JavaScript: `resolved=true|false`.
+#[derive(Debug, Deserialize)]
+struct RatingForm {
+    resolved: Option<String>,
+    satisfaction: Option<String>,
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/reports/{tracking_number}/rating`: JSON (201 with the rating), or the
+/// status page's plain form (303 back to the status page).
 pub async fn rate(
     State(state): State<IntakeState>,
     Path(tracking_number): Path<String>,
     Query(proof): Query<Proof>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    ApiJson(body): ApiJson<RatingBody>,
-) -> Result<(StatusCode, ApiJson<RatingView>), ApiError> {
+    headers: axum::http::HeaderMap,
+    request: axum::extract::Request,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::extract::FromRequest;
+    use axum::response::IntoResponse;
+    let is_form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        let axum::Form(form) = axum::Form::<RatingForm>::from_request(request, &())
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let body = RatingBody {
+            resolved: form.resolved.as_deref().and_then(|r| match r {
+                "true" | "yes" | "1" => Some(true),
+                "false" | "no" | "0" => Some(false),
+                _ => None,
+            }),
+            satisfaction: form.satisfaction,
+            comment: form.comment,
+        };
+        record(&state, &tracking_number, &proof, &peer, body).await?;
+        let back = match (&proof.s, &proof.phone4) {
+            (Some(s), _) => format!("/r/{tracking_number}?s={s}"),
+            (None, Some(d)) => format!("/r/{tracking_number}?phone4={d}"),
+            (None, None) => format!("/r/{tracking_number}"),
+        };
+        return Ok(axum::response::Redirect::to(&back).into_response());
+    }
+    let ApiJson(body) = ApiJson::<RatingBody>::from_request(request, &()).await?;
+    let view = record(&state, &tracking_number, &proof, &peer, body).await?;
+    Ok((StatusCode::CREATED, ApiJson(view)).into_response())
+}
+
+/// Checks and records a rating; emits `report.rated`.
+async fn record(
+    state: &IntakeState,
+    tracking_number: &str,
+    proof: &Proof,
+    peer: &std::net::SocketAddr,
+    body: RatingBody,
+) -> Result<RatingView, ApiError> {
     let mut errors = Vec::new();
     if body.resolved.is_none() {
         errors.push(FieldError::new(
@@ -75,7 +125,7 @@ pub async fn rate(
         },
         (None, None) => return Err(ApiError::NotFound),
     };
-    let (mut tx, owned) = open(&state.db, &tracking_number, access).await?;
+    let (mut tx, owned) = open(&state.db, tracking_number, access).await?;
     if !rateable(owned.status) {
         return Err(ApiError::Conflict(
             "问题办结后才能评价 (you can rate once the problem is resolved)".to_owned(),
@@ -113,5 +163,5 @@ pub async fn rate(
         .await
         .map_err(ApiError::internal)?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, ApiJson(view)))
+    Ok(view)
 }

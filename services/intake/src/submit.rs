@@ -202,7 +202,7 @@ async fn record(
     {
         return Ok(Outcome::Replayed(first));
     }
-    let claimed = attachments::claim(&mut tx, ctx, id, &report.attachment_ids).await?;
+    let claimed = attachments::lock_unclaimed(&mut tx, ctx, &report.attachment_ids).await?;
     let photos = inline
         .iter()
         .chain(&claimed)
@@ -272,6 +272,7 @@ async fn record(
     for stored in inline {
         attachments::record(&mut tx, ctx, stored, Some(id)).await?;
     }
+    attachments::attach(&mut tx, id, &claimed).await?;
     sqlx::query("INSERT INTO intake.report_steps (tenant_id, report_id, status, occurred_at) VALUES ($1, $2, $3, $4)")
         .bind(ctx.tenant.id.as_uuid())
         .bind(id.as_uuid())
