@@ -3,6 +3,11 @@
 mod bad_input;
 mod delivery;
 mod directory;
+mod intake_api;
+mod intake_housekeeping;
+mod intake_privacy;
+mod intake_reports;
+mod intake_status;
 mod isolation;
 mod qr;
 mod readiness;

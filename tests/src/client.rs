@@ -31,7 +31,8 @@ pub struct Reply {
 }
 
 impl Reply {
-    async fn read(response: reqwest::Response) -> Self {
+    /// Reads a response sent with the client's `http` directly (custom headers).
+    pub async fn read(response: reqwest::Response) -> Self {
         let status = response.status();
         let headers = response.headers().clone();
         let content_type = headers

@@ -8,7 +8,7 @@ use mashang::{AppConfig, BusConfig, Components, Running, StorageConfig};
 use mashang_bus::NatsConfig;
 use mashang_db::testing::TestDatabase;
 use mashang_db::{Db, DbConfig};
-use mashang_intake::PiiKey;
+use mashang_intake::{LimitConfig, PiiKey};
 use mashang_storage::{BlobStore, LocalStore, S3Config, S3Store};
 
 use crate::client::Client;
@@ -122,6 +122,7 @@ impl TestEnv {
             operator_token: Some(OPERATOR_TOKEN.to_owned()),
             shutdown_grace: Duration::from_secs(5),
             trust_forwarded_for: false,
+            intake_limits: LimitConfig::default(),
         }
     }
 }
@@ -145,12 +146,23 @@ pub struct TestApp {
 impl TestApp {
     /// All four services in one process: in-process bus, local-folder blob store.
     pub async fn monolith(env: &TestEnv) -> Self {
+        Self::monolith_with_limits(env, LimitConfig::default()).await
+    }
+
+    /// As [`TestApp::monolith`], with other intake abuse limits (to send more reports
+    /// than a minute's quota, or to see a limit hit sooner).
+    pub async fn monolith_with_limits(env: &TestEnv, limits: LimitConfig) -> Self {
         let root = env.dir.path().join("blobs");
-        let config = env.app_config(
+        let mut config = env.app_config(
             Components::ALL,
             BusConfig::InProcess,
             StorageConfig::Local(root.clone()),
         );
+        config.intake_limits = limits;
+        // As `mashang serve` by default. In one process each of the four outbox relays
+        // keeps a pooled connection for LISTEN, and a relay holds another while the
+        // in-process bus waits for the consumers, which need their own: six is too few.
+        config.db.max_connections = 10;
         let running = mashang::start(config).await.expect("starting the monolith");
         let client = Client::new(running.base_url());
         client.wait_ready().await;

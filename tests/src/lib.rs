@@ -6,6 +6,7 @@
 pub mod client;
 pub mod fixture;
 pub mod infra;
+pub mod intake;
 pub mod photo;
 pub mod proxy;
 pub mod wait;

@@ -17,8 +17,8 @@ const BATCH: i64 = 200;
 /// One pass: removes up to a batch of orphan uploads older than `age`; returns how many.
 pub async fn sweep_orphans(db: &Db, blobs: &dyn BlobStore, age: Duration) -> anyhow::Result<usize> {
     let mut tx = db.system(SystemScope::IntakeHousekeeping).await?;
-    let rows: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, blob_key FROM intake.attachments \
+    let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, blob_key, thumbnail_key FROM intake.attachments \
          WHERE report_id IS NULL AND created_at < now() - make_interval(secs => $1) \
          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
     )
@@ -27,17 +27,19 @@ pub async fn sweep_orphans(db: &Db, blobs: &dyn BlobStore, age: Duration) -> any
     .fetch_all(&mut *tx)
     .await?;
     let mut removed = Vec::with_capacity(rows.len());
-    for (id, key) in rows {
-        // The file first: a row without a file is harmless, a file without a row is lost.
-        match BlobKey::parse(&key) {
-            Ok(key) => match blobs.delete(&key).await {
-                Ok(()) => removed.push(id),
-                Err(err) => {
-                    tracing::warn!(key = %key, error = %mashang_telemetry::error_chain(&err), "could not delete an orphan upload; will retry")
-                }
-            },
-            Err(_) => removed.push(id),
+    'rows: for (id, key, thumbnail) in rows {
+        // The files first: a row without a file is harmless, a file without a row is
+        // lost. The thumbnail too: the housekeeper makes them for unclaimed photos.
+        for key in std::iter::once(key).chain(thumbnail.filter(|t| !t.is_empty())) {
+            let Ok(key) = BlobKey::parse(&key) else {
+                continue;
+            };
+            if let Err(err) = blobs.delete(&key).await {
+                tracing::warn!(key = %key, error = %mashang_telemetry::error_chain(&err), "could not delete an orphan upload; will retry");
+                continue 'rows;
+            }
         }
+        removed.push(id);
     }
     sqlx::query("DELETE FROM intake.attachments WHERE id = ANY($1) AND report_id IS NULL")
         .bind(&removed)

@@ -4,6 +4,7 @@
 use std::io::Cursor;
 
 use bytes::Bytes;
+use image::ImageDecoder;
 use mashang_db::{Db, SystemScope};
 use mashang_domain::{AttachmentId, TenantId};
 use mashang_storage::{BlobKey, BlobStore, ContentKind, UploadLimits};
@@ -17,9 +18,20 @@ pub fn thumbnail_key(tenant: TenantId, attachment: AttachmentId) -> Option<BlobK
     BlobKey::new(tenant, "thumbnails", &format!("{attachment}.jpg")).ok()
 }
 
-/// A JPEG thumbnail of an image (JPEG, PNG, WebP); `None` for anything it cannot read.
+/// A JPEG thumbnail of an image (JPEG, PNG, WebP), turned the way its EXIF orientation
+/// says (the thumbnail carries no EXIF, so it must be upright itself); `None` for
+/// anything it cannot read.
 pub fn render(image: &[u8]) -> Option<Vec<u8>> {
-    let decoded = image::load_from_memory(image).ok()?;
+    let mut decoder = image::ImageReader::new(Cursor::new(image))
+        .with_guessed_format()
+        .ok()?
+        .into_decoder()
+        .ok()?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut decoded = image::DynamicImage::from_decoder(decoder).ok()?;
+    decoded.apply_orientation(orientation);
     let small = decoded.thumbnail(THUMBNAIL_SIZE, THUMBNAIL_SIZE).to_rgb8();
     let mut out = Cursor::new(Vec::new());
     small.write_to(&mut out, image::ImageFormat::Jpeg).ok()?;

@@ -12,7 +12,7 @@ use mashang_auth::{AuthConfig, Authenticator, SigninThrottle};
 use mashang_bus::{Bus, ConsumerSpec, InProcessBus, NatsBus, NatsConfig, RetryPolicy};
 use mashang_db::{Db, DbConfig};
 use mashang_http::{OperatorToken, Probe, Readiness};
-use mashang_intake::{IntakeConfig, IntakeState, PiiKey};
+use mashang_intake::{IntakeConfig, IntakeState, LimitConfig, PiiKey};
 use mashang_storage::{BlobStore, LocalStore, S3Config, S3Store};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -152,6 +152,8 @@ pub struct AppConfig {
     pub shutdown_grace: Duration,
     /// Take client addresses from `X-Forwarded-For` (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Intake's abuse limits (posts per address, reports per QR code).
+    pub intake_limits: LimitConfig,
 }
 
 /// A started process: its addresses, and the handle to stop it.
@@ -250,11 +252,9 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
     if c.intake {
         let blobs = open_storage(&config.storage).await?;
         probes.push(Arc::new(StorageProbe(blobs.clone())));
-        let state = IntakeState::new(
-            db.clone(),
-            blobs,
-            IntakeConfig::new(config.public_url.clone(), config.pii_key.clone()),
-        );
+        let mut intake = IntakeConfig::new(config.public_url.clone(), config.pii_key.clone());
+        intake.limits = config.intake_limits;
+        let state = IntakeState::new(db.clone(), blobs, intake);
         router = router.merge(mashang_intake::router(state.clone()));
         workers.spawn(mashang_intake::workers(
             state,

@@ -146,6 +146,22 @@ pub struct ServeArgs {
     /// Seconds to finish requests and event handling after SIGTERM.
     #[arg(long, env = "MASHANG_SHUTDOWN_GRACE", default_value_t = 20)]
     pub shutdown_grace: u64,
+    /// Posts (reports, uploads, ratings) one client address may make per minute, per replica.
+    #[arg(
+        long,
+        env = "MASHANG_POSTS_PER_ADDRESS_PER_MINUTE",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub posts_per_address_per_minute: u32,
+    /// Reports one QR code may receive per minute, per replica (beyond 30 a day they are flagged, not refused).
+    #[arg(
+        long,
+        env = "MASHANG_REPORTS_PER_CODE_PER_MINUTE",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub reports_per_code_per_minute: u32,
 }
 
 /// Blob-storage flags.
@@ -354,6 +370,8 @@ mod tests {
             "MASHANG_OPERATOR_TOKEN",
             "MASHANG_LOG_FORMAT",
             "MASHANG_OTLP_ENDPOINT",
+            "MASHANG_POSTS_PER_ADDRESS_PER_MINUTE",
+            "MASHANG_REPORTS_PER_CODE_PER_MINUTE",
         ] {
             assert!(help.contains(var), "serve --help does not mention {var}");
         }

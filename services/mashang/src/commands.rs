@@ -109,6 +109,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         operator_token: args.operator_token.clone(),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         trust_forwarded_for: args.trust_forwarded_for,
+        intake_limits: mashang_intake::LimitConfig {
+            posts_per_address_per_minute: args.posts_per_address_per_minute,
+            reports_per_code_per_minute: args.reports_per_code_per_minute,
+        },
     };
     let running = app::start(config).await?;
     tokio::spawn(mashang_http::shutdown_on_signal(running.shutdown.clone()));

@@ -176,6 +176,7 @@ async fn serve(
         operator_token: Some(operator_token.to_owned()),
         shutdown_grace: Duration::from_secs(10),
         trust_forwarded_for: false,
+        intake_limits: mashang_intake::LimitConfig::default(),
     })
     .await?;
     let base_url = if args.public_url.is_some() {

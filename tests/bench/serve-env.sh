@@ -1,0 +1,83 @@
+# shellcheck shell=bash
+# Sourced by the benchmark scripts: the test infrastructure (PostgreSQL, NATS, S3),
+# a fresh database migrated with the application role, release builds, and
+# `mashang serve` started and stopped on it. Not a script of its own.
+#
+#   bench_setup NAME     infrastructure up; database mashang_bench_NAME; sets $bin,
+#                        $app_url (application role) and exports the MASHANG_* settings
+#   bench_serve ARGS...  starts `mashang serve ARGS` on 127.0.0.1:$BENCH_PORT, waits
+#                        for /readyz; sets $server_pid and $base_url
+#   bench_stop           stops that server (SIGTERM, graceful)
+#   bench_teardown       stops the server if running, drops the database
+#
+# The infrastructure is left running (other work may be using it); set
+# BENCH_STOP_INFRA=1 to stop what `infra/test-services up` started.
+
+BENCH_PORT=${BENCH_PORT:-18081}
+BENCH_METRICS_PORT=${BENCH_METRICS_PORT:-19091}
+server_pid=
+
+bench_setup() {
+    bench_name=$1
+    infra/test-services up >/dev/null
+    # shellcheck source=/dev/null
+    source target/test-env/env
+    cargo build -q --release -p mashang
+    bin=target/release/mashang
+    bench_db=mashang_bench_$bench_name
+    psql "$MASHANG_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
+    local owner_url=${MASHANG_TEST_DATABASE_URL%/*}/$bench_db
+    MASHANG_APP_PASSWORD=bench "$bin" --log warn migrate --database-url "$owner_url" --app-role mashang_app >/dev/null
+    app_url=$(python3 -c "import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(p._replace(netloc='mashang_app:bench@'+p.hostname+':'+str(p.port)).geturl())" "$owner_url")
+    export MASHANG_DATABASE_URL=$app_url MASHANG_NATS_URL=$MASHANG_TEST_NATS_URL
+    export MASHANG_NATS_PREFIX=bench$bench_name
+    export MASHANG_STORAGE=s3 MASHANG_S3_ENDPOINT=$MASHANG_TEST_S3_ENDPOINT MASHANG_S3_PATH_STYLE=true
+    export MASHANG_S3_BUCKET=mashang-bench-$bench_name MASHANG_S3_CREATE_BUCKET=true
+    export MASHANG_S3_ACCESS_KEY_ID=test MASHANG_S3_SECRET_ACCESS_KEY=test
+    MASHANG_PII_KEY=$(head -c 32 /dev/urandom | base64)
+    export MASHANG_PII_KEY MASHANG_LOG=${MASHANG_LOG:-warn}
+    bench_log=target/bench-$bench_name.log
+}
+
+bench_serve() {
+    "$bin" serve "$@" --listen "127.0.0.1:$BENCH_PORT" \
+        --metrics-listen "127.0.0.1:$BENCH_METRICS_PORT" >>"$bench_log" 2>&1 &
+    server_pid=$!
+    base_url=http://127.0.0.1:$BENCH_PORT
+    for _ in $(seq 300); do
+        curl -fs "$base_url/readyz" >/dev/null 2>&1 && return 0
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "mashang serve did not become ready; see $bench_log" >&2
+    return 1
+}
+
+bench_stop() {
+    if [ -n "$server_pid" ]; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+}
+
+bench_teardown() {
+    bench_stop
+    if [ -n "${bench_db:-}" ]; then
+        psql "$MASHANG_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" || true
+    fi
+    # The uploads went to the S3 test server (moto keeps them in memory): remove them.
+    if [ -n "${MASHANG_S3_BUCKET:-}" ] && [ -x target/test-env/venv/bin/python ]; then
+        target/test-env/venv/bin/python - "$MASHANG_S3_ENDPOINT" "$MASHANG_S3_BUCKET" <<'PY' || true
+import sys, boto3
+s3 = boto3.resource("s3", endpoint_url=sys.argv[1], aws_access_key_id="test",
+                    aws_secret_access_key="test", region_name="us-east-1")
+bucket = s3.Bucket(sys.argv[2])
+bucket.objects.all().delete()
+bucket.delete()
+PY
+    fi
+    if [ "${BENCH_STOP_INFRA:-0}" = 1 ]; then
+        infra/test-services down >/dev/null || true
+    fi
+}
