@@ -262,6 +262,16 @@ async fn the_same_event_delivered_twice_makes_one_case_and_one_notice() {
         .handle(submitted.clone())
         .await
         .expect("first delivery");
+    let timers_once = count(
+        &env,
+        "SELECT count(*) FROM routing.timers WHERE tenant_id = $1",
+        &fx,
+    )
+    .await;
+    assert!(
+        timers_once >= 2,
+        "the first delivery schedules the case's timers"
+    );
     routing
         .handle(submitted.clone())
         .await
@@ -288,7 +298,7 @@ async fn the_same_event_delivered_twice_makes_one_case_and_one_notice() {
             &fx
         )
         .await,
-        1
+        timers_once
     );
     assert_eq!(
         count(

@@ -2,10 +2,13 @@
 
 use std::time::Duration;
 
+use mashang_domain::PhoneNumber;
 use mashang_domain::TenantId;
+use mashang_domain::role::Role;
 use mashang_tests::photo::jpeg;
-use mashang_tests::{Fixture, TestApp, TestEnv, eventually, seed_tenant};
+use mashang_tests::{Client, Fixture, TestApp, TestEnv, eventually, seed_tenant};
 use reqwest::multipart::{Form, Part};
+use serde_json::json;
 use sqlx::AssertSqlSafe;
 
 /// Global lookup tables: they answer only "which tenant, which row" before the tenant
@@ -19,7 +22,64 @@ const GLOBAL_LOOKUPS: [&str; 6] = [
     "routing.reset_codes",
 ];
 
-async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture) {
+/// Routing's settings, each through its admin API, so their tables have rows.
+async fn configure_routing(admin: &Client) {
+    admin
+        .put_json("/api/v1/admin/settings", &json!({"triage_mode": "auto"}))
+        .await
+        .expect(200);
+    admin
+        .put_json(
+            "/api/v1/admin/calendar",
+            &json!({"weekly": {"saturday": "09:00-12:00"}}),
+        )
+        .await
+        .expect(200);
+    admin
+        .put_json(
+            "/api/v1/admin/calendar/overrides/2026-12-31",
+            &json!({"kind": "off", "name": "镇庆"}),
+        )
+        .await
+        .expect(204);
+    // A resolution target long enough to reach into 2027, whose schedule is not
+    // published: the case's deadline is provisional and the admins are alerted.
+    admin
+        .put_json(
+            "/api/v1/admin/sla-policies/dispute/normal",
+            &json!({
+                "first_response": {"length": {"wall_minutes": 30}, "reminders": [50, 80]},
+                "resolution": {"length": {"working_days": 40}, "reminders": [50, 80]},
+                "follow_up": {"length": {"working_days": 2}, "reminders": []},
+            }),
+        )
+        .await
+        .expect(200);
+    admin
+        .post_json(
+            "/api/v1/admin/assignment-rules",
+            &json!({"category": "health", "target_role": "township_centre"}),
+        )
+        .await
+        .expect(201);
+}
+
+async fn count(env: &TestEnv, sql: &str, fx: &Fixture) -> i64 {
+    let mut owner = env.database.owner().await;
+    let (n,): (i64,) = sqlx::query_as(AssertSqlSafe(sql.to_owned()))
+        .bind(fx.tenant.as_uuid())
+        .fetch_one(&mut owner)
+        .await
+        .expect("counting");
+    n
+}
+
+async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
+    let admin = app
+        .routing
+        .signed_in(&fx.logins.admin, mashang_tests::PASSWORD)
+        .await;
+    configure_routing(&admin).await;
     let form = Form::new()
         .text("qr_token", fx.qr_token.clone())
         .text("category", "dispute")
@@ -46,10 +106,6 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture) {
         .get(&format!("/q/{}", fx.qr_token))
         .await
         .expect(200);
-    let admin = app
-        .routing
-        .signed_in(&fx.logins.admin, mashang_tests::PASSWORD)
-        .await;
     admin
         .post_json(
             "/api/v1/admin/api-tokens",
@@ -88,8 +144,77 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture) {
         .get(&format!("/api/v1/cases/{case_id}"))
         .await
         .expect(200);
-    // Resolved (arranged directly: the workflow is routing's), then rated by the citizen.
+    // The first-response deadline passes: the grid leader is added as supervisor.
     let mut owner = env.database.owner().await;
+    sqlx::query(
+        "UPDATE routing.timers SET due_at = now() \
+         WHERE case_id = $1::uuid AND target = 'first_response' AND point = 'breach' AND fired_at IS NULL",
+    )
+    .bind(&case_id)
+    .execute(&mut owner)
+    .await
+    .expect("arranging");
+    // The township centre sends the case to the county, which comments on it.
+    let centre = app
+        .routing
+        .signed_in(&fx.logins.centre, mashang_tests::PASSWORD)
+        .await;
+    centre
+        .post_json(
+            &format!("/api/v1/cases/{case_id}/county-request"),
+            &json!({"note": "请县里督办"}),
+        )
+        .await
+        .expect(204);
+    county
+        .post_json(
+            &format!("/api/v1/county/tenants/{}/cases/{case_id}/notes", fx.code),
+            &json!({"body": "请本周内办结"}),
+        )
+        .await
+        .expect(201);
+    // With the grid worker off duty, the next case falls to the grid leader: a vacancy.
+    admin
+        .put_json(
+            &format!("/api/v1/admin/people/{}/duty", fx.worker),
+            &json!({"on_duty": false}),
+        )
+        .await
+        .expect(204);
+    app.intake
+        .post_json(
+            "/api/v1/reports",
+            &json!({"qr_token": fx.qr_token, "category": "roads", "description": "路灯坏了"}),
+        )
+        .await
+        .expect(201);
+    eventually(
+        "a supervisor, a vacancy and an alert",
+        Duration::from_secs(30),
+        || async {
+            let supervisors = count(
+                env,
+                "SELECT count(*) FROM routing.case_supervisors WHERE tenant_id = $1",
+                fx,
+            )
+            .await;
+            let vacancies = count(
+                env,
+                "SELECT count(*) FROM routing.vacancies WHERE tenant_id = $1",
+                fx,
+            )
+            .await;
+            let alerts = count(
+                env,
+                "SELECT count(*) FROM routing.tenant_alerts WHERE tenant_id = $1",
+                fx,
+            )
+            .await;
+            (supervisors > 0 && vacancies > 0 && alerts > 0).then_some(())
+        },
+    )
+    .await;
+    // Resolved (arranged directly: the workflow is routing's), then rated by the citizen.
     sqlx::query("UPDATE intake.reports SET status = 'resolved' WHERE tenant_id = $1")
         .bind(fx.tenant.as_uuid())
         .execute(&mut owner)
@@ -109,6 +234,25 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture) {
         .await
         .expect("POST");
     assert_eq!(rated.status(), 201);
+}
+
+async fn county_centre(env: &TestEnv, client: &Client) -> Client {
+    let phone = PhoneNumber::parse("13600000009").expect("a phone");
+    let user = mashang_routing::directory::county::create_county_user(
+        env.db(),
+        "县指挥中心",
+        &phone,
+        &[Role::CountyCentre],
+    )
+    .await
+    .expect("a county user");
+    let password = mashang_auth::Password::new(mashang_tests::PASSWORD).expect("a password");
+    mashang_auth::set_county_password(env.db(), user, &password)
+        .await
+        .expect("set");
+    client
+        .signed_in(phone.expose(), mashang_tests::PASSWORD)
+        .await
 }
 
 /// Notification and analytics emit no events yet; give their outboxes a row each (with
@@ -132,8 +276,9 @@ async fn no_tenant_can_read_or_write_another_tenants_rows() {
     let a = seed_tenant(env.db(), "tena").await;
     let b = seed_tenant(env.db(), "tenb").await;
     let app = TestApp::monolith(&env).await;
-    fill(&app, &env, &a).await;
-    fill(&app, &env, &b).await;
+    let county = county_centre(&env, &app.routing).await;
+    fill(&app, &env, &a, &county).await;
+    fill(&app, &env, &b, &county).await;
     app.stop().await;
     for fx in [&a, &b] {
         cover_silent_outboxes(&env, fx).await;

@@ -14,3 +14,4 @@ mod readiness;
 mod signin;
 mod skeleton;
 mod transfer;
+mod workflow;

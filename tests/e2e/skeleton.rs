@@ -142,7 +142,7 @@ async fn walk(env: &TestEnv, app: &TestApp, fx: &Fixture) {
         .iter()
         .filter_map(|t| t["action"].as_str())
         .collect();
-    assert_eq!(actions, ["created", "assigned"]);
+    assert_eq!(actions, ["created", "assign"]);
     // The assignee sees the phone in full (and the view is audited); others see it masked.
     assert_eq!(case["contact_phone"], "13812341234");
     assert_eq!(case["contact_phone_unmasked"], true);

@@ -76,6 +76,10 @@ pub enum Action {
     SuperviseCase,
     /// See figures and dashboards.
     ViewStats,
+    /// Set the township's routing: triage, SLA policies, calendar, assignment rules.
+    ConfigureRouting,
+    /// Ask the county to supervise a case (督办申请).
+    RequestCounty,
 }
 
 impl Action {
@@ -102,6 +106,8 @@ impl Action {
             Self::FollowUpCase => "follow_up_case",
             Self::SuperviseCase => "supervise_case",
             Self::ViewStats => "view_stats",
+            Self::ConfigureRouting => "configure_routing",
+            Self::RequestCounty => "request_county",
         }
     }
 }
@@ -130,6 +136,7 @@ pub const MATRIX: &[(Role, Action, Scope)] = &[
     (TownshipAdmin, EditCategories, Tenant),
     (TownshipAdmin, ManageApiTokens, Tenant),
     (TownshipAdmin, ViewStats, Tenant),
+    (TownshipAdmin, ConfigureRouting, Tenant),
     (TownshipCentre, ViewGrid, Tenant),
     (TownshipCentre, ViewPeople, Tenant),
     (TownshipCentre, PrintPosters, Tenant),
@@ -140,6 +147,7 @@ pub const MATRIX: &[(Role, Action, Scope)] = &[
     (TownshipCentre, ApproveInvalid, Tenant),
     (TownshipCentre, FollowUpCase, Tenant),
     (TownshipCentre, ViewStats, Tenant),
+    (TownshipCentre, RequestCounty, Tenant),
     (VillageHead, ViewGrid, Subtree),
     (VillageHead, ViewPeople, Subtree),
     (VillageHead, PrintPosters, Subtree),
@@ -252,7 +260,7 @@ pub fn visible_roots(principal: &Principal, action: Action) -> Option<Vec<GridNo
 }
 
 /// Every action, for tests and documentation.
-pub const ALL_ACTIONS: [Action; 20] = [
+pub const ALL_ACTIONS: [Action; 22] = [
     ManageTenants,
     ViewCounty,
     ViewGrid,
@@ -273,6 +281,8 @@ pub const ALL_ACTIONS: [Action; 20] = [
     FollowUpCase,
     SuperviseCase,
     ViewStats,
+    ConfigureRouting,
+    RequestCounty,
 ];
 
 #[cfg(test)]

@@ -33,3 +33,29 @@ pub async fn record<E: Event>(
         .await?;
     Ok(envelope.id)
 }
+
+/// Records `payload` under an explicit event type (for payloads shared by several
+/// types, such as `CaseUpdate`).
+pub async fn record_as<P: serde::Serialize>(
+    tx: &mut TenantTx,
+    service: Service,
+    occurred_at: DateTime<Utc>,
+    event_type: mashang_domain::events::EventType,
+    payload: &P,
+) -> Result<EventId, BusError> {
+    let envelope = Envelope::of_type(tx.tenant(), occurred_at, event_type, payload)?
+        .with_traceparent(mashang_telemetry::current_traceparent());
+    let sql = per_schema!(
+        service,
+        "INSERT INTO ",
+        ".outbox (id, tenant_id, event_type, envelope) VALUES ($1, $2, $3, $4)"
+    );
+    sqlx::query(sql)
+        .bind(envelope.id.as_uuid())
+        .bind(envelope.tenant_id.as_uuid())
+        .bind(envelope.event_type.as_str())
+        .bind(serde_json::to_value(&envelope)?)
+        .execute(&mut **tx)
+        .await?;
+    Ok(envelope.id)
+}

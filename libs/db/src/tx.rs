@@ -87,6 +87,8 @@ pub enum SystemScope {
     CountyRead,
     /// Intake's housekeeping: orphan uploads and expired idempotency keys.
     IntakeHousekeeping,
+    /// Routing's timer scheduler: takes due timers of every tenant.
+    TimerScheduler,
 }
 
 impl SystemScope {
@@ -95,6 +97,7 @@ impl SystemScope {
             Self::OutboxRelay => "app.outbox_relay",
             Self::CountyRead => "app.county_read",
             Self::IntakeHousekeeping => "app.intake_housekeeping",
+            Self::TimerScheduler => "app.timer_scheduler",
         }
     }
 }

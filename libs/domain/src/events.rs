@@ -56,11 +56,14 @@ pub enum EventType {
     /// A case was closed.
     #[serde(rename = "case.closed")]
     CaseClosed,
+    /// Something a township's administrators must know (a calendar year not published).
+    #[serde(rename = "tenant.alerted")]
+    TenantAlerted,
 }
 
 impl EventType {
     /// Every event type in the catalogue.
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 15] = [
         Self::ReportSubmitted,
         Self::ReportRated,
         Self::CaseCreated,
@@ -75,6 +78,7 @@ impl EventType {
         Self::CaseReopened,
         Self::CaseInvalidated,
         Self::CaseClosed,
+        Self::TenantAlerted,
     ];
 
     /// The dotted name (`case.assigned`).
@@ -94,6 +98,7 @@ impl EventType {
             Self::CaseReopened => "case.reopened",
             Self::CaseInvalidated => "case.invalidated",
             Self::CaseClosed => "case.closed",
+            Self::TenantAlerted => "tenant.alerted",
         }
     }
 
@@ -164,6 +169,24 @@ pub enum DecodeError {
 }
 
 impl Envelope {
+    /// Wraps a payload that serves several event types (see [`CaseUpdate`]).
+    pub fn of_type<P: Serialize>(
+        tenant_id: TenantId,
+        occurred_at: DateTime<Utc>,
+        event_type: EventType,
+        payload: &P,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            id: EventId::new(),
+            event_type,
+            version: 1,
+            tenant_id,
+            occurred_at,
+            traceparent: None,
+            payload: serde_json::to_value(payload)?,
+        })
+    }
+
     /// Wraps a payload in a new envelope with a fresh id.
     pub fn new<E: Event>(
         tenant_id: TenantId,
@@ -360,6 +383,53 @@ pub struct ReportRated {
 
 impl Event for ReportRated {
     const TYPE: EventType = EventType::ReportRated;
+}
+
+/// The payload of every case event after creation (`case.acknowledged`,
+/// `case.reminded`, `case.escalated`, `case.transferred`, `case.returned`,
+/// `case.resolved`, `case.followed_up`, `case.reopened`, `case.invalidated`,
+/// `case.closed`): the case's facts after the change, what was done, and who must know.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseUpdate {
+    /// The case.
+    pub case_id: CaseId,
+    /// Its version after this change.
+    pub case_version: i64,
+    /// The report it handles.
+    pub report_id: ReportId,
+    /// The report's tracking number.
+    pub tracking_number: String,
+    /// The case's state after the change.
+    pub state: String,
+    /// The action (`acknowledge`, `reminder`, `breach`…).
+    pub action: String,
+    /// Who acted (none for the system or the citizen).
+    pub actor_id: Option<UserId>,
+    /// The handler after the change.
+    pub assignee_id: Option<UserId>,
+    /// The action's details.
+    #[serde(default)]
+    pub details: serde_json::Value,
+    /// The people to tell (the handler, supervisors), decided by routing.
+    #[serde(default)]
+    pub notify: Vec<UserId>,
+}
+
+/// `tenant.alerted`: something the township's administrators must act on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TenantAlert {
+    /// What kind (`calendar_unpublished`).
+    pub kind: String,
+    /// What about (the year).
+    pub key: String,
+    /// The message, Chinese then English.
+    pub message: String,
+    /// Who to tell.
+    pub notify: Vec<UserId>,
+}
+
+impl Event for TenantAlert {
+    const TYPE: EventType = EventType::TenantAlerted;
 }
 
 /// `case.created`: routing opened a case for a report.

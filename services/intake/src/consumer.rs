@@ -25,6 +25,25 @@ struct CaseFacts {
     case_id: CaseId,
     case_version: i64,
     report_id: ReportId,
+    /// The case's state after the change (absent in `case.assigned`).
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// What the citizen sees of a case state.
+fn public_status(state: &str) -> Option<ReportStatus> {
+    Some(match state {
+        "created" => ReportStatus::Submitted,
+        "assigned" | "transferred" | "escalated" | "returned" => ReportStatus::Assigned,
+        "acknowledged" => ReportStatus::Contacted,
+        "in_progress" | "waiting_on_citizen" | "reopened" | "invalid_requested" => {
+            ReportStatus::InProgress
+        }
+        "resolved" => ReportStatus::Resolved,
+        "followed_up" => ReportStatus::FollowedUp,
+        "closed" | "invalid" => ReportStatus::Closed,
+        _ => return None,
+    })
 }
 
 /// Consumes the case events that change a report's public status.
@@ -55,6 +74,13 @@ impl Handler for CaseHandler {
         let facts: CaseFacts = serde_json::from_value(envelope.payload.clone()).map_err(|e| {
             HandlerError::Poison(anyhow::anyhow!("case event without case facts: {e}"))
         })?;
+        // One action may emit two events with the same version (a follow-up that
+        // reopens): both carry the state after it, which decides what the citizen sees.
+        let status = facts
+            .state
+            .as_deref()
+            .and_then(public_status)
+            .unwrap_or(*status);
         let mut tx = self.db.tenant(envelope.tenant_id).await?;
         if !inbox::claim(&mut tx, Service::Intake, "intake", &envelope)
             .await
@@ -65,7 +91,7 @@ impl Handler for CaseHandler {
         // Events may arrive out of order: only a newer case version moves the status.
         let moved = sqlx::query(
             "UPDATE intake.reports SET status = $3, case_id = $4, case_version = $5, updated_at = now() \
-             WHERE tenant_id = $1 AND id = $2 AND case_version < $5",
+             WHERE tenant_id = $1 AND id = $2 AND case_version <= $5",
         )
         .bind(envelope.tenant_id.as_uuid())
         .bind(facts.report_id.as_uuid())

@@ -3,6 +3,7 @@
 
 mod http;
 pub mod notices;
+pub mod updates;
 
 use std::sync::Arc;
 
@@ -17,7 +18,17 @@ pub use http::router;
 /// The notification consumer.
 pub const CONSUMER: ConsumerSpec = ConsumerSpec {
     name: "notification",
-    types: &[EventType::CaseAssigned],
+    types: &[
+        EventType::CaseAssigned,
+        EventType::CaseReminded,
+        EventType::CaseEscalated,
+        EventType::CaseTransferred,
+        EventType::CaseReturned,
+        EventType::CaseReopened,
+        EventType::CaseInvalidated,
+        EventType::CaseClosed,
+        EventType::TenantAlerted,
+    ],
 };
 
 /// What notification's handlers and workers share.
@@ -43,11 +54,34 @@ pub async fn workers(state: NotificationState, bus: Arc<dyn Bus>, shutdown: Canc
         RelayConfig::default(),
         shutdown.clone(),
     );
-    let handler = Arc::new(notices::AssignedHandler::new(state.db.clone()));
+    let handler = Arc::new(Consumer {
+        assigned: notices::AssignedHandler::new(state.db.clone()),
+        updates: updates::UpdateHandler::new(state.db.clone()),
+    });
     let consumer = async {
         if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
             tracing::error!(error = %mashang_telemetry::error_chain(&err), "notification consumer stopped");
         }
     };
     tokio::join!(relay, consumer);
+}
+
+/// Routes notification's events to their handlers.
+#[derive(Debug)]
+struct Consumer {
+    assigned: notices::AssignedHandler,
+    updates: updates::UpdateHandler,
+}
+
+#[async_trait::async_trait]
+impl mashang_bus::Handler for Consumer {
+    async fn handle(
+        &self,
+        envelope: mashang_domain::events::Envelope,
+    ) -> Result<(), mashang_bus::HandlerError> {
+        match envelope.event_type {
+            EventType::CaseAssigned => self.assigned.handle(envelope).await,
+            _ => self.updates.handle(envelope).await,
+        }
+    }
 }

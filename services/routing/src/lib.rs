@@ -6,6 +6,8 @@ pub mod cases;
 pub mod directory;
 mod http;
 pub mod qr_render;
+pub mod scheduler;
+pub mod workflow;
 
 use std::sync::Arc;
 
@@ -17,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use http::router;
 
-/// The routing consumer: the reports it turns into cases.
+/// The routing consumer: the reports it turns into cases, and the citizens' ratings.
 pub const CONSUMER: ConsumerSpec = ConsumerSpec {
     name: "routing",
-    types: &[EventType::ReportSubmitted],
+    types: &[EventType::ReportSubmitted, EventType::ReportRated],
 };
 
 /// What routing's handlers and workers share.
@@ -59,11 +61,49 @@ pub async fn workers(state: RoutingState, bus: Arc<dyn Bus>, shutdown: Cancellat
         RelayConfig::default(),
         shutdown.clone(),
     );
-    let handler = Arc::new(cases::intake::ReportHandler::new(state.db.clone()));
+    let handler = Arc::new(Consumer {
+        reports: cases::intake::ReportHandler::new(state.db.clone()),
+        ratings: workflow::rated::RatedHandler::new(state.db.clone()),
+    });
     let consumer = async {
         if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
             tracing::error!(error = %mashang_telemetry::error_chain(&err), "routing consumer stopped");
         }
     };
-    tokio::join!(relay, consumer);
+    let scheduler = scheduler::run(
+        state.db.clone(),
+        Arc::new(workflow::firing::CaseFirer),
+        scheduler::SchedulerConfig::default(),
+        shutdown.clone(),
+    );
+    let auditor = workflow::audit::run(
+        state.db.clone(),
+        std::time::Duration::from_secs(300),
+        shutdown.clone(),
+    );
+    tokio::join!(relay, consumer, scheduler, auditor);
+}
+
+/// Routes routing's events to their handlers.
+#[derive(Debug)]
+struct Consumer {
+    reports: cases::intake::ReportHandler,
+    ratings: workflow::rated::RatedHandler,
+}
+
+#[async_trait::async_trait]
+impl mashang_bus::Handler for Consumer {
+    async fn handle(
+        &self,
+        envelope: mashang_domain::events::Envelope,
+    ) -> Result<(), mashang_bus::HandlerError> {
+        match envelope.event_type {
+            EventType::ReportSubmitted => self.reports.handle(envelope).await,
+            EventType::ReportRated => self.ratings.handle(envelope).await,
+            other => Err(mashang_bus::HandlerError::Poison(anyhow::anyhow!(
+                "routing does not consume {}",
+                other.as_str()
+            ))),
+        }
+    }
 }

@@ -1,10 +1,15 @@
-//! Choosing who handles a new case.
+//! Choosing who handles a case.
 //!
-//! The grid workers of the case's own grid come first (fewest open cases, then the
-//! longest-standing); when the grid has none, the nearest ancestor with anyone on the
-//! escalation ladder takes it, and the case is marked as a vacancy.
+//! The tenant's rules, in order, may send a category or a part of the tree to another
+//! node and role (矛盾纠纷 → the village's mediation committee); by default it is the
+//! grid workers of the report's own grid. Among the eligible: people on duty and not
+//! on leave (a person on leave is replaced by their substitute), then the fewest open
+//! cases, then the longest since their last case (round robin). When nobody is
+//! eligible, the nearest level up the ladder takes it, and the case is a vacancy.
 
+use chrono::{DateTime, Utc};
 use mashang_db::TenantTx;
+use mashang_domain::role::Role;
 use mashang_domain::{GridNodeId, UserId};
 use uuid::Uuid;
 
@@ -15,41 +20,176 @@ pub struct Assignee {
     pub user: UserId,
     /// The node at which they hold the role.
     pub node: GridNodeId,
-    /// True when nobody at the case's own grid was eligible.
+    /// The role.
+    pub role: Role,
+    /// True when nobody was eligible where the rules pointed.
     pub vacancy: bool,
+    /// Where the rules pointed, and which role.
+    pub intended: (GridNodeId, Role),
 }
 
-/// Picks the handler for a case at `node`, or `None` when nobody in the tree above it
-/// holds a role on the ladder.
-pub async fn choose(tx: &mut TenantTx, node: GridNodeId) -> Result<Option<Assignee>, sqlx::Error> {
-    // depth 0 is the node itself; the ladder role rank breaks ties at one node.
-    let row: Option<(Uuid, Uuid, i32)> = sqlx::query_as(
-        "WITH RECURSIVE up(id, parent_id, depth) AS ( \
-             SELECT id, parent_id, 0 FROM routing.grid_nodes WHERE tenant_id = $1 AND id = $2 \
-             UNION ALL \
-             SELECT n.id, n.parent_id, up.depth + 1 FROM routing.grid_nodes n \
-             JOIN up ON n.id = up.parent_id WHERE n.tenant_id = $1 AND up.depth < 32 \
-         ) \
-         SELECT r.user_id, r.node_id, up.depth \
-         FROM up \
-         JOIN routing.staff_roles r ON r.tenant_id = $1 AND r.node_id = up.id \
-         JOIN routing.staff_users u ON u.tenant_id = $1 AND u.id = r.user_id AND u.active \
-         WHERE (up.depth = 0 AND r.role = 'grid_worker') \
-            OR (up.depth > 0 AND r.role IN ('grid_worker', 'grid_leader', 'village_head', 'township_centre')) \
-         ORDER BY up.depth, \
-             array_position(ARRAY['grid_worker', 'grid_leader', 'village_head', 'township_centre'], r.role), \
-             (SELECT count(*) FROM routing.cases c WHERE c.tenant_id = $1 AND c.assignee_id = r.user_id \
-                AND c.state NOT IN ('closed', 'invalid')), \
-             u.created_at, u.id \
+const LADDER: [Role; 4] = [
+    Role::GridWorker,
+    Role::GridLeader,
+    Role::VillageHead,
+    Role::TownshipCentre,
+];
+
+/// One active assignment rule, in the tenant's order.
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    category: Option<String>,
+    within_node: Option<Uuid>,
+    target_node: Option<Uuid>,
+    target_role: String,
+}
+
+/// The node and role the tenant's rules give a case of `category` at `node`.
+async fn target(
+    tx: &mut TenantTx,
+    node: GridNodeId,
+    category: &str,
+) -> anyhow::Result<(GridNodeId, Role)> {
+    let line = crate::directory::nodes::ancestry(tx, node).await?;
+    let rules: Vec<RuleRow> = sqlx::query_as(
+        "SELECT category, within_node, target_node, target_role FROM routing.assignment_rules \
+         WHERE tenant_id = $1 AND active ORDER BY position, id",
+    )
+    .bind(tx.tenant().as_uuid())
+    .fetch_all(&mut **tx)
+    .await?;
+    for rule in rules {
+        let category_matches = rule.category.as_deref().is_none_or(|c| c == category);
+        let place_matches = rule
+            .within_node
+            .is_none_or(|w| line.contains(&GridNodeId::from_uuid(w)));
+        if category_matches
+            && place_matches
+            && let Some(role) = Role::parse(&rule.target_role)
+        {
+            return Ok((
+                rule.target_node.map(GridNodeId::from_uuid).unwrap_or(node),
+                role,
+            ));
+        }
+    }
+    Ok((node, Role::GridWorker))
+}
+
+/// The best eligible holder of `role` at `node`, if any.
+pub async fn eligible(
+    tx: &mut TenantTx,
+    node: GridNodeId,
+    role: Role,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<UserId>> {
+    // A person on leave with a substitute counts as the substitute.
+    let row: Option<(Uuid,)> = sqlx::query_as(
+        "WITH holders AS ( \
+             SELECT u.id, u.on_duty, u.substitute_id, \
+                 (u.leave_from IS NOT NULL AND u.leave_from <= $4 AND (u.leave_until IS NULL OR u.leave_until > $4)) AS on_leave \
+             FROM routing.staff_roles r JOIN routing.staff_users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id \
+             WHERE r.tenant_id = $1 AND r.node_id = $2 AND r.role = $3 AND u.active), \
+         candidates AS ( \
+             SELECT id FROM holders WHERE on_duty AND NOT on_leave \
+             UNION \
+             SELECT s.id FROM holders h JOIN routing.staff_users s ON s.tenant_id = $1 AND s.id = h.substitute_id \
+             WHERE h.on_leave AND s.active AND s.on_duty \
+               AND NOT (s.leave_from IS NOT NULL AND s.leave_from <= $4 AND (s.leave_until IS NULL OR s.leave_until > $4))) \
+         SELECT c.id FROM candidates c JOIN routing.staff_users u ON u.tenant_id = $1 AND u.id = c.id \
+         ORDER BY (SELECT count(*) FROM routing.cases k WHERE k.tenant_id = $1 AND k.assignee_id = c.id \
+                     AND k.state NOT IN ('closed', 'invalid', 'followed_up')), \
+             u.last_assigned_at NULLS FIRST, u.id \
          LIMIT 1",
     )
     .bind(tx.tenant().as_uuid())
     .bind(node.as_uuid())
+    .bind(role.as_str())
+    .bind(now)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(row.map(|(user, node, depth)| Assignee {
-        user: UserId::from_uuid(user),
-        node: GridNodeId::from_uuid(node),
-        vacancy: depth > 0,
+    Ok(row.map(|(u,)| UserId::from_uuid(u)))
+}
+
+/// Picks the handler of a new case, or `None` when nobody in the tree above it can
+/// take it. Records the choice for the round robin.
+pub async fn choose(
+    tx: &mut TenantTx,
+    node: GridNodeId,
+    category: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Assignee>> {
+    let (target_node, target_role) = target(tx, node, category).await?;
+    let mut found = None;
+    if let Some(user) = eligible(tx, target_node, target_role, now).await? {
+        found = Some((user, target_node, target_role, false));
+    } else {
+        // Up the tree, and up the ladder from the intended role.
+        let line = crate::directory::nodes::ancestry(tx, target_node).await?;
+        let start = LADDER.iter().position(|r| *r == target_role).unwrap_or(0);
+        'search: for step in &line {
+            for role in &LADDER[start..] {
+                if *step == target_node && *role == target_role {
+                    continue;
+                }
+                if let Some(user) = eligible(tx, *step, *role, now).await? {
+                    found = Some((user, *step, *role, true));
+                    break 'search;
+                }
+            }
+        }
+    }
+    let Some((user, at, role, vacancy)) = found else {
+        return Ok(None);
+    };
+    sqlx::query(
+        "UPDATE routing.staff_users SET last_assigned_at = $3 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(user.as_uuid())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Some(Assignee {
+        user,
+        node: at,
+        role,
+        vacancy,
+        intended: (target_node, target_role),
     }))
+}
+
+/// The nearest holder of `role` at or above `node`, for escalation and dispatch.
+pub async fn nearest(
+    tx: &mut TenantTx,
+    node: GridNodeId,
+    role: Role,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<(UserId, GridNodeId)>> {
+    for step in crate::directory::nodes::ancestry(tx, node).await? {
+        if let Some(user) = eligible(tx, step, role, now).await? {
+            return Ok(Some((user, step)));
+        }
+    }
+    Ok(None)
+}
+
+/// Records that a case's grid had nobody eligible, so the dashboard can show it.
+pub async fn record_vacancy(
+    tx: &mut TenantTx,
+    case: mashang_domain::CaseId,
+    chosen: &Assignee,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO routing.vacancies (id, tenant_id, case_id, node_id, role, taken_by_node) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(tx.tenant().as_uuid())
+    .bind(case.as_uuid())
+    .bind(chosen.intended.0.as_uuid())
+    .bind(chosen.intended.1.as_str())
+    .bind(chosen.node.as_uuid())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -1,18 +1,24 @@
-//! Turning a submitted report into a case: created, assigned, with its first-response
-//! deadline, in one transaction with the inbox record and the outgoing events.
+//! Turning a submitted report into a case: created with its policy snapshot and clocks
+//! (first response and resolution run from submission, even while the case waits in
+//! triage), then assigned by the rules unless the township holds it for triage — all in
+//! one transaction with the inbox record and the outgoing events.
 
 use async_trait::async_trait;
 use base64::Engine;
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use mashang_bus::{Handler, HandlerError, Service, inbox, outbox};
 use mashang_db::Db;
 use mashang_domain::CaseId;
-use mashang_domain::events::{CaseAssigned, CaseCreated, Envelope, ReportSubmitted};
+use mashang_domain::case::{Action, Actor, CaseFacts};
+use mashang_domain::events::{CaseCreated, Envelope, ReportSubmitted};
+use mashang_domain::sla::{EscalationRecord, TargetClock, TargetKind};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::FIRST_RESPONSE_MINUTES;
 use super::assign;
+use crate::workflow::act::{ActError, act};
+use crate::workflow::record::{CaseRecord, Clocks, save};
+use crate::workflow::{calendar, policy, timers};
 
 /// Consumes `report.submitted`.
 #[derive(Clone, Debug)]
@@ -27,6 +33,10 @@ impl ReportHandler {
     }
 }
 
+fn retry(err: impl Into<anyhow::Error>) -> HandlerError {
+    HandlerError::Retry(err.into())
+}
+
 #[async_trait]
 impl Handler for ReportHandler {
     #[tracing::instrument(skip_all, fields(tenant_id = %envelope.tenant_id))]
@@ -35,13 +45,19 @@ impl Handler for ReportHandler {
         let mut tx = self.db.tenant(envelope.tenant_id).await?;
         if !inbox::claim(&mut tx, Service::Routing, "routing", &envelope)
             .await
-            .map_err(|e| HandlerError::Retry(e.into()))?
+            .map_err(retry)?
         {
             return Ok(());
         }
-        let case_id = CaseId::new();
         let now = Utc::now();
-        let due = report.submitted_at + Duration::minutes(FIRST_RESPONSE_MINUTES);
+        let case_id = CaseId::new();
+        let (priority, held) = policy::intake_choices(&mut tx, &report.category)
+            .await
+            .map_err(retry)?;
+        let sla = policy::pick(&mut tx, &report.category, &priority)
+            .await
+            .map_err(retry)?;
+        let calendar = calendar::load(&mut tx).await.map_err(retry)?;
         let sealed_phone = match &report.contact_phone_sealed {
             Some(b64) => Some(
                 base64::engine::general_purpose::STANDARD
@@ -56,7 +72,7 @@ impl Handler for ReportHandler {
             .map_err(|e| HandlerError::Poison(e.into()))?;
         let inserted = sqlx::query(
             "INSERT INTO routing.cases (id, tenant_id, report_id, tracking_number, grid_node_id, \
-                 category, description, state, version, submitted_at, first_response_due, \
+                 category, description, state, version, submitted_at, priority, \
                  contact_name, contact_phone_masked, contact_phone_sealed, lat, lng, attachments, channel, flags) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'created', 1, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
              ON CONFLICT (tenant_id, report_id) DO NOTHING",
@@ -69,7 +85,7 @@ impl Handler for ReportHandler {
         .bind(&report.category)
         .bind(&report.description)
         .bind(report.submitted_at)
-        .bind(due)
+        .bind(&priority)
         .bind(&report.contact_name)
         .bind(&report.contact_phone_masked)
         .bind(&sealed_phone)
@@ -85,23 +101,44 @@ impl Handler for ReportHandler {
             tx.commit().await?;
             return Ok(());
         }
+        let mut record = CaseRecord {
+            id: case_id,
+            report_id: report.report_id,
+            tracking_number: report.tracking_number.clone(),
+            grid_node_id: report.grid_node_id,
+            category: report.category.clone(),
+            priority,
+            assigned_node_id: None,
+            facts: CaseFacts::new(case_id),
+            sla,
+            clocks: Clocks {
+                first_response: Some(TargetClock::start(
+                    TargetKind::FirstResponse,
+                    report.submitted_at,
+                )),
+                resolution: Some(TargetClock::start(
+                    TargetKind::Resolution,
+                    report.submitted_at,
+                )),
+                follow_up: None,
+            },
+            escalations: EscalationRecord::default(),
+            in_triage: held,
+            vacancy: false,
+        };
         timeline(
             &mut tx,
             case_id,
-            "created",
-            json!({"report_id": report.report_id}),
+            json!({"report_id": report.report_id, "triage": held}),
             now,
         )
         .await?;
-        sqlx::query(
-            "INSERT INTO routing.timers (id, tenant_id, case_id, kind, due_at) VALUES ($1, $2, $3, 'first_response', $4)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(envelope.tenant_id.as_uuid())
-        .bind(case_id.as_uuid())
-        .bind(due)
-        .execute(&mut *tx)
-        .await?;
+        let deadlines = timers::reschedule(&mut tx, &record, &calendar, &TargetKind::ALL)
+            .await
+            .map_err(retry)?;
+        save(&mut tx, &record, deadlines, now)
+            .await
+            .map_err(retry)?;
         let created = CaseCreated {
             case_id,
             case_version: 1,
@@ -109,58 +146,56 @@ impl Handler for ReportHandler {
             tracking_number: report.tracking_number.clone(),
             grid_node_id: report.grid_node_id,
             category: report.category.clone(),
-            first_response_due: due,
+            first_response_due: deadlines.first_response.unwrap_or(now),
         };
         outbox::record(&mut tx, Service::Routing, now, &created)
             .await
-            .map_err(|e| HandlerError::Retry(e.into()))?;
-
-        match assign::choose(&mut tx, report.grid_node_id).await? {
-            Some(assignee) => {
-                sqlx::query(
-                    "UPDATE routing.cases SET state = 'assigned', assignee_id = $2, assigned_node_id = $3, \
-                         vacancy = $4, version = 2, updated_at = $5 WHERE tenant_id = $1 AND id = $6",
-                )
-                .bind(envelope.tenant_id.as_uuid())
-                .bind(assignee.user.as_uuid())
-                .bind(assignee.node.as_uuid())
-                .bind(assignee.vacancy)
-                .bind(now)
-                .bind(case_id.as_uuid())
-                .execute(&mut *tx)
-                .await?;
-                timeline(
-                    &mut tx,
-                    case_id,
-                    "assigned",
-                    json!({"assignee_id": assignee.user, "node_id": assignee.node, "vacancy": assignee.vacancy}),
-                    now,
-                )
-                .await?;
-                let assigned = CaseAssigned {
-                    case_id,
-                    case_version: 2,
-                    report_id: report.report_id,
-                    tracking_number: report.tracking_number,
-                    assignee_id: assignee.user,
-                    assigned_node_id: assignee.node,
-                    vacancy: assignee.vacancy,
-                    first_response_due: due,
-                };
-                outbox::record(&mut tx, Service::Routing, now, &assigned)
+            .map_err(retry)?;
+        if !held {
+            match assign::choose(&mut tx, report.grid_node_id, &report.category, now)
+                .await
+                .map_err(retry)?
+            {
+                Some(chosen) => {
+                    if chosen.vacancy {
+                        record.vacancy = true;
+                        assign::record_vacancy(&mut tx, case_id, &chosen)
+                            .await
+                            .map_err(retry)?;
+                    }
+                    let action = Action::Assign {
+                        to: chosen.user,
+                        node: chosen.node,
+                    };
+                    act(
+                        &mut tx,
+                        &mut record,
+                        &calendar,
+                        &Actor::System,
+                        action,
+                        Some(chosen.node),
+                        now,
+                    )
                     .await
-                    .map_err(|e| HandlerError::Retry(e.into()))?;
-            }
-            None => {
-                tracing::warn!(case_id = %case_id, "nobody on the ladder above the grid; case waits unassigned");
-                timeline(
-                    &mut tx,
-                    case_id,
-                    "unassigned",
-                    json!({"reason": "no eligible staff"}),
-                    now,
-                )
-                .await?;
+                    .map_err(|e| match e {
+                        ActError::Workflow(w) => HandlerError::Poison(w.into()),
+                        ActError::Other(o) => HandlerError::Retry(o),
+                    })?;
+                }
+                None => {
+                    tracing::warn!(case_id = %case_id, "nobody on the ladder above the grid; the case waits for the township centre");
+                    record.in_triage = true;
+                    save(&mut tx, &record, deadlines, now)
+                        .await
+                        .map_err(retry)?;
+                    timeline(
+                        &mut tx,
+                        case_id,
+                        json!({"reason": "no eligible staff"}),
+                        now,
+                    )
+                    .await?;
+                }
             }
         }
         tx.commit().await?;
@@ -171,10 +206,14 @@ impl Handler for ReportHandler {
 async fn timeline(
     tx: &mut mashang_db::TenantTx,
     case_id: CaseId,
-    action: &str,
     details: serde_json::Value,
     at: chrono::DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    let action = if details.get("reason").is_some() {
+        "unassigned"
+    } else {
+        "created"
+    };
     sqlx::query(
         "INSERT INTO routing.case_timeline (id, tenant_id, case_id, action, details, occurred_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",

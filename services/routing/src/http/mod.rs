@@ -6,9 +6,11 @@ mod auth;
 mod cases;
 mod categories;
 mod county;
+mod county_cases;
 mod grid;
 mod people;
 mod qr;
+mod settings;
 mod tokens;
 mod transfer;
 
@@ -26,11 +28,13 @@ pub fn router(state: RoutingState) -> Router {
     Router::new()
         .merge(auth::routes())
         .merge(county::routes())
+        .merge(county_cases::routes())
         .merge(grid::routes())
         .merge(people::routes())
         .merge(qr::routes())
         .merge(categories::routes())
         .merge(tokens::routes())
+        .merge(settings::routes())
         .merge(transfer::routes())
         .merge(cases::routes())
         .with_state(state)

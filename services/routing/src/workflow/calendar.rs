@@ -1,0 +1,52 @@
+//! A tenant's working calendar: its zone and hours, its dated overrides, and the
+//! published years; the official national schedules when it has set nothing.
+
+use chrono::NaiveDate;
+use mashang_db::TenantTx;
+use mashang_domain::calendar::{DayHours, DayOverride, WeeklyHours, WorkingCalendar};
+
+/// Loads the calendar of the transaction's tenant.
+pub async fn load(tx: &mut TenantTx) -> anyhow::Result<WorkingCalendar> {
+    let (zone,): (String,) = sqlx::query_as("SELECT time_zone FROM routing.tenants WHERE id = $1")
+        .bind(tx.tenant().as_uuid())
+        .fetch_one(&mut **tx)
+        .await?;
+    let zone: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let mut calendar = WorkingCalendar::china_official(zone);
+    let custom: Option<(serde_json::Value, Vec<i32>)> = sqlx::query_as(
+        "SELECT weekly, published_years FROM routing.calendars WHERE tenant_id = $1",
+    )
+    .bind(tx.tenant().as_uuid())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((weekly, published)) = custom {
+        let weekly: WeeklyHours = serde_json::from_value(weekly)?;
+        let mut own = WorkingCalendar::new(zone, weekly)?;
+        // The official overrides stay unless the tenant replaced them.
+        for (date, day) in calendar.overrides() {
+            own.set_override(*date, day.clone());
+        }
+        for year in published {
+            own.set_published(year, true);
+        }
+        for year in calendar.published_years().collect::<Vec<_>>() {
+            own.set_published(year, true);
+        }
+        calendar = own;
+    }
+    let overrides: Vec<(NaiveDate, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT day, name, kind, hours FROM routing.calendar_overrides WHERE tenant_id = $1 ORDER BY day",
+    )
+    .bind(tx.tenant().as_uuid())
+    .fetch_all(&mut **tx)
+    .await?;
+    for (day, name, kind, hours) in overrides {
+        let over = match (kind.as_str(), hours) {
+            ("off", _) => DayOverride::off(name),
+            (_, Some(h)) => DayOverride::working(name, DayHours::parse(&h)?),
+            _ => DayOverride::make_up(name),
+        };
+        calendar.set_override(day, over);
+    }
+    Ok(calendar)
+}
