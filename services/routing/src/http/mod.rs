@@ -8,6 +8,7 @@ mod categories;
 mod county;
 mod county_cases;
 mod grid;
+mod pages;
 mod people;
 mod qr;
 mod settings;
@@ -37,6 +38,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(settings::routes())
         .merge(transfer::routes())
         .merge(cases::routes())
+        .merge(pages::routes())
         .with_state(state)
 }
 

@@ -1,0 +1,351 @@
+//! What every admin page shares: the signed-in person's frame (name, township, CSRF
+//! token, the links their roles allow), rendering with the pages' headers, and the
+//! error pages (sign in, refused, not found, failed) in plain words.
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use mashang_auth::permissions::{Action, Target, allows};
+use mashang_auth::{MaybeAuth, Principal};
+use mashang_domain::TenantId;
+use mashang_http::ApiError;
+
+use crate::RoutingState;
+use crate::directory::DirectoryError;
+
+/// Where people sign in.
+pub(super) const LOGIN: &str = "/admin/login";
+
+/// The signed-in person's frame around every page.
+#[derive(Clone, Debug)]
+pub(super) struct Chrome {
+    /// Their name.
+    pub name: String,
+    /// Their township's name.
+    pub township: String,
+    /// The session's CSRF token, appended to every form's action as `?_csrf=`.
+    pub csrf: String,
+    /// The links their roles allow.
+    pub nav: Nav,
+}
+
+/// Which sections the signed-in person may open.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Nav {
+    pub grid: bool,
+    pub edit_grid: bool,
+    pub import: bool,
+    pub people: bool,
+    pub posters: bool,
+}
+
+impl Nav {
+    fn of(principal: &Principal) -> Self {
+        Self {
+            grid: allows(principal, Action::ViewGrid, Target::List),
+            edit_grid: allows(principal, Action::EditGrid, Target::Township),
+            import: allows(principal, Action::ImportExport, Target::Township),
+            people: allows(principal, Action::ViewPeople, Target::List),
+            posters: allows(principal, Action::PrintPosters, Target::List),
+        }
+    }
+}
+
+/// A signed-in township person, for the admin pages. No session sends the browser to
+/// the sign-in page; a change without the session's CSRF token is refused (403) by
+/// `MaybeAuth`, which checks it; county accounts are refused here.
+#[derive(Clone, Debug)]
+pub(super) struct Staff {
+    pub principal: Principal,
+    pub tenant: TenantId,
+    pub chrome: Chrome,
+}
+
+impl Staff {
+    /// Refuses with a page in plain words unless the roles allow `action` on `target`.
+    pub fn require(&self, action: Action, target: Target<'_>) -> Result<(), PageError> {
+        if allows(&self.principal, action, target) {
+            Ok(())
+        } else {
+            Err(PageError::forbidden(format!(
+                "您的角色不能{}。如需使用，请联系镇管理员。(Your roles do not allow this.)",
+                action_zh(action)
+            )))
+        }
+    }
+
+    /// Whether the roles allow `action` on `target` (to show or hide a form).
+    pub fn may(&self, action: Action, target: Target<'_>) -> bool {
+        allows(&self.principal, action, target)
+    }
+}
+
+fn action_zh(action: Action) -> &'static str {
+    match action {
+        Action::ViewGrid => "查看网格",
+        Action::EditGrid => "修改网格",
+        Action::ImportExport => "导入导出",
+        Action::ViewPeople => "查看人员",
+        Action::EditPeople => "修改人员",
+        Action::ResetPassword => "生成重设密码的验证码",
+        Action::ManageQrCodes => "生成二维码",
+        Action::PrintPosters => "打印二维码",
+        _ => "做这件事",
+    }
+}
+
+impl FromRequestParts<RoutingState> for Staff {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &RoutingState,
+    ) -> Result<Self, Self::Rejection> {
+        let MaybeAuth(principal) = MaybeAuth::from_request_parts(parts, state).await?;
+        let principal = principal.ok_or(PageError::SignIn)?;
+        let csrf = principal.csrf.clone().unwrap_or_default();
+        let Some(tenant) = principal.tenant() else {
+            return Err(PageError::Refused {
+                status: StatusCode::FORBIDDEN,
+                message:
+                    "这里是乡镇管理页面，请使用乡镇账号登录。(A township account is needed here.)"
+                        .to_owned(),
+                csrf: Some(csrf),
+            });
+        };
+        let mut tx = state.db.tenant(tenant).await?;
+        let (township,): (String,) =
+            sqlx::query_as("SELECT name FROM routing.tenants WHERE id = $1")
+                .bind(tenant.as_uuid())
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let chrome = Chrome {
+            name: principal.name.clone(),
+            township,
+            csrf,
+            nav: Nav::of(&principal),
+        };
+        Ok(Self {
+            principal,
+            tenant,
+            chrome,
+        })
+    }
+}
+
+/// Headers of every admin page: nothing from elsewhere and no script at all (the
+/// layout's CSS is inline), never framed, never cached (reset codes are shown once).
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Renders a page with a status code and the admin pages' headers.
+pub(super) fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            let headers = response.headers_mut();
+            for (name, value) in [
+                (header::CONTENT_SECURITY_POLICY, CSP),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::REFERRER_POLICY, "same-origin"),
+                (header::CACHE_CONTROL, "private, no-store"),
+            ] {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
+            response
+        }
+        Err(err) => PageError::Internal(err.into()).into_response(),
+    }
+}
+
+/// A 303 to `to` (after a form: the browser then GETs the page).
+pub(super) fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Why a page could not be shown, answered as a page.
+#[derive(Debug)]
+pub(super) enum PageError {
+    /// Not signed in: to the sign-in page.
+    SignIn,
+    /// Refused, with what to tell the person.
+    Refused {
+        status: StatusCode,
+        message: String,
+        /// For a sign-out button, when the person is signed in.
+        csrf: Option<String>,
+    },
+    /// A failure on our side: logged, never shown.
+    Internal(anyhow::Error),
+}
+
+impl PageError {
+    /// 403 with a message.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Refused {
+            status: StatusCode::FORBIDDEN,
+            message: message.into(),
+            csrf: None,
+        }
+    }
+
+    /// 404: not there, or another township's.
+    pub fn not_found() -> Self {
+        Self::Refused {
+            status: StatusCode::NOT_FOUND,
+            message: "没有找到这一项：它不存在，或不属于本镇。(Not found.)".to_owned(),
+            csrf: None,
+        }
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "admin/error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    csrf: Option<&'a str>,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::SignIn => see_other(LOGIN),
+            Self::Refused {
+                status,
+                message,
+                csrf,
+            } => {
+                let title = match status {
+                    StatusCode::FORBIDDEN => "没有权限 (Not allowed)",
+                    StatusCode::NOT_FOUND => "没有找到 (Not found)",
+                    StatusCode::TOO_MANY_REQUESTS => "请稍后再试 (Too many requests)",
+                    _ => "无法完成 (Refused)",
+                };
+                render(
+                    status,
+                    &ErrorPage {
+                        title,
+                        message: &message,
+                        csrf: csrf.as_deref(),
+                    },
+                )
+            }
+            Self::Internal(err) => {
+                tracing::error!(error = %format!("{err:#}"), "admin page failed");
+                let page = ErrorPage {
+                    title: "系统出错 (Internal error)",
+                    message: "系统出错，没有完成。请稍后再试；如果一直这样，请联系县里的系统管理员。",
+                    csrf: None,
+                };
+                match page.render() {
+                    Ok(html) => (StatusCode::INTERNAL_SERVER_ERROR, Html(html)).into_response(),
+                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                }
+            }
+        }
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(err: ApiError) -> Self {
+        let status = err.status();
+        let message = match err {
+            ApiError::Unauthorized => return Self::SignIn,
+            ApiError::Internal(err) => return Self::Internal(err),
+            ApiError::NotFound => return Self::not_found(),
+            ApiError::Forbidden(m)
+            | ApiError::Conflict(m)
+            | ApiError::BadRequest(m)
+            | ApiError::Gone(m)
+            | ApiError::PayloadTooLarge(m)
+            | ApiError::UnsupportedMediaType(m)
+            | ApiError::Unavailable(m) => m,
+            ApiError::Validation(errors) => errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("；"),
+            other => other.title().to_owned(),
+        };
+        Self::Refused {
+            status,
+            message,
+            csrf: None,
+        }
+    }
+}
+
+impl From<DirectoryError> for PageError {
+    fn from(err: DirectoryError) -> Self {
+        ApiError::from(err).into()
+    }
+}
+
+impl From<mashang_db::DbError> for PageError {
+    fn from(err: mashang_db::DbError) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<mashang_auth::AuthError> for PageError {
+    fn from(err: mashang_auth::AuthError) -> Self {
+        ApiError::from(err).into()
+    }
+}
+
+/// A form refused with what to tell the person (shown next to the form, with what
+/// they typed), or a failure that ends the page.
+#[derive(Debug)]
+pub(super) enum Refusal {
+    /// Shown next to the form.
+    Say(String),
+    /// Answered as an error page.
+    Fail(PageError),
+}
+
+impl From<PageError> for Refusal {
+    fn from(err: PageError) -> Self {
+        Self::Fail(err)
+    }
+}
+
+impl From<mashang_db::DbError> for Refusal {
+    fn from(err: mashang_db::DbError) -> Self {
+        Self::Fail(err.into())
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Fail(err.into())
+    }
+}
+
+/// The confirmation after a form, from the `?ok=` of the redirect (a fixed set of
+/// messages: nothing from the URL is shown).
+pub(super) fn notice(ok: Option<&str>) -> Option<&'static str> {
+    Some(match ok? {
+        "added" => "已添加。(Added.)",
+        "renamed" => "已改名。(Renamed.)",
+        "moved" => "已移动，下级节点一起移过去了。(Moved, with everything below it.)",
+        "activated" => "已启用，下级节点一起启用了。(Activated, with everything below it.)",
+        "deactivated" => {
+            "已停用，下级节点一起停用了；已有的案件不受影响。(Deactivated, with everything below it.)"
+        }
+        "created" => {
+            "已添加。这个人还没有密码：请点下面的“生成一次性验证码”，把验证码告诉本人。(Added; issue a one-time code so they can set a password.)"
+        }
+        "saved" => "已保存。(Saved.)",
+        _ => return None,
+    })
+}

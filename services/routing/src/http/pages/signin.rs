@@ -1,0 +1,225 @@
+//! Signing in and out, and setting a password with a one-time code.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Form, Query};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use mashang_auth::{AuthError, Authenticator, MaybeAuth, Password, sign_in};
+use mashang_http::ApiError;
+use serde::Deserialize;
+
+use super::layout::{LOGIN, PageError, render, see_other};
+
+#[derive(Debug, Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage<'a> {
+    login: &'a str,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LoginQuery {
+    #[serde(default)]
+    ok: Option<String>,
+}
+
+/// `GET /admin/login`; a signed-in person goes straight to the home page.
+pub(super) async fn login_page(
+    auth: Result<MaybeAuth, ApiError>,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    if matches!(auth, Ok(MaybeAuth(Some(_)))) {
+        return see_other("/admin");
+    }
+    let notice = match query.ok.as_deref() {
+        Some("reset") => {
+            Some("密码已设置好，请用新密码登录。(Your password is set: sign in with it.)")
+        }
+        Some("out") => Some("已退出登录。(Signed out.)"),
+        _ => None,
+    };
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            login: "",
+            error: None,
+            notice,
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LoginForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// What to tell a person whose sign-in or reset was refused.
+fn refusal(err: AuthError) -> Result<String, PageError> {
+    Ok(match err {
+        AuthError::BadCredentials => {
+            "手机号或密码不正确。(Wrong phone number or password.)".to_owned()
+        }
+        AuthError::Throttled(secs) => format!(
+            "失败次数太多，请{}分钟后再试。(Too many failed attempts: wait {} minutes.)",
+            secs.div_ceil(60),
+            secs.div_ceil(60)
+        ),
+        AuthError::TenantSuspended => {
+            "本乡镇已暂停使用，请联系县综治中心。(This township is suspended.)".to_owned()
+        }
+        AuthError::Invalid { message, .. } => message,
+        other => return Err(other.into()),
+    })
+}
+
+/// `POST /admin/login`: on success the session cookie and a 303 to the home page;
+/// otherwise the form again, with the login kept.
+pub(super) async fn login(
+    Extension(auth): Extension<Authenticator>,
+    parts: Parts,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let address = auth.client_address(&parts);
+    match sign_in(
+        &auth.db,
+        &form.login,
+        &form.password,
+        &address,
+        auth.config.throttle,
+    )
+    .await
+    {
+        Ok((session, _, _)) => {
+            let mut response = see_other("/admin");
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, auth.session_cookie(&session));
+            Ok(response)
+        }
+        Err(err) => {
+            let status = match err {
+                AuthError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+                AuthError::TenantSuspended => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            let error = refusal(err)?;
+            Ok(render(
+                status,
+                &LoginPage {
+                    login: form.login.trim(),
+                    error: Some(error),
+                    notice: None,
+                },
+            ))
+        }
+    }
+}
+
+/// `POST /admin/logout?_csrf=…`: ends the session (the extractor checked the CSRF
+/// token) and clears the cookie.
+pub(super) async fn logout(
+    Extension(auth): Extension<Authenticator>,
+    auth_check: Result<MaybeAuth, ApiError>,
+    parts: Parts,
+) -> Result<Response, PageError> {
+    // A signed-in browser must send the session's CSRF token (checked by the extractor).
+    auth_check?;
+    let token = parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == mashang_auth::SESSION_COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    if let Some(token) = token {
+        mashang_auth::end_session(&auth.db, &token).await?;
+    }
+    let mut response = see_other("/admin/login?ok=out");
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, auth.clear_cookie());
+    Ok(response)
+}
+
+#[derive(Debug, Template)]
+#[template(path = "admin/reset.html")]
+struct ResetPage<'a> {
+    login: &'a str,
+    code: &'a str,
+    error: Option<String>,
+}
+
+/// `GET /admin/reset`: set a password with the code an administrator gave.
+pub(super) async fn reset_page() -> Response {
+    render(
+        StatusCode::OK,
+        &ResetPage {
+            login: "",
+            code: "",
+            error: None,
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ResetForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+}
+
+/// `POST /admin/reset`: sets the password, then sends the person to sign in.
+pub(super) async fn reset(
+    Extension(auth): Extension<Authenticator>,
+    parts: Parts,
+    Form(form): Form<ResetForm>,
+) -> Result<Response, PageError> {
+    let outcome = if form.password != form.password2 {
+        Err("两次输入的新密码不一样。(The two new passwords differ.)".to_owned())
+    } else {
+        match Password::new(&form.password) {
+            Err(err) => Err(refusal(err)?),
+            Ok(password) => {
+                let address = auth.client_address(&parts);
+                match mashang_auth::redeem_reset_code(
+                    &auth.db,
+                    &form.login,
+                    &form.code,
+                    &password,
+                    &address,
+                    auth.config.throttle,
+                )
+                .await
+                {
+                    Ok(()) => Ok(()),
+                    Err(err) => Err(refusal(err)?),
+                }
+            }
+        }
+    };
+    match outcome {
+        Ok(()) => Ok(see_other(&format!("{LOGIN}?ok=reset"))),
+        Err(error) => Ok(render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ResetPage {
+                login: form.login.trim(),
+                code: form.code.trim(),
+                error: Some(error),
+            },
+        )),
+    }
+}
