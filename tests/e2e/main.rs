@@ -16,3 +16,4 @@ mod signin;
 mod skeleton;
 mod transfer;
 mod workflow;
+mod workflow_admin;

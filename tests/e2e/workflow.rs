@@ -173,7 +173,10 @@ async fn an_unsatisfied_rating_reopens_the_case_for_its_handler() {
         .expect(200)
         .body;
     assert_eq!(resolved["state"], "resolved");
-    assert!(resolved["follow_up_due"].is_string() || resolved.get("follow_up_due").is_none());
+    // Resolution stops its clock and starts the follow-up's.
+    assert!(resolved["follow_up_due"].is_string(), "{resolved}");
+    assert!(resolved["resolution_due"].is_null(), "{resolved}");
+    assert!(resolved["resolved_at"].is_string(), "{resolved}");
 
     // The citizen answers: not resolved, unsatisfied.
     let s = eventually("the status to say resolved", WAIT, || async {

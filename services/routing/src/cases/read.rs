@@ -33,8 +33,31 @@ pub struct CaseView {
     pub version: i64,
     /// When the citizen submitted the report.
     pub submitted_at: DateTime<Utc>,
-    /// When the first response is due.
+    /// `normal` or `urgent`.
+    pub priority: String,
+    /// When the first response is due (while that clock runs).
     pub first_response_due: Option<DateTime<Utc>>,
+    /// When the resolution is due (while that clock runs).
+    pub resolution_due: Option<DateTime<Utc>>,
+    /// When the follow-up is due (after resolution).
+    pub follow_up_due: Option<DateTime<Utc>>,
+    /// Whether a deadline was computed on plain weekdays because its year's official
+    /// schedule is not yet published.
+    pub deadlines_provisional: bool,
+    /// When the citizen was first contacted.
+    pub responded_at: Option<DateTime<Utc>>,
+    /// When it was last resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When it was closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// How often it was reopened.
+    pub reopen_count: i32,
+    /// Whether it waits in the township centre's triage queue.
+    pub in_triage: bool,
+    /// When the township centre sent it to the county (督办).
+    pub county_requested_at: Option<DateTime<Utc>>,
+    /// The deadline the county set, if any.
+    pub county_deadline: Option<DateTime<Utc>>,
     /// The name the citizen gave.
     pub contact_name: Option<String>,
     /// The citizen's phone: in full for the assignee (each view audited), else masked.
@@ -53,6 +76,9 @@ pub struct CaseView {
     pub channel: String,
     /// Flags raised at intake (`burst`).
     pub flags: Vec<String>,
+    /// People added as supervisors by escalation.
+    #[sqlx(skip)]
+    pub supervisors: Vec<Uuid>,
     /// The timeline, oldest first.
     #[sqlx(skip)]
     pub timeline: Vec<TimelineEntry>,
@@ -75,8 +101,9 @@ pub struct TimelineEntry {
 pub async fn load(tx: &mut TenantTx, id: CaseId) -> Result<Option<CaseView>, sqlx::Error> {
     let case: Option<CaseView> = sqlx::query_as(
         "SELECT id, tracking_number, report_id, grid_node_id, category, description, state, \
-             assignee_id, assigned_node_id, vacancy, version, submitted_at, first_response_due, \
-             contact_name, contact_phone_masked, lat, lng, attachments, channel, flags \
+             assignee_id, assigned_node_id, vacancy, version, submitted_at, priority, first_response_due, \
+             resolution_due, follow_up_due, deadlines_provisional, responded_at, resolved_at, closed_at, \
+             reopen_count, in_triage, county_requested_at, county_deadline, contact_name, contact_phone_masked, lat, lng, attachments, channel, flags \
          FROM routing.cases WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tx.tenant().as_uuid())
@@ -86,6 +113,14 @@ pub async fn load(tx: &mut TenantTx, id: CaseId) -> Result<Option<CaseView>, sql
     let Some(mut case) = case else {
         return Ok(None);
     };
+    let supervisors: Vec<(Uuid,)> = sqlx::query_as(
+        "SELECT user_id FROM routing.case_supervisors WHERE tenant_id = $1 AND case_id = $2 ORDER BY added_at",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(id.as_uuid())
+    .fetch_all(&mut **tx)
+    .await?;
+    case.supervisors = supervisors.into_iter().map(|(u,)| u).collect();
     case.timeline = sqlx::query_as(
         "SELECT action, actor_id, details, occurred_at FROM routing.case_timeline \
          WHERE tenant_id = $1 AND case_id = $2 ORDER BY occurred_at, id",

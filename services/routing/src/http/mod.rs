@@ -11,6 +11,7 @@ mod grid;
 mod pages;
 mod people;
 mod qr;
+mod reapply;
 mod settings;
 mod tokens;
 mod transfer;
@@ -36,6 +37,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(categories::routes())
         .merge(tokens::routes())
         .merge(settings::routes())
+        .merge(reapply::routes())
         .merge(transfer::routes())
         .merge(cases::routes())
         .merge(pages::routes())
