@@ -34,6 +34,9 @@ pub struct RelayConfig {
     pub retry_delay: Duration,
     /// Published outbox rows and inbox rows older than this are deleted.
     pub retention: Duration,
+    /// After a wake-up, how long to let further commits gather before draining, so a
+    /// burst of events goes out in a few drains rather than one drain per event.
+    pub gather: Duration,
 }
 
 impl Default for RelayConfig {
@@ -43,6 +46,7 @@ impl Default for RelayConfig {
             poll_interval: Duration::from_secs(2),
             retry_delay: Duration::from_secs(1),
             retention: Duration::from_secs(14 * 24 * 3600),
+            gather: Duration::from_millis(5),
         }
     }
 }
@@ -121,7 +125,9 @@ pub async fn drain_once(
         "UPDATE ",
         ".outbox SET published_at = now() WHERE id = ANY($1)"
     );
-    sqlx::query(mark).bind(&sent).execute(&mut *tx).await?;
+    if !sent.is_empty() {
+        sqlx::query(mark).bind(&sent).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
     metrics::counter!("mashang_outbox_published_total", "service" => service.name())
         .increment(sent.len() as u64);
@@ -210,9 +216,19 @@ pub async fn run(
                     _ = shutdown.cancelled() => break,
                     _ = sleep => {}
                     note = l.recv() => {
-                        if let Err(err) = note {
-                            tracing::debug!(%service, error = %mashang_telemetry::error_chain(&err), "outbox listener dropped; reconnecting");
-                            listener = None;
+                        match note {
+                            Ok(_) => {
+                                // Every commit notifies; one drain answers them all.
+                                tokio::select! {
+                                    _ = shutdown.cancelled() => break,
+                                    _ = tokio::time::sleep(config.gather) => {}
+                                }
+                                while l.next_buffered().is_some() {}
+                            }
+                            Err(err) => {
+                                tracing::debug!(%service, error = %mashang_telemetry::error_chain(&err), "outbox listener dropped; reconnecting");
+                                listener = None;
+                            }
                         }
                     }
                 }

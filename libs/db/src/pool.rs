@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mashang_domain::TenantId;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Connection, PgPool, Postgres, Transaction};
 
 use crate::error::DbError;
 use crate::tx::{GlobalTx, SystemScope, TenantTx};
@@ -49,6 +49,9 @@ impl DbConfig {
     }
 }
 
+/// How long a pooled connection may sit idle before it is checked on acquire.
+const IDLE_CHECK_AFTER: Duration = Duration::from_secs(10);
+
 /// The database handle shared by a process's services. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -62,6 +65,18 @@ impl Db {
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
+            // A connection in steady use is known to work; one that sat idle (the
+            // database may have restarted meanwhile) is checked before it is handed
+            // out. Checking every one would cost a round trip per transaction.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_CHECK_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(config.connect_options()?);
         Ok(Self { pool })
     }
@@ -76,11 +91,13 @@ impl Db {
     /// Opens a transaction scoped to one tenant: `app.tenant_id` is set for this
     /// transaction only, so a pooled connection never carries it to the next user.
     pub async fn tenant(&self, tenant: TenantId) -> Result<TenantTx, DbError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-            .bind(tenant.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // One round trip: BEGIN and the setting as one simple query. The id is a UUID
+        // in its hyphenated form (hex digits and dashes only), never text from a client.
+        let begin = format!(
+            "BEGIN; SELECT set_config('app.tenant_id', '{}', true)",
+            tenant.as_uuid().hyphenated()
+        );
+        let tx = self.pool.begin_with(sqlx::AssertSqlSafe(begin)).await?;
         Ok(TenantTx::new(tx, tenant))
     }
 

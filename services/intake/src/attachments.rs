@@ -203,6 +203,9 @@ pub async fn attach(
     report: ReportId,
     stored: &[Stored],
 ) -> Result<(), ApiError> {
+    if stored.is_empty() {
+        return Ok(());
+    }
     let ids: Vec<Uuid> = stored.iter().map(|s| s.id.as_uuid()).collect();
     sqlx::query(
         "UPDATE intake.attachments SET report_id = $3, gps_lat = NULL, gps_lng = NULL \

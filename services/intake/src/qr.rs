@@ -5,7 +5,7 @@ use mashang_db::Db;
 use mashang_domain::tenant::TenantStatus;
 use mashang_domain::{GridNodeId, QrCodeId, TenantCode, TenantId};
 use mashang_http::ApiError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// What a valid token leads to.
@@ -68,7 +68,7 @@ pub struct NodeInfo {
 }
 
 /// A category to choose.
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
 pub struct CategoryInfo {
     /// Code sent back with the report.
     pub code: String,
@@ -99,6 +99,8 @@ struct NodeRow {
     kind: String,
     active: bool,
     revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    path: Vec<String>,
+    categories: sqlx::types::Json<Vec<CategoryInfo>>,
 }
 
 /// Why a known token leads to no form.
@@ -189,9 +191,22 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
         name,
         time_zone,
     };
+    // The code's node, its path up to the township, and the categories: one query.
     let mut tx = db.tenant(tenant.id).await?;
     let node: Option<NodeRow> = sqlx::query_as(
-        "SELECT n.id, n.code, n.name, n.kind, n.active, q.revoked_at \
+        "SELECT n.id, n.code, n.name, n.kind, n.active, q.revoked_at, \
+             ARRAY( \
+                 WITH RECURSIVE up(id, parent_id, name, kind, depth) AS ( \
+                     SELECT g.id, g.parent_id, g.name, g.kind, 0 FROM routing.grid_nodes g \
+                     WHERE g.tenant_id = $1 AND g.id = n.id \
+                     UNION ALL \
+                     SELECT p.id, p.parent_id, p.name, p.kind, up.depth + 1 FROM routing.grid_nodes p \
+                     JOIN up ON p.id = up.parent_id WHERE p.tenant_id = $1 AND up.depth < 32) \
+                 SELECT name FROM up WHERE depth > 0 AND kind <> 'township' ORDER BY depth DESC \
+             ) AS path, \
+             (SELECT coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'name_zh', c.name_zh, \
+                         'name_en', c.name_en, 'icon', c.icon) ORDER BY c.position, c.code), '[]'::jsonb) \
+              FROM routing.categories c WHERE c.tenant_id = $1 AND c.active) AS categories \
          FROM routing.qr_codes q JOIN routing.grid_nodes n ON n.tenant_id = q.tenant_id AND n.id = q.node_id \
          WHERE q.tenant_id = $1 AND q.id = $2",
     )
@@ -199,6 +214,7 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
     .bind(qr_code_id)
     .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     let Some(node) = node else {
         return Err(ApiError::NotFound);
     };
@@ -209,27 +225,8 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
         }));
     }
     let node_id = node.id;
-    let (node_code, node_name, kind) = (node.code, node.name, node.kind);
-    let path: Vec<(String,)> = sqlx::query_as(
-        "WITH RECURSIVE up(id, parent_id, name, kind, depth) AS ( \
-             SELECT id, parent_id, name, kind, 0 FROM routing.grid_nodes WHERE tenant_id = $1 AND id = $2 \
-             UNION ALL \
-             SELECT n.id, n.parent_id, n.name, n.kind, up.depth + 1 FROM routing.grid_nodes n \
-             JOIN up ON n.id = up.parent_id WHERE n.tenant_id = $1 AND up.depth < 32) \
-         SELECT name FROM up WHERE depth > 0 AND kind <> 'township' ORDER BY depth DESC",
-    )
-    .bind(tenant.id.as_uuid())
-    .bind(node_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let categories: Vec<CategoryInfo> = sqlx::query_as(
-        "SELECT code, name_zh, name_en, icon FROM routing.categories \
-         WHERE tenant_id = $1 AND active ORDER BY position, code",
-    )
-    .bind(tenant.id.as_uuid())
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let (node_code, node_name, kind, path) = (node.code, node.name, node.kind, node.path);
+    let categories = node.categories.0;
     Ok(Lookup::Open(QrContext {
         qr_code_id: QrCodeId::from_uuid(qr_code_id),
         tenant,
@@ -238,7 +235,7 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
             code: node_code,
             name: node_name,
             kind,
-            path: path.into_iter().map(|(n,)| n).collect(),
+            path,
         },
         categories,
     }))

@@ -196,6 +196,14 @@ async fn record(
 ) -> Result<Outcome, ApiError> {
     let now = Utc::now();
     let id = ReportId::new();
+    let number = tracking::take(
+        &state.db,
+        ctx.tenant.id,
+        &ctx.tenant.tracking_prefix()?,
+        ctx.tenant.zone(),
+        now,
+    )
+    .await?;
     let mut tx = state.db.tenant(ctx.tenant.id).await?;
     if let Some(key) = origin.idempotency_key
         && let Some(first) = take_key(&mut tx, state, key, request_hash).await?
@@ -229,13 +237,6 @@ async fn record(
             .map(|(lat, lng)| mashang_domain::events::GeoPoint { lat, lng })
     });
     let flags = burst_flags(&mut tx, ctx, now).await?;
-    let number = tracking::next(
-        &mut tx,
-        &ctx.tenant.tracking_prefix()?,
-        ctx.tenant.zone(),
-        now,
-    )
-    .await?;
     let (secret, secret_hash) = tracking::new_secret()?;
     let sealed_phone = report
         .contact_phone
@@ -353,11 +354,14 @@ async fn burst_flags(
         .map(|m| m.with_timezone(&Utc))
         .unwrap_or(now);
     let (today,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM intake.reports WHERE tenant_id = $1 AND qr_code_id = $2 AND submitted_at >= $3",
+        "SELECT count(*) FROM (SELECT 1 FROM intake.reports \
+         WHERE tenant_id = $1 AND qr_code_id = $2 AND submitted_at >= $3 LIMIT $4) AS today",
     )
     .bind(ctx.tenant.id.as_uuid())
     .bind(ctx.qr_code_id.as_uuid())
     .bind(midnight)
+    // Counting stops at the cap: a busy code's day costs no more than a quiet one's.
+    .bind(BURST_PER_DAY)
     .fetch_one(&mut **tx)
     .await?;
     if today >= BURST_PER_DAY {

@@ -2,15 +2,32 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use mashang_db::TenantTx;
-use mashang_domain::TrackingNumber;
+use mashang_db::{Db, TenantTx};
+use mashang_domain::{TenantId, TrackingNumber};
 use mashang_http::ApiError;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// Takes the next tracking number of `tenant` for the local day of `at`, in a
+/// transaction of its own. The per-day counter row is locked only for that one
+/// statement and its commit, not through the whole submission, so one township's
+/// reports do not queue behind each other. A submission that fails afterwards leaves
+/// its number unused: numbers are unique and increasing, not gap-free.
+pub async fn take(
+    db: &Db,
+    tenant: TenantId,
+    prefix: &str,
+    zone: chrono_tz::Tz,
+    at: DateTime<Utc>,
+) -> Result<TrackingNumber, ApiError> {
+    let mut tx = db.tenant(tenant).await?;
+    let number = next(&mut tx, prefix, zone, at).await?;
+    tx.commit().await?;
+    Ok(number)
+}
+
 /// The next tracking number of the transaction's tenant for the local day of `at`.
-/// The per-day counter row serialises concurrent submissions of one tenant.
-pub async fn next(
+async fn next(
     tx: &mut TenantTx,
     prefix: &str,
     zone: chrono_tz::Tz,
