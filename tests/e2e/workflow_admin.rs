@@ -498,3 +498,62 @@ async fn every_case_endpoint_refuses_other_townships_and_roles_without_the_right
         .expect_problem(422);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_category_can_hold_its_cases_for_triage_and_make_them_urgent() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "percat").await;
+    let app = TestApp::monolith(&env).await;
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+    let centre = app.routing.signed_in(&fx.logins.centre, PASSWORD).await;
+    // The township assigns at once; disputes wait for the centre; safety is urgent.
+    let dispute = admin
+        .put_json(
+            "/api/v1/admin/categories/dispute",
+            &json!({"name_zh": "矛盾纠纷", "name_en": "Disputes", "icon": "handshake", "triage": "triage"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(dispute["triage"], "triage");
+    assert_eq!(dispute["default_priority"], "normal");
+    admin
+        .put_json(
+            "/api/v1/admin/categories/safety",
+            &json!({"name_zh": "治安隐患", "name_en": "Public safety hazards", "icon": "shield", "default_priority": "urgent"}),
+        )
+        .await
+        .expect(200);
+    let fields = admin
+        .put_json(
+            "/api/v1/admin/categories/roads",
+            &json!({"name_zh": "道路交通", "name_en": "Roads", "triage": "later", "default_priority": "soon"}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(fields, ["triage", "default_priority"]);
+
+    let held = report(&app, &fx, "dispute", &centre).await;
+    assert_eq!(held["in_triage"], true, "{held}");
+    assert!(held["assignee_id"].is_null(), "{held}");
+    assert!(
+        held["first_response_due"].is_string(),
+        "the clock runs in triage"
+    );
+    let roads = report(&app, &fx, "roads", &centre).await;
+    assert_eq!(roads["in_triage"], false);
+    assert_eq!(roads["assignee_id"], fx.worker.to_string());
+    let urgent = report(&app, &fx, "safety", &centre).await;
+    assert_eq!(urgent["priority"], "urgent");
+    assert_eq!(
+        time(&urgent["first_response_due"]) - time(&urgent["submitted_at"]),
+        chrono::Duration::minutes(15),
+        "urgent cases take the urgent policy's first response"
+    );
+    assert_eq!(roads["priority"], "normal");
+    assert_eq!(
+        time(&roads["first_response_due"]) - time(&roads["submitted_at"]),
+        chrono::Duration::minutes(30)
+    );
+    app.stop().await;
+}

@@ -186,6 +186,42 @@ async fn take_key(
     ))
 }
 
+/// The answer already given to `key`, if its submission finished; a 422 if the key
+/// was used for a different report.
+async fn answered(
+    state: &IntakeState,
+    ctx: &QrContext,
+    key: &str,
+    hash: &[u8],
+) -> Result<Option<Submitted>, ApiError> {
+    let mut tx = state.db.tenant(ctx.tenant.id).await?;
+    let found: Option<(Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT request_hash, response_sealed FROM intake.idempotency_keys WHERE tenant_id = $1 AND key = $2",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(key)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    match found {
+        Some((stored_hash, _)) if stored_hash != hash => Err(ApiError::field(
+            "Idempotency-Key",
+            "此编号已用于另一份反映 (this key was used for a different report)",
+        )),
+        Some((_, Some(sealed))) => {
+            let text = state
+                .config
+                .pii_key
+                .open(&sealed)
+                .map_err(ApiError::internal)?;
+            Ok(Some(
+                serde_json::from_str(&text).map_err(ApiError::internal)?,
+            ))
+        }
+        _ => Ok(None),
+    }
+}
+
 async fn record(
     state: &IntakeState,
     ctx: &QrContext,
@@ -196,6 +232,13 @@ async fn record(
 ) -> Result<Outcome, ApiError> {
     let now = Utc::now();
     let id = ReportId::new();
+    // A retry of a finished submission is answered before a tracking number is taken,
+    // so retries leave no gaps (a twin still in flight is settled by `take_key`).
+    if let Some(key) = origin.idempotency_key
+        && let Some(first) = answered(state, ctx, key, request_hash).await?
+    {
+        return Ok(Outcome::Replayed(first));
+    }
     let number = tracking::take(
         &state.db,
         ctx.tenant.id,

@@ -26,6 +26,10 @@ struct Category {
     icon: String,
     position: i32,
     active: bool,
+    /// `inherit` (the township's triage mode), `auto` or `triage`.
+    triage: String,
+    /// Priority of new cases: `normal` or `urgent`.
+    default_priority: String,
 }
 
 async fn list(
@@ -34,7 +38,8 @@ async fn list(
 ) -> Result<ApiJson<Vec<Category>>, ApiError> {
     let mut tx = tenant_tx(&state, &principal).await?;
     let rows = sqlx::query_as(
-        "SELECT code, name_zh, name_en, icon, position, active FROM routing.categories WHERE tenant_id = $1 ORDER BY position, code",
+        "SELECT code, name_zh, name_en, icon, position, active, triage, default_priority \
+         FROM routing.categories WHERE tenant_id = $1 ORDER BY position, code",
     )
     .bind(tx.tenant().as_uuid())
     .fetch_all(&mut *tx)
@@ -50,6 +55,8 @@ struct CategoryBody {
     icon: Option<String>,
     position: Option<i32>,
     active: Option<bool>,
+    triage: Option<String>,
+    default_priority: Option<String>,
 }
 
 /// `PUT /api/v1/admin/categories/{code}`: creates or changes a category.
@@ -90,16 +97,32 @@ async fn upsert(
             "an icon name (lowercase letters and -)",
         ));
     }
+    if body
+        .triage
+        .as_deref()
+        .is_some_and(|t| !matches!(t, "inherit" | "auto" | "triage"))
+    {
+        errors.push(FieldError::new("triage", "inherit, auto or triage"));
+    }
+    if body
+        .default_priority
+        .as_deref()
+        .is_some_and(|p| !matches!(p, "normal" | "urgent"))
+    {
+        errors.push(FieldError::new("default_priority", "normal or urgent"));
+    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
     let mut tx = tenant_tx(&state, &principal).await?;
     let row = sqlx::query_as(
-        "INSERT INTO routing.categories (tenant_id, code, name_zh, name_en, icon, position, active) \
-         VALUES ($1, $2, $3, $4, $5, coalesce($6, 100), coalesce($7, true)) \
+        "INSERT INTO routing.categories (tenant_id, code, name_zh, name_en, icon, position, active, triage, default_priority) \
+         VALUES ($1, $2, $3, $4, $5, coalesce($6, 100), coalesce($7, true), coalesce($8, 'inherit'), coalesce($9, 'normal')) \
          ON CONFLICT (tenant_id, code) DO UPDATE SET name_zh = $3, name_en = $4, icon = $5, \
-             position = coalesce($6, routing.categories.position), active = coalesce($7, routing.categories.active) \
-         RETURNING code, name_zh, name_en, icon, position, active",
+             position = coalesce($6, routing.categories.position), active = coalesce($7, routing.categories.active), \
+             triage = coalesce($8, routing.categories.triage), \
+             default_priority = coalesce($9, routing.categories.default_priority) \
+         RETURNING code, name_zh, name_en, icon, position, active, triage, default_priority",
     )
     .bind(tx.tenant().as_uuid())
     .bind(&code)
@@ -108,6 +131,8 @@ async fn upsert(
     .bind(icon)
     .bind(body.position)
     .bind(body.active)
+    .bind(&body.triage)
+    .bind(&body.default_priority)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
