@@ -2,17 +2,19 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use mashang_db::{Db, TenantTx};
+use mashang_db::Db;
 use mashang_domain::{TenantId, TrackingNumber};
 use mashang_http::ApiError;
 use sha2::{Digest, Sha256};
+use sqlx::Row;
 use subtle::ConstantTimeEq;
 
 /// Takes the next tracking number of `tenant` for the local day of `at`, in a
-/// transaction of its own. The per-day counter row is locked only for that one
-/// statement and its commit, not through the whole submission, so one township's
-/// reports do not queue behind each other. A submission that fails afterwards leaves
-/// its number unused: numbers are unique and increasing, not gap-free.
+/// transaction of its own sent as one message ([`Db::tenant_one_trip`]). The per-day
+/// counter row is locked only while the server runs and commits that one statement,
+/// not through the submission, so one township's reports do not queue behind each
+/// other. A submission that fails afterwards leaves its number unused: numbers are
+/// unique and increasing, not gap-free.
 pub async fn take(
     db: &Db,
     tenant: TenantId,
@@ -20,29 +22,27 @@ pub async fn take(
     zone: chrono_tz::Tz,
     at: DateTime<Utc>,
 ) -> Result<TrackingNumber, ApiError> {
-    let mut tx = db.tenant(tenant).await?;
-    let number = next(&mut tx, prefix, zone, at).await?;
-    tx.commit().await?;
-    Ok(number)
-}
-
-/// The next tracking number of the transaction's tenant for the local day of `at`.
-async fn next(
-    tx: &mut TenantTx,
-    prefix: &str,
-    zone: chrono_tz::Tz,
-    at: DateTime<Utc>,
-) -> Result<TrackingNumber, ApiError> {
     let day = at.with_timezone(&zone).date_naive();
-    let (value,): (i32,) = sqlx::query_as(
-        "INSERT INTO intake.tracking_sequences (tenant_id, day, last_value) VALUES ($1, $2, 1) \
-         ON CONFLICT (tenant_id, day) DO UPDATE SET last_value = intake.tracking_sequences.last_value + 1 \
-         RETURNING last_value",
-    )
-    .bind(tx.tenant().as_uuid())
-    .bind(day)
-    .fetch_one(&mut **tx)
-    .await?;
+    // Both values are typed (a UUID, a date): their text holds no SQL.
+    let rows = db
+        .tenant_one_trip(
+            tenant,
+            &format!(
+                "INSERT INTO intake.tracking_sequences (tenant_id, day, last_value) \
+                 VALUES ('{}', DATE '{}', 1) \
+                 ON CONFLICT (tenant_id, day) DO UPDATE SET last_value = intake.tracking_sequences.last_value + 1 \
+                 RETURNING last_value",
+                tenant.as_uuid().hyphenated(),
+                day.format("%Y-%m-%d"),
+            ),
+        )
+        .await?;
+    let value: i32 = rows
+        .first()
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("the tracking counter returned nothing"))
+        })?
+        .try_get(0)?;
     let sequence = u32::try_from(value)
         .map_err(|_| ApiError::internal(anyhow::anyhow!("tracking sequence out of range")))?;
     TrackingNumber::new(prefix, day, sequence)
