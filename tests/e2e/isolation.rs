@@ -407,3 +407,63 @@ async fn check_table(
         "{table}: a transaction without a tenant must see nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_message_transaction_is_scoped_to_its_tenant_and_leaves_nothing_behind() {
+    use sqlx::Row;
+    let env = TestEnv::new().await;
+    let a = seed_tenant(env.db(), "onea").await;
+    let b = seed_tenant(env.db(), "oneb").await;
+    let db = env.db();
+    let rows = db
+        .tenant_one_trip(
+            a.tenant,
+            "SELECT DISTINCT tenant_id FROM routing.categories",
+        )
+        .await
+        .expect("reading");
+    let seen: Vec<uuid::Uuid> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(seen, [a.tenant.as_uuid()], "only the tenant's own rows");
+
+    // A row of another tenant is refused by the policy.
+    let refused = db
+        .tenant_one_trip(
+            a.tenant,
+            &format!(
+                "INSERT INTO intake.tracking_sequences (tenant_id, day, last_value) VALUES ('{}', DATE '2026-01-02', 1)",
+                b.tenant.as_uuid()
+            ),
+        )
+        .await
+        .expect_err("B's row inside A's transaction");
+    assert!(
+        format!("{refused:?}").contains("row-level security"),
+        "{refused:?}"
+    );
+
+    // A failure after a write rolls the write back.
+    let statement = format!(
+        "WITH w AS (INSERT INTO intake.tracking_sequences (tenant_id, day, last_value) \
+         VALUES ('{}', DATE '2026-01-03', 1) RETURNING last_value) SELECT 1 / (last_value - 1) FROM w",
+        a.tenant.as_uuid()
+    );
+    db.tenant_one_trip(a.tenant, &statement)
+        .await
+        .expect_err("division by zero");
+    let mut owner = env.database.owner().await;
+    let (kept,): (i64,) = sqlx::query_as("SELECT count(*) FROM intake.tracking_sequences")
+        .fetch_one(&mut owner)
+        .await
+        .expect("counting");
+    assert_eq!(kept, 0, "nothing of the failed transaction stays");
+
+    // The setting ends with the transaction: the pooled connection carries no tenant.
+    for _ in 0..3 {
+        let mut global = db.global().await.expect("a transaction");
+        let (visible,): (i64,) = sqlx::query_as("SELECT count(*) FROM routing.categories")
+            .fetch_one(&mut *global)
+            .await
+            .expect("counting");
+        assert_eq!(visible, 0);
+    }
+}
