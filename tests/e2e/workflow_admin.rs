@@ -557,3 +557,119 @@ async fn a_category_can_hold_its_cases_for_triage_and_make_them_urgent() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_who_reach_a_case_open_its_photos_and_voice_notes() {
+    use mashang_tests::intake::{ogg_voice, upload};
+    use mashang_tests::photo::jpeg_with_gps;
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "files").await;
+    let other = seed_tenant(env.db(), "filesb").await;
+    let app = TestApp::monolith(&env).await;
+    let voice = ogg_voice(24_000);
+    let sent_photo = upload(
+        &app.intake,
+        &fx.qr_token,
+        jpeg_with_gps(640, 480),
+        "p.jpg",
+        "image/jpeg",
+    )
+    .await;
+    assert_eq!(sent_photo.status, 201, "{:?}", sent_photo.body);
+    let sent_voice = upload(
+        &app.intake,
+        &fx.qr_token,
+        voice.clone(),
+        "v.ogg",
+        "audio/ogg",
+    )
+    .await;
+    assert_eq!(sent_voice.status, 201, "{:?}", sent_voice.body);
+    let photo_id = sent_photo.body["id"].as_str().expect("an id").to_owned();
+    let voice_id = sent_voice.body["id"].as_str().expect("an id").to_owned();
+    let created = app
+        .intake
+        .post_json(
+            "/api/v1/reports",
+            &json!({"qr_token": fx.qr_token, "category": "roads", "description": "路面塌陷，请看照片和语音",
+                    "attachment_ids": [photo_id, voice_id]}),
+        )
+        .await
+        .expect(201);
+    let tracking = created.body["tracking_number"]
+        .as_str()
+        .expect("a number")
+        .to_owned();
+    let worker = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
+    let id = eventually("the case", WAIT, || async {
+        let list = worker.get("/api/v1/cases").await.expect(200).body;
+        list["cases"]
+            .as_array()?
+            .iter()
+            .find(|c| c["tracking_number"] == tracking.as_str())
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+    })
+    .await;
+    let path = |a: &str| format!("/api/v1/cases/{id}/attachments/{a}");
+
+    // The handler plays the voice note as it was recorded.
+    let got = worker
+        .http
+        .get(worker.url(&path(&voice_id)))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "audio/ogg");
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(got.bytes().await.expect("bytes").to_vec(), voice);
+    // The photo comes as stored: a JPEG without its location.
+    let got = worker
+        .http
+        .get(worker.url(&path(&photo_id)))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "image/jpeg");
+    let bytes = got.bytes().await.expect("bytes");
+    let exif = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(bytes.to_vec()));
+    if let Ok(exif) = exif {
+        assert!(
+            exif.get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY)
+                .is_none(),
+            "the location was removed"
+        );
+    }
+    // The township centre reaches it too; other townships and strangers do not.
+    let centre = app.routing.signed_in(&fx.logins.centre, PASSWORD).await;
+    let got = centre
+        .http
+        .get(centre.url(&path(&voice_id)))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(got.status(), 200);
+    let outsider = app.routing.signed_in(&other.logins.centre, PASSWORD).await;
+    let got = outsider
+        .http
+        .get(outsider.url(&path(&voice_id)))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(got.status(), 404);
+    let got = worker
+        .http
+        .get(worker.url(&path(&uuid::Uuid::now_v7().to_string())))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(got.status(), 404);
+    let anonymous = reqwest::Client::new()
+        .get(worker.url(&path(&voice_id)))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(anonymous.status(), 401);
+    app.stop().await;
+}

@@ -249,8 +249,15 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         Arc::new(BusProbe(bus.clone())),
     ];
 
-    if c.intake {
-        let blobs = open_storage(&config.storage).await?;
+    // Intake stores photos and voice notes; routing serves them to staff.
+    let blobs = if c.intake || c.routing {
+        Some(open_storage(&config.storage).await?)
+    } else {
+        None
+    };
+    if c.intake
+        && let Some(blobs) = blobs.clone()
+    {
         probes.push(Arc::new(StorageProbe(blobs.clone())));
         let mut intake = IntakeConfig::new(config.public_url.clone(), config.pii_key.clone());
         intake.limits = config.intake_limits;
@@ -263,11 +270,14 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         ));
     }
     if c.routing {
-        let state = mashang_routing::RoutingState::new(
+        let mut state = mashang_routing::RoutingState::new(
             db.clone(),
             &config.public_url,
             config.pii_key.clone(),
         );
+        if let Some(blobs) = blobs.clone() {
+            state = state.with_blobs(blobs);
+        }
         router = router.merge(mashang_routing::router(state.clone()));
         workers.spawn(mashang_routing::workers(
             state,

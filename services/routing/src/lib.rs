@@ -34,6 +34,8 @@ pub struct RoutingState {
     pub public_url: Arc<str>,
     /// Opens citizens' phone numbers for their case's assignee.
     pub pii_key: mashang_auth::PiiKey,
+    /// Where intake keeps photos and voice notes, for staff to open them.
+    pub blobs: Option<Arc<dyn mashang_storage::BlobStore>>,
 }
 
 impl RoutingState {
@@ -43,7 +45,14 @@ impl RoutingState {
             db,
             public_url: Arc::from(public_url.trim_end_matches('/')),
             pii_key,
+            blobs: None,
         }
+    }
+
+    /// The same state, able to serve the case attachments kept in `blobs`.
+    pub fn with_blobs(mut self, blobs: Arc<dyn mashang_storage::BlobStore>) -> Self {
+        self.blobs = Some(blobs);
+        self
     }
 
     /// The landing URL a QR token encodes.

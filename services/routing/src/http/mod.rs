@@ -2,6 +2,7 @@
 //! directory (grid tree, people, categories, QR codes, import and export, API tokens),
 //! and cases.
 
+mod attachments;
 mod auth;
 mod cases;
 mod categories;
@@ -40,6 +41,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(reapply::routes())
         .merge(transfer::routes())
         .merge(cases::routes())
+        .merge(attachments::routes())
         .merge(pages::routes())
         .with_state(state)
 }

@@ -1,0 +1,74 @@
+//! Staff open a case's photos and voice notes: streamed from the township's blob
+//! store to anyone whose roles reach the case.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::get;
+use mashang_auth::Auth;
+use mashang_auth::permissions::{Action, Target};
+use mashang_domain::events::AttachmentRef;
+use mashang_domain::{CaseId, GridNodeId, UserId};
+use mashang_http::ApiError;
+use mashang_storage::BlobKey;
+
+use super::{allow, tenant_tx};
+use crate::RoutingState;
+use crate::cases::read::load;
+use crate::directory::nodes;
+
+pub(super) fn routes() -> Router<RoutingState> {
+    Router::new().route(
+        "/api/v1/cases/{id}/attachments/{attachment_id}",
+        get(download),
+    )
+}
+
+/// `GET /api/v1/cases/{id}/attachments/{attachment_id}`: the stored file (photos without
+/// their location metadata), for playing or viewing in the browser.
+async fn download(
+    State(state): State<RoutingState>,
+    Auth(principal): Auth,
+    Path((id, attachment)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let mut tx = tenant_tx(&state, &principal).await?;
+    let case = load(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let ancestry = nodes::ancestry(&mut tx, GridNodeId::from_uuid(case.grid_node_id)).await?;
+    tx.commit().await?;
+    allow(
+        &principal,
+        Action::ViewCase,
+        Target::Case {
+            ancestry: &ancestry,
+            assignee: case.assignee_id.map(UserId::from_uuid),
+        },
+    )?;
+    let refs: Vec<AttachmentRef> =
+        serde_json::from_value(case.attachments.clone()).map_err(ApiError::internal)?;
+    let found = refs
+        .into_iter()
+        .find(|a| a.id.to_string() == attachment)
+        .ok_or(ApiError::NotFound)?;
+    let key = BlobKey::parse(&found.key).map_err(ApiError::internal)?;
+    if Some(key.tenant()) != principal.tenant() {
+        // Keys begin with their tenant; a case can only name its own township's files.
+        return Err(ApiError::NotFound);
+    }
+    let blobs = state.blobs.as_ref().ok_or_else(|| {
+        ApiError::Unavailable("文件存储未配置 (no blob store configured for this service)".into())
+    })?;
+    let blob = blobs.get(&key).await.map_err(ApiError::internal)?;
+    let content_type = HeaderValue::from_str(&found.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, blob.size)
+        .header(header::CONTENT_DISPOSITION, "inline")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::CACHE_CONTROL, "private, no-store")
+        .body(Body::from_stream(blob.body))
+        .map_err(ApiError::internal)
+}
