@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use mashang_domain::PhoneNumber;
 use mashang_domain::TenantId;
 use mashang_domain::role::Role;
 use mashang_tests::photo::jpeg;
@@ -237,22 +236,14 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
 }
 
 async fn county_centre(env: &TestEnv, client: &Client) -> Client {
-    let phone = PhoneNumber::parse("13600000009").expect("a phone");
-    let user = mashang_routing::directory::county::create_county_user(
+    mashang_tests::county_user(
         env.db(),
+        client,
         "县指挥中心",
-        &phone,
+        "13600000009",
         &[Role::CountyCentre],
     )
     .await
-    .expect("a county user");
-    let password = mashang_auth::Password::new(mashang_tests::PASSWORD).expect("a password");
-    mashang_auth::set_county_password(env.db(), user, &password)
-        .await
-        .expect("set");
-    client
-        .signed_in(phone.expose(), mashang_tests::PASSWORD)
-        .await
 }
 
 /// Notification and analytics emit no events yet; give their outboxes a row each (with

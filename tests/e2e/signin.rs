@@ -1,7 +1,6 @@
 //! Staff sign-in: cookies and tokens, throttling, CSRF, reset codes, API tokens, and
 //! suspended townships.
 
-use mashang_domain::PhoneNumber;
 use mashang_domain::role::Role;
 use mashang_tests::{Client, PASSWORD, TestApp, TestEnv, seed_tenant};
 use serde_json::json;
@@ -325,20 +324,14 @@ async fn api_tokens_act_with_their_role_until_revoked() {
 }
 
 async fn county_admin(env: &TestEnv, client: &Client) -> Client {
-    let phone = PhoneNumber::parse("13600000001").expect("a phone");
-    let user = mashang_routing::directory::county::create_county_user(
+    mashang_tests::county_user(
         env.db(),
+        client,
         "县管理员",
-        &phone,
+        "13600000001",
         &[Role::CountyAdmin],
     )
     .await
-    .expect("a county user");
-    let password = mashang_auth::Password::new(PASSWORD).expect("a password");
-    mashang_auth::set_county_password(env.db(), user, &password)
-        .await
-        .expect("set");
-    client.signed_in(phone.expose(), PASSWORD).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

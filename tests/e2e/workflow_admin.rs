@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
-use mashang_domain::PhoneNumber;
 use mashang_domain::role::Role;
 use mashang_tests::{Client, Fixture, PASSWORD, TestApp, TestEnv, eventually, seed_tenant};
 use serde_json::{Value, json};
@@ -245,20 +244,14 @@ async fn a_deadline_in_an_unpublished_year_is_provisional_and_alerts_the_admins_
 }
 
 async fn county_centre(env: &TestEnv, client: &Client) -> Client {
-    let phone = PhoneNumber::parse("13600000002").expect("a phone");
-    let user = mashang_routing::directory::county::create_county_user(
+    mashang_tests::county_user(
         env.db(),
+        client,
         "县指挥中心",
-        &phone,
+        "13600000002",
         &[Role::CountyCentre],
     )
     .await
-    .expect("a county user");
-    let password = mashang_auth::Password::new(PASSWORD).expect("a password");
-    mashang_auth::set_county_password(env.db(), user, &password)
-        .await
-        .expect("set");
-    client.signed_in(phone.expose(), PASSWORD).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

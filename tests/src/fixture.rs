@@ -138,3 +138,22 @@ pub async fn seed_tenant(db: &Db, code: &str) -> Fixture {
         qr_token,
     }
 }
+
+/// Signs `client` in as a new county user named `name` with `phone` and `roles`.
+pub async fn county_user(
+    db: &Db,
+    client: &crate::Client,
+    name: &str,
+    phone: &str,
+    roles: &[Role],
+) -> crate::Client {
+    let phone = PhoneNumber::parse(phone).expect("a phone");
+    let user = mashang_routing::directory::county::create_county_user(db, name, &phone, roles)
+        .await
+        .expect("a county user");
+    let password = mashang_auth::Password::new(PASSWORD).expect("a password");
+    mashang_auth::set_county_password(db, user, &password)
+        .await
+        .expect("set");
+    client.signed_in(phone.expose(), PASSWORD).await
+}

@@ -12,6 +12,6 @@ pub mod proxy;
 pub mod wait;
 
 pub use client::Client;
-pub use fixture::{Fixture, Logins, PASSWORD, seed_tenant};
+pub use fixture::{Fixture, Logins, PASSWORD, county_user, seed_tenant};
 pub use infra::{TestApp, TestEnv};
 pub use wait::eventually;
