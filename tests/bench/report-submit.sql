@@ -5,8 +5,9 @@
 -- (counted up to the cap), the report, its first step, the tracking-number lookup
 -- and the report.submitted event in the outbox. Run as the application role with
 -- -M prepared (sqlx prepares its statements too) and -D tenant=… grid=… prefix=…
--- codes=…: the reports are spread over `codes` QR code ids, as the load generator
--- spreads its reports over that many codes (nothing refers to the ids here).
+-- codes=… qrs=…: the reports are spread over the township's `codes` QR codes (`qrs`,
+-- their ids separated by commas), as the load generator spreads its reports, so the
+-- burst count reads the same index entries as the app's.
 \set n random(1, 1000000000)
 \set code random(1, :codes)
 BEGIN;
@@ -14,8 +15,8 @@ SELECT set_config('app.tenant_id', :tenant::text, true);
 INSERT INTO intake.tracking_sequences (tenant_id, day, last_value) VALUES (:tenant::uuid, (now() AT TIME ZONE 'Asia/Shanghai')::date, 1) ON CONFLICT (tenant_id, day) DO UPDATE SET last_value = intake.tracking_sequences.last_value + 1 RETURNING :prefix::text || '-' || to_char(day, 'YYYYMMDD') || '-' || lpad(last_value::text, greatest(4, length(last_value::text)), '0') AS number \gset
 COMMIT;
 BEGIN;
-SELECT set_config('app.tenant_id', :tenant::text, true), gen_random_uuid() AS rid, gen_random_uuid() AS eid, ('00000000-0000-4000-8000-' || lpad(:code::text, 12, '0'))::uuid AS qr \gset
-SELECT count(*) AS today FROM (SELECT 1 FROM intake.reports WHERE tenant_id = :tenant::uuid AND qr_code_id = :qr::uuid AND submitted_at >= (date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai') LIMIT 30) AS today \gset
+SELECT set_config('app.tenant_id', :tenant::text, true), gen_random_uuid() AS rid, gen_random_uuid() AS eid, (string_to_array(:qrs, ','))[:code]::uuid AS qr \gset
+SELECT count(*) AS today FROM (SELECT 1 FROM intake.reports WHERE tenant_id = :tenant::uuid AND qr_code_id = :qr::uuid AND submitted_at >= (date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai') ORDER BY submitted_at DESC LIMIT 30) AS today \gset
 INSERT INTO intake.reports (id, tenant_id, tracking_number, status_secret_hash, qr_code_id, grid_node_id, category, description, contact_name, contact_phone_sealed, contact_phone_last4, lat, lng, channel, status, submitted_at, updated_at, flags, submitted_by) VALUES (:rid::uuid, :tenant::uuid, :number::text, sha256(uuid_send(gen_random_uuid())), :qr::uuid, :grid::uuid, 'roads', '基准测试：村口路灯坏了，晚上很黑（pgbench-' || :n::text || '）', NULL, NULL, NULL, NULL, NULL, 'qr', 'submitted', now(), now(), CASE WHEN :today::bigint >= 30 THEN '{burst}'::text[] ELSE '{}'::text[] END, NULL);
 INSERT INTO intake.report_steps (tenant_id, report_id, status, occurred_at) VALUES (:tenant::uuid, :rid::uuid, 'submitted', now());
 INSERT INTO intake.tracking_numbers (tracking_number, tenant_id, report_id) VALUES (:number::text, :tenant::uuid, :rid::uuid);

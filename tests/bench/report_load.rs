@@ -12,8 +12,8 @@
 //! submission counts its code's reports of the day, for the `burst` flag, so one code
 //! taking every report makes that count grow through the run).
 //!
-//! Besides the figures it prints a `SEEDED` line (tenant and grid ids) and a `RESULT`
-//! line, both `key=value`, for the script.
+//! Besides the figures it prints a `SEEDED` line (tenant, grid and QR code ids) and a
+//! `RESULT` line, both `key=value`, for the script.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -142,19 +142,22 @@ async fn main() -> anyhow::Result<()> {
         .context("connecting as the application role")?;
     let fx = seed_tenant(&db, &s.code).await;
     let mut tokens = vec![fx.qr_token.clone()];
+    let mut ids = vec![fx.qr_code.to_string()];
     let mut tx = db.tenant(fx.tenant).await?;
     while tokens.len() < s.codes {
-        let (_, token) = mashang_routing::directory::qr::issue(&mut tx, fx.grid).await?;
+        let (id, token) = mashang_routing::directory::qr::issue(&mut tx, fx.grid).await?;
         tokens.push(token);
+        ids.push(id.to_string());
     }
     tx.commit().await?;
     db.close().await;
     println!(
-        "SEEDED tenant={} grid={} prefix={} codes={}",
+        "SEEDED tenant={} grid={} prefix={} codes={} qr={}",
         fx.tenant,
         fx.grid,
         fx.code.to_ascii_uppercase(),
-        tokens.len()
+        tokens.len(),
+        ids.join(",")
     );
 
     let client = reqwest::Client::builder()

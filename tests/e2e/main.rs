@@ -12,6 +12,7 @@ mod intake_status;
 mod isolation;
 mod qr;
 mod readiness;
+mod schema;
 mod signin;
 mod skeleton;
 mod transfer;

@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 pub use http::router;
 pub use limits::LimitConfig;
 pub use mashang_auth::PiiKey;
+pub use submit::{BURST_COUNT, BURST_PER_DAY};
 
 /// The intake consumer: case events that change what the citizen sees.
 pub const CONSUMER: ConsumerSpec = ConsumerSpec {

@@ -383,6 +383,16 @@ async fn record(
     Ok(Outcome::New(done))
 }
 
+/// How many reports a QR code (`$2`, of tenant `$1`) has had since `$3`, counted up to
+/// `$4`: a busy code's day costs no more than a quiet one's. The count walks the code's
+/// newest entries down `reports_code_day` and stops at the cap; the `ORDER BY` keeps
+/// the planner on that index whatever the statistics say (when every row seems to
+/// match, a scan of the table that stops after `$4` rows looks just as cheap, and
+/// reads the whole table for a code with few reports).
+pub const BURST_COUNT: &str = "SELECT count(*) FROM (SELECT 1 FROM intake.reports \
+     WHERE tenant_id = $1 AND qr_code_id = $2 AND submitted_at >= $3 \
+     ORDER BY submitted_at DESC LIMIT $4) AS today";
+
 /// `["burst"]` when this code already had many reports today (local day).
 async fn burst_flags(
     tx: &mut TenantTx,
@@ -396,17 +406,13 @@ async fn burst_flags(
         .and_then(|m| m.and_local_timezone(ctx.tenant.zone()).earliest())
         .map(|m| m.with_timezone(&Utc))
         .unwrap_or(now);
-    let (today,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM (SELECT 1 FROM intake.reports \
-         WHERE tenant_id = $1 AND qr_code_id = $2 AND submitted_at >= $3 LIMIT $4) AS today",
-    )
-    .bind(ctx.tenant.id.as_uuid())
-    .bind(ctx.qr_code_id.as_uuid())
-    .bind(midnight)
-    // Counting stops at the cap: a busy code's day costs no more than a quiet one's.
-    .bind(BURST_PER_DAY)
-    .fetch_one(&mut **tx)
-    .await?;
+    let (today,): (i64,) = sqlx::query_as(BURST_COUNT)
+        .bind(ctx.tenant.id.as_uuid())
+        .bind(ctx.qr_code_id.as_uuid())
+        .bind(midnight)
+        .bind(BURST_PER_DAY)
+        .fetch_one(&mut **tx)
+        .await?;
     if today >= BURST_PER_DAY {
         tracing::warn!(qr_code_id = %ctx.qr_code_id, today, "many reports from one QR code today; flagged, not dropped");
         metrics::counter!("mashang_reports_flagged_total", "flag" => "burst").increment(1);
