@@ -458,3 +458,60 @@ async fn a_one_message_transaction_is_scoped_to_its_tenant_and_leaves_nothing_be
         assert_eq!(visible, 0);
     }
 }
+
+/// `intake.qr_context` sets the tenant itself, from the token, for its own statement:
+/// it reads that tenant's rows only, and the connection it ran on carries no tenant
+/// afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_qr_look_up_reads_its_tokens_tenant_and_leaves_no_tenant_behind() {
+    let env = TestEnv::new().await;
+    let a = seed_tenant(env.db(), "qrla").await;
+    let b = seed_tenant(env.db(), "qrlb").await;
+    let mut owner = env.database.owner().await;
+    let done = sqlx::query(
+        "UPDATE routing.categories SET active = false WHERE tenant_id = $1 AND code = 'policy'",
+    )
+    .bind(b.tenant.as_uuid())
+    .execute(&mut owner)
+    .await
+    .expect("deactivating one of B's categories");
+    assert_eq!(done.rows_affected(), 1);
+    // One connection, so the check afterwards runs where the look-up ran.
+    let mut config = mashang_db::DbConfig::new(env.database.app_url.clone());
+    config.max_connections = 1;
+    let db = mashang_db::Db::connect(&config).await.expect("connecting");
+    type Row = (uuid::Uuid, Option<uuid::Uuid>, Option<serde_json::Value>);
+    let sql = "SELECT tenant_id, node_id, categories FROM intake.qr_context($1)";
+    for (fx, categories) in [(&a, 8), (&b, 7)] {
+        let (tenant, node, found): Row = db
+            .global_one_trip(sqlx::query_as(sql).bind(&fx.qr_token))
+            .await
+            .expect("looking up")
+            .expect("a known token");
+        assert_eq!(tenant, fx.tenant.as_uuid());
+        assert_eq!(node, Some(fx.grid.as_uuid()));
+        let found = found.expect("categories");
+        assert_eq!(
+            found.as_array().map(Vec::len),
+            Some(categories),
+            "the token's tenant's active categories: {found}"
+        );
+        let mut global = db.global().await.expect("a transaction");
+        let (setting, visible): (Option<String>, i64) = sqlx::query_as(
+            "SELECT nullif(current_setting('app.tenant_id', true), ''), \
+                    (SELECT count(*) FROM routing.categories)",
+        )
+        .fetch_one(&mut *global)
+        .await
+        .expect("reading");
+        global.commit().await.expect("committing");
+        assert_eq!(setting, None, "no tenant after the look-up");
+        assert_eq!(visible, 0, "no tenant rows after the look-up");
+    }
+    let unknown: Option<Row> = db
+        .global_one_trip(sqlx::query_as(sql).bind("no-such-token"))
+        .await
+        .expect("looking up");
+    assert!(unknown.is_none());
+    db.close().await;
+}

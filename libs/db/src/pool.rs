@@ -129,6 +129,20 @@ impl Db {
         Ok(rows)
     }
 
+    /// Runs one query as a transaction of its own with no tenant set, in one round
+    /// trip, and returns its row if any: for a look-up before the tenant is known that
+    /// needs nothing around it, such as a function that finds the tenant itself and
+    /// scopes the rest of its statement to it (its setting ends with the statement).
+    pub async fn global_one_trip<'q, T>(
+        &self,
+        query: sqlx::query::QueryAs<'q, Postgres, T, sqlx::postgres::PgArguments>,
+    ) -> Result<Option<T>, DbError>
+    where
+        T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        Ok(query.fetch_optional(&self.pool).await?)
+    }
+
     /// Opens a transaction with no tenant: for the global tables (tenants, QR token
     /// and tracking-number lookups). Tenant tables show no rows in it.
     pub async fn global(&self) -> Result<GlobalTx, DbError> {

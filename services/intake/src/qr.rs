@@ -80,27 +80,25 @@ pub struct CategoryInfo {
     pub icon: String,
 }
 
+/// A row of `intake.qr_context`: the token's tenant, and its code's node (absent when
+/// the code's row is missing).
 #[derive(sqlx::FromRow)]
-struct TokenRow {
+struct ContextRow {
     tenant_id: Uuid,
     qr_code_id: Uuid,
-    code: String,
-    name: String,
+    tenant_code: String,
+    tenant_name: String,
     time_zone: String,
-    status: String,
+    tenant_status: String,
     contact_phone: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct NodeRow {
-    id: Uuid,
-    code: String,
-    name: String,
-    kind: String,
-    active: bool,
+    node_id: Option<Uuid>,
+    node_code: Option<String>,
+    node_name: Option<String>,
+    node_kind: Option<String>,
+    node_active: Option<bool>,
     revoked_at: Option<chrono::DateTime<chrono::Utc>>,
-    path: Vec<String>,
-    categories: sqlx::types::Json<Vec<CategoryInfo>>,
+    path: Option<Vec<String>>,
+    categories: Option<sqlx::types::Json<Vec<CategoryInfo>>>,
 }
 
 /// Why a known token leads to no form.
@@ -153,83 +151,58 @@ pub async fn resolve(db: &Db, token: &str) -> Result<QrContext, ApiError> {
     }
 }
 
-/// Looks a token up. Unknown tokens are "not found".
+/// Looks a token up. Unknown tokens are "not found". One round trip: the function
+/// `intake.qr_context` finds the token's tenant and reads the rest as that tenant.
 pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
     if token.is_empty() || token.len() > 64 {
         return Err(ApiError::NotFound);
     }
-    let mut global = db.global().await?;
-    let found: Option<TokenRow> = sqlx::query_as(
-        "SELECT q.tenant_id, q.qr_code_id, t.code, t.name, t.time_zone, t.status, t.contact_phone \
-         FROM routing.qr_tokens q JOIN routing.tenants t ON t.id = q.tenant_id WHERE q.token = $1",
+    let found: Option<ContextRow> = db
+        .global_one_trip(sqlx::query_as("SELECT * FROM intake.qr_context($1)").bind(token))
+        .await?;
+    let Some(row) = found else {
+        return Err(ApiError::NotFound);
+    };
+    if TenantStatus::parse(&row.tenant_status) != Some(TenantStatus::Active) {
+        return Ok(Lookup::Closed(Closed::Suspended {
+            township: row.tenant_name,
+            contact: row.contact_phone,
+        }));
+    }
+    let (
+        Some(node_id),
+        Some(node_code),
+        Some(node_name),
+        Some(kind),
+        Some(active),
+        Some(path),
+        Some(categories),
+    ) = (
+        row.node_id,
+        row.node_code,
+        row.node_name,
+        row.node_kind,
+        row.node_active,
+        row.path,
+        row.categories,
     )
-    .bind(token)
-    .fetch_optional(&mut *global)
-    .await?;
-    global.commit().await?;
-    let Some(TokenRow {
-        tenant_id,
-        qr_code_id,
-        code,
-        name,
-        time_zone,
-        status,
-        contact_phone: contact,
-    }) = found
     else {
         return Err(ApiError::NotFound);
     };
-    if TenantStatus::parse(&status) != Some(TenantStatus::Active) {
-        return Ok(Lookup::Closed(Closed::Suspended {
-            township: name,
-            contact,
-        }));
-    }
-    let tenant = TenantInfo {
-        id: TenantId::from_uuid(tenant_id),
-        code,
-        name,
-        time_zone,
-    };
-    // The code's node, its path up to the township, and the categories: one query.
-    let mut tx = db.tenant(tenant.id).await?;
-    let node: Option<NodeRow> = sqlx::query_as(
-        "SELECT n.id, n.code, n.name, n.kind, n.active, q.revoked_at, \
-             ARRAY( \
-                 WITH RECURSIVE up(id, parent_id, name, kind, depth) AS ( \
-                     SELECT g.id, g.parent_id, g.name, g.kind, 0 FROM routing.grid_nodes g \
-                     WHERE g.tenant_id = $1 AND g.id = n.id \
-                     UNION ALL \
-                     SELECT p.id, p.parent_id, p.name, p.kind, up.depth + 1 FROM routing.grid_nodes p \
-                     JOIN up ON p.id = up.parent_id WHERE p.tenant_id = $1 AND up.depth < 32) \
-                 SELECT name FROM up WHERE depth > 0 AND kind <> 'township' ORDER BY depth DESC \
-             ) AS path, \
-             (SELECT coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'name_zh', c.name_zh, \
-                         'name_en', c.name_en, 'icon', c.icon) ORDER BY c.position, c.code), '[]'::jsonb) \
-              FROM routing.categories c WHERE c.tenant_id = $1 AND c.active) AS categories \
-         FROM routing.qr_codes q JOIN routing.grid_nodes n ON n.tenant_id = q.tenant_id AND n.id = q.node_id \
-         WHERE q.tenant_id = $1 AND q.id = $2",
-    )
-    .bind(tenant.id.as_uuid())
-    .bind(qr_code_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let Some(node) = node else {
-        return Err(ApiError::NotFound);
-    };
-    if node.revoked_at.is_some() || !node.active {
+    if row.revoked_at.is_some() || !active {
         return Ok(Lookup::Closed(Closed::Replaced {
-            township: tenant.name,
-            contact,
+            township: row.tenant_name,
+            contact: row.contact_phone,
         }));
     }
-    let node_id = node.id;
-    let (node_code, node_name, kind, path) = (node.code, node.name, node.kind, node.path);
-    let categories = node.categories.0;
     Ok(Lookup::Open(QrContext {
-        qr_code_id: QrCodeId::from_uuid(qr_code_id),
-        tenant,
+        qr_code_id: QrCodeId::from_uuid(row.qr_code_id),
+        tenant: TenantInfo {
+            id: TenantId::from_uuid(row.tenant_id),
+            code: row.tenant_code,
+            name: row.tenant_name,
+            time_zone: row.time_zone,
+        },
         node: NodeInfo {
             id: GridNodeId::from_uuid(node_id),
             code: node_code,
@@ -237,7 +210,7 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
             kind,
             path,
         },
-        categories,
+        categories: categories.0,
     }))
 }
 
