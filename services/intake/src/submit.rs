@@ -406,15 +406,20 @@ async fn burst_flags(
         .and_then(|m| m.and_local_timezone(ctx.tenant.zone()).earliest())
         .map(|m| m.with_timezone(&Utc))
         .unwrap_or(now);
+    // One past the cap, to tell the first flagged report of the day from the rest.
     let (today,): (i64,) = sqlx::query_as(BURST_COUNT)
         .bind(ctx.tenant.id.as_uuid())
         .bind(ctx.qr_code_id.as_uuid())
         .bind(midnight)
-        .bind(BURST_PER_DAY)
+        .bind(BURST_PER_DAY + 1)
         .fetch_one(&mut **tx)
         .await?;
     if today >= BURST_PER_DAY {
-        tracing::warn!(qr_code_id = %ctx.qr_code_id, today, "many reports from one QR code today; flagged, not dropped");
+        // Said once per code and day (an emergency may bring hundreds); the counter
+        // counts every one.
+        if today == BURST_PER_DAY {
+            tracing::warn!(qr_code_id = %ctx.qr_code_id, today, "many reports from one QR code today; this and later ones are flagged, not dropped");
+        }
         metrics::counter!("mashang_reports_flagged_total", "flag" => "burst").increment(1);
         Ok(vec!["burst".to_owned()])
     } else {
