@@ -130,3 +130,61 @@ async fn photos_get_upright_thumbnails_and_unclaimed_uploads_go_after_a_day() {
         0
     );
 }
+
+/// A photo from a phone that saves HEIC (every iPhone by default): no browser shows
+/// the file itself, so its JPEG thumbnail is what staff see first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heic_photo_gets_a_jpeg_thumbnail() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "hkheic").await;
+    let app = TestApp::monolith(&env).await;
+    // Red above, blue below, 600×900: a grid of tiles with a preview, as phones write.
+    let (w, h) = (600u32, 900u32);
+    let pixels: Vec<u8> = (0..h)
+        .flat_map(|y| {
+            let px = if y < h / 2 {
+                [220, 20, 20]
+            } else {
+                [20, 20, 220]
+            };
+            (0..w).flat_map(move |_| px)
+        })
+        .collect();
+    let heic = heifer::encode_rgb8(w, h, &pixels, &Default::default()).expect("a HEIC");
+    let photo = upload_ok(
+        &app.intake,
+        &fx.qr_token,
+        heic,
+        "IMG_0001.HEIC",
+        "image/heic",
+    )
+    .await;
+    let mut body = report(&fx.qr_token, "垃圾堆在河边");
+    body["attachment_ids"] = json!([photo]);
+    post_report(&app.intake, &body, None).await.expect(201);
+    let blobs = app.blobs.clone();
+    app.stop().await;
+
+    let made = make_thumbnails(env.db(), blobs.as_ref(), 20)
+        .await
+        .expect("a thumbnail pass");
+    assert_eq!(made, 1);
+    let mut owner = env.database.owner().await;
+    let (original, thumbnail) = keys(&mut owner, &photo).await.expect("the row");
+    assert!(
+        original.ends_with(".heic"),
+        "the original is kept: {original}"
+    );
+    let thumbnail = thumbnail.expect("a thumbnail key");
+    let bytes = blobs
+        .get_bytes(&BlobKey::parse(&thumbnail).expect("a key"))
+        .await
+        .expect("the thumbnail is stored");
+    let small = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+        .expect("a JPEG thumbnail")
+        .to_rgb8();
+    assert_eq!(small.dimensions(), (213, 320));
+    let (top, bottom) = (small.get_pixel(106, 20), small.get_pixel(106, 300));
+    assert!(top[0] > 150 && top[2] < 100, "red above: {top:?}");
+    assert!(bottom[2] > 150 && bottom[0] < 100, "blue below: {bottom:?}");
+}
