@@ -46,7 +46,7 @@ impl Default for RelayConfig {
             poll_interval: Duration::from_secs(2),
             retry_delay: Duration::from_secs(1),
             retention: Duration::from_secs(14 * 24 * 3600),
-            gather: Duration::from_millis(5),
+            gather: Duration::from_millis(20),
         }
     }
 }

@@ -279,7 +279,6 @@ async fn record(
             .flatten()
             .map(|(lat, lng)| mashang_domain::events::GeoPoint { lat, lng })
     });
-    let flags = burst_flags(&mut tx, ctx, now).await?;
     let (secret, secret_hash) = tracking::new_secret()?;
     let sealed_phone = report
         .contact_phone
@@ -287,32 +286,38 @@ async fn record(
         .map(|p| state.config.pii_key.seal(p.expose()))
         .transpose()
         .map_err(ApiError::internal)?;
-    sqlx::query(
-        "INSERT INTO intake.reports (id, tenant_id, tracking_number, status_secret_hash, qr_code_id, \
-             grid_node_id, category, description, contact_name, contact_phone_sealed, contact_phone_last4, \
-             lat, lng, channel, status, submitted_at, updated_at, flags, submitted_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18)",
-    )
-    .bind(id.as_uuid())
-    .bind(ctx.tenant.id.as_uuid())
-    .bind(number.to_string())
-    .bind(&secret_hash)
-    .bind(ctx.qr_code_id.as_uuid())
-    .bind(ctx.node.id.as_uuid())
-    .bind(&report.category)
-    .bind(&report.description)
-    .bind(&report.contact_name)
-    .bind(&sealed_phone)
-    .bind(report.contact_phone.as_ref().map(|p| p.last_four().to_owned()))
-    .bind(location.map(|l| l.lat))
-    .bind(location.map(|l| l.lng))
-    .bind(origin.channel.as_str())
-    .bind(ReportStatus::Submitted.as_str())
-    .bind(now)
-    .bind(&flags)
-    .bind(origin.staff.map(|s| s.as_uuid()))
-    .execute(&mut *tx)
-    .await?;
+    // The report and its burst count in one statement: the count is of the code's
+    // reports before this one, one past the cap, to tell the first flagged report of
+    // the day from the rest.
+    let (today,): (i64,) = sqlx::query_as(INSERT_REPORT)
+        .bind(ctx.tenant.id.as_uuid())
+        .bind(ctx.qr_code_id.as_uuid())
+        .bind(local_midnight(ctx, now))
+        .bind(BURST_PER_DAY + 1)
+        .bind(id.as_uuid())
+        .bind(number.to_string())
+        .bind(&secret_hash)
+        .bind(ctx.node.id.as_uuid())
+        .bind(&report.category)
+        .bind(&report.description)
+        .bind(&report.contact_name)
+        .bind(&sealed_phone)
+        .bind(
+            report
+                .contact_phone
+                .as_ref()
+                .map(|p| p.last_four().to_owned()),
+        )
+        .bind(location.map(|l| l.lat))
+        .bind(location.map(|l| l.lng))
+        .bind(origin.channel.as_str())
+        .bind(ReportStatus::Submitted.as_str())
+        .bind(now)
+        .bind(origin.staff.map(|s| s.as_uuid()))
+        .bind(BURST_PER_DAY)
+        .fetch_one(&mut *tx)
+        .await?;
+    let flags = burst_flags(ctx, today);
     for stored in inline {
         attachments::record(&mut tx, ctx, stored, Some(id)).await?;
     }
@@ -383,46 +388,58 @@ async fn record(
     Ok(Outcome::New(done))
 }
 
+/// The text of [`BURST_COUNT`], shared with [`INSERT_REPORT`].
+macro_rules! burst_count {
+    () => {
+        "SELECT count(*) AS n FROM (SELECT 1 FROM intake.reports \
+         WHERE tenant_id = $1 AND qr_code_id = $2 AND submitted_at >= $3 \
+         ORDER BY submitted_at DESC LIMIT $4) AS recent"
+    };
+}
+
 /// How many reports a QR code (`$2`, of tenant `$1`) has had since `$3`, counted up to
 /// `$4`: a busy code's day costs no more than a quiet one's. The count walks the code's
 /// newest entries down `reports_code_day` and stops at the cap; the `ORDER BY` keeps
 /// the planner on that index whatever the statistics say (when every row seems to
 /// match, a scan of the table that stops after `$4` rows looks just as cheap, and
 /// reads the whole table for a code with few reports).
-pub const BURST_COUNT: &str = "SELECT count(*) FROM (SELECT 1 FROM intake.reports \
-     WHERE tenant_id = $1 AND qr_code_id = $2 AND submitted_at >= $3 \
-     ORDER BY submitted_at DESC LIMIT $4) AS today";
+pub const BURST_COUNT: &str = burst_count!();
 
-/// `["burst"]` when this code already had many reports today (local day).
-async fn burst_flags(
-    tx: &mut TenantTx,
-    ctx: &QrContext,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, ApiError> {
-    let local = now.with_timezone(&ctx.tenant.zone());
-    let midnight = local
+/// A report, with `burst` among its flags when its code's count of the day (the
+/// [`BURST_COUNT`] of `$1`–`$4`) has reached `$20`; returns that count. `$5`… are the
+/// report's own values.
+const INSERT_REPORT: &str = concat!(
+    "WITH today AS (",
+    burst_count!(),
+    ") INSERT INTO intake.reports (id, tenant_id, tracking_number, status_secret_hash, qr_code_id, \
+         grid_node_id, category, description, contact_name, contact_phone_sealed, contact_phone_last4, \
+         lat, lng, channel, status, submitted_at, updated_at, flags, submitted_by) \
+     SELECT $5, $1, $6, $7, $2, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, \
+         CASE WHEN today.n >= $20 THEN ARRAY['burst'] ELSE '{}'::text[] END, $19 \
+     FROM today RETURNING (SELECT n FROM today)"
+);
+
+/// The start of the tenant's local day of `now`, when the burst count starts.
+fn local_midnight(ctx: &QrContext, now: DateTime<Utc>) -> DateTime<Utc> {
+    now.with_timezone(&ctx.tenant.zone())
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .and_then(|m| m.and_local_timezone(ctx.tenant.zone()).earliest())
         .map(|m| m.with_timezone(&Utc))
-        .unwrap_or(now);
-    // One past the cap, to tell the first flagged report of the day from the rest.
-    let (today,): (i64,) = sqlx::query_as(BURST_COUNT)
-        .bind(ctx.tenant.id.as_uuid())
-        .bind(ctx.qr_code_id.as_uuid())
-        .bind(midnight)
-        .bind(BURST_PER_DAY + 1)
-        .fetch_one(&mut **tx)
-        .await?;
-    if today >= BURST_PER_DAY {
-        // Said once per code and day (an emergency may bring hundreds); the counter
-        // counts every one.
-        if today == BURST_PER_DAY {
-            tracing::warn!(qr_code_id = %ctx.qr_code_id, today, "many reports from one QR code today; this and later ones are flagged, not dropped");
-        }
-        metrics::counter!("mashang_reports_flagged_total", "flag" => "burst").increment(1);
-        Ok(vec!["burst".to_owned()])
-    } else {
-        Ok(Vec::new())
+        .unwrap_or(now)
+}
+
+/// `["burst"]` when the code had [`BURST_PER_DAY`] reports or more today before this
+/// one (`today`, counted one past the cap).
+fn burst_flags(ctx: &QrContext, today: i64) -> Vec<String> {
+    if today < BURST_PER_DAY {
+        return Vec::new();
     }
+    // Said once per code and day (an emergency may bring hundreds); the counter counts
+    // every one.
+    if today == BURST_PER_DAY {
+        tracing::warn!(qr_code_id = %ctx.qr_code_id, today, "many reports from one QR code today; this and later ones are flagged, not dropped");
+    }
+    metrics::counter!("mashang_reports_flagged_total", "flag" => "burst").increment(1);
+    vec!["burst".to_owned()]
 }
