@@ -153,7 +153,9 @@ fn walks_code_day_only(node: &Value) -> bool {
 /// every report today's and from one code (a township's first busy day), a scan of
 /// the table that stops at the cap looks as cheap as the index, and reads every row
 /// for a quiet code. It must walk the code's own index entries in both states, with
-/// generic and custom plans, for a busy code and for a quiet one.
+/// generic and custom plans, for a busy code and for a quiet one. (The report's insert
+/// runs this count as a common table expression it reads twice, so PostgreSQL plans
+/// it as this query on its own.)
 #[tokio::test]
 async fn the_burst_count_reads_the_codes_own_entries_whatever_the_statistics() {
     let database = TestDatabase::create().await;
