@@ -188,6 +188,18 @@ async fn a_report_goes_through_all_four_services_in_one_process() {
     app.stop().await;
 }
 
+/// The outbox relays' listeners hold connections of their own, and a relay holds one
+/// from the pool while the in-process bus waits for the consumers, which need their
+/// own: four relays and their consumers still get through a pool of five.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_carries_a_report_through_on_a_small_pool() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "small").await;
+    let app = TestApp::monolith_with_pool(&env, 5).await;
+    walk(&env, &app, &fx).await;
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_goes_through_four_separate_services_over_nats_and_s3() {
     let env = TestEnv::new().await;

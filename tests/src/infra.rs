@@ -152,6 +152,16 @@ impl TestApp {
     /// As [`TestApp::monolith`], with other intake abuse limits (to send more reports
     /// than a minute's quota, or to see a limit hit sooner).
     pub async fn monolith_with_limits(env: &TestEnv, limits: LimitConfig) -> Self {
+        // As `mashang serve` by default.
+        Self::monolith_with(env, limits, 10).await
+    }
+
+    /// As [`TestApp::monolith`], with a pool of `max_connections`.
+    pub async fn monolith_with_pool(env: &TestEnv, max_connections: u32) -> Self {
+        Self::monolith_with(env, LimitConfig::default(), max_connections).await
+    }
+
+    async fn monolith_with(env: &TestEnv, limits: LimitConfig, max_connections: u32) -> Self {
         let root = env.dir.path().join("blobs");
         let mut config = env.app_config(
             Components::ALL,
@@ -159,10 +169,7 @@ impl TestApp {
             StorageConfig::Local(root.clone()),
         );
         config.intake_limits = limits;
-        // As `mashang serve` by default. In one process each of the four outbox relays
-        // keeps a pooled connection for LISTEN, and a relay holds another while the
-        // in-process bus waits for the consumers, which need their own: six is too few.
-        config.db.max_connections = 10;
+        config.db.max_connections = max_connections;
         let running = mashang::start(config).await.expect("starting the monolith");
         let client = Client::new(running.base_url());
         client.wait_ready().await;

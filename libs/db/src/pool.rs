@@ -53,15 +53,27 @@ impl DbConfig {
 const IDLE_CHECK_AFTER: Duration = Duration::from_secs(10);
 
 /// The database handle shared by a process's services. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    /// For listeners, which hold a connection of their own (the options carry the
+    /// password: never printed).
+    options: PgConnectOptions,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Db {
     /// Connects lazily: the process starts even when the database is down, and
     /// readiness reports it until it is back.
     pub fn connect_lazy(config: &DbConfig) -> Result<Self, DbError> {
+        let options = config.connect_options()?;
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
@@ -77,8 +89,8 @@ impl Db {
                     Ok(true)
                 })
             })
-            .connect_lazy_with(config.connect_options()?);
-        Ok(Self { pool })
+            .connect_lazy_with(options.clone());
+        Ok(Self { pool, options })
     }
 
     /// Connects and checks the connection at once.
@@ -165,9 +177,17 @@ impl Db {
         Ok(())
     }
 
-    /// A listener for `LISTEN/NOTIFY` wake-ups on one channel.
+    /// A listener for `LISTEN/NOTIFY` wake-ups on one channel, on a connection of its
+    /// own outside the pool: a listener holds its connection for as long as it runs,
+    /// and one taken from the pool would leave that many fewer for transactions (in one
+    /// process, the four outbox relays' listeners took four).
     pub async fn listen(&self, channel: &str) -> Result<PgListener, DbError> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
+        let own = PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_lazy_with(self.options.clone());
+        let mut listener = PgListener::connect_with(&own).await?;
         listener.listen(channel).await?;
         Ok(listener)
     }

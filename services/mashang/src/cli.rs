@@ -91,7 +91,8 @@ pub struct ServeArgs {
     /// PostgreSQL URL for the application role (not the owner, not a superuser).
     #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
-    /// Most database connections this process opens.
+    /// Size of the database pool; each service's outbox relay holds one connection
+    /// more, outside the pool, to listen for new events.
     #[arg(long, env = "MASHANG_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
     /// Address of the public HTTP listener.
