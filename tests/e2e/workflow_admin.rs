@@ -11,6 +11,19 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The id of the case of report `tracking`, once routing lists it to `viewer`.
+async fn case_id(viewer: &Client, tracking: &str) -> String {
+    eventually("the case", WAIT, || async {
+        let list = viewer.get("/api/v1/cases").await.expect(200).body;
+        list["cases"]
+            .as_array()?
+            .iter()
+            .find(|c| c["tracking_number"] == tracking)
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+    })
+    .await
+}
+
 /// Submits a report and returns the case once routing shows it to `viewer`.
 async fn report(app: &TestApp, fx: &Fixture, category: &str, viewer: &Client) -> Value {
     let created = app
@@ -25,15 +38,7 @@ async fn report(app: &TestApp, fx: &Fixture, category: &str, viewer: &Client) ->
         .as_str()
         .expect("a number")
         .to_owned();
-    let id = eventually("the case", WAIT, || async {
-        let list = viewer.get("/api/v1/cases").await.expect(200).body;
-        list["cases"]
-            .as_array()?
-            .iter()
-            .find(|c| c["tracking_number"] == tracking.as_str())
-            .and_then(|c| c["id"].as_str().map(str::to_owned))
-    })
-    .await;
+    let id = case_id(viewer, &tracking).await;
     viewer
         .get(&format!("/api/v1/cases/{id}"))
         .await
@@ -594,15 +599,7 @@ async fn staff_who_reach_a_case_open_its_photos_and_voice_notes() {
         .expect("a number")
         .to_owned();
     let worker = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
-    let id = eventually("the case", WAIT, || async {
-        let list = worker.get("/api/v1/cases").await.expect(200).body;
-        list["cases"]
-            .as_array()?
-            .iter()
-            .find(|c| c["tracking_number"] == tracking.as_str())
-            .and_then(|c| c["id"].as_str().map(str::to_owned))
-    })
-    .await;
+    let id = case_id(&worker, &tracking).await;
     let path = |a: &str| format!("/api/v1/cases/{id}/attachments/{a}");
 
     // The handler plays the voice note as it was recorded.

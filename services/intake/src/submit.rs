@@ -176,14 +176,17 @@ async fn take_key(
     }
     let sealed = sealed
         .ok_or_else(|| ApiError::Conflict("the first submission is still in progress".into()))?;
+    first_answer(state, &sealed).map(Some)
+}
+
+/// The first answer to a key, as sealed in its row.
+fn first_answer(state: &IntakeState, sealed: &[u8]) -> Result<Submitted, ApiError> {
     let text = state
         .config
         .pii_key
-        .open(&sealed)
+        .open(sealed)
         .map_err(ApiError::internal)?;
-    Ok(Some(
-        serde_json::from_str(&text).map_err(ApiError::internal)?,
-    ))
+    serde_json::from_str(&text).map_err(ApiError::internal)
 }
 
 /// The answer already given to `key`, if its submission finished; a 422 if the key
@@ -208,16 +211,7 @@ async fn answered(
             "Idempotency-Key",
             "此编号已用于另一份反映 (this key was used for a different report)",
         )),
-        Some((_, Some(sealed))) => {
-            let text = state
-                .config
-                .pii_key
-                .open(&sealed)
-                .map_err(ApiError::internal)?;
-            Ok(Some(
-                serde_json::from_str(&text).map_err(ApiError::internal)?,
-            ))
-        }
+        Some((_, Some(sealed))) => first_answer(state, &sealed).map(Some),
         _ => Ok(None),
     }
 }
