@@ -4,6 +4,7 @@ mod admin_pages;
 mod bad_input;
 mod delivery;
 mod directory;
+mod edge;
 mod intake_api;
 mod intake_housekeeping;
 mod intake_privacy;

@@ -4,34 +4,6 @@ use mashang::{BusConfig, Components, StorageConfig};
 use mashang_tests::{Client, TestEnv};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readiness_names_the_dependency_that_is_down() {
-    let env = TestEnv::new().await;
-    let mut config = env.app_config(
-        Components::ALL,
-        BusConfig::InProcess,
-        StorageConfig::Local(env.dir.path().join("blobs")),
-    );
-    // Nothing listens on port 1.
-    config.db = mashang_db::DbConfig::new("postgres://mashang_app:x@127.0.0.1:1/none");
-    config.db.acquire_timeout = std::time::Duration::from_millis(500);
-    let running = mashang::start(config)
-        .await
-        .expect("starting without a database");
-    let client = Client::new(running.base_url());
-    client.get("/healthz").await.expect(200);
-    let ready = client.get("/readyz").await.expect(503);
-    assert_eq!(ready.content_type, "application/problem+json");
-    assert!(
-        ready.body["detail"]
-            .as_str()
-            .is_some_and(|d| d.starts_with("database:")),
-        "{}",
-        ready.body
-    );
-    running.stop().await.expect("a clean shutdown");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_on_their_own_listener() {
     let env = TestEnv::new().await;
     let mut config = env.app_config(

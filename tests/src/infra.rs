@@ -121,7 +121,7 @@ impl TestEnv {
             pii_key: pii_key(),
             operator_token: Some(OPERATOR_TOKEN.to_owned()),
             shutdown_grace: Duration::from_secs(5),
-            trust_forwarded_for: false,
+            edge: mashang_http::EdgeConfig::default(),
             intake_limits: LimitConfig::default(),
         }
     }
@@ -232,7 +232,7 @@ pub async fn serve_router(router: axum::Router) -> (Client, tokio_util::sync::Ca
         .expect("binding");
     let addr = listener.local_addr().expect("an address");
     let stop = tokio_util::sync::CancellationToken::new();
-    let app = mashang_http::with_common_layers(router);
+    let app = mashang_http::with_common_layers(router, &mashang_http::EdgeConfig::default());
     tokio::spawn(mashang_http::serve(listener, app, stop.clone()));
     (Client::new(format!("http://{addr}")), stop)
 }

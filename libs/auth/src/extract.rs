@@ -1,15 +1,13 @@
 //! The extractors that give a handler its principal.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
 use mashang_db::Db;
 use mashang_domain::role::Role;
 use mashang_domain::{GridNodeId, TenantId, UserId};
-use mashang_http::ApiError;
+use mashang_http::{ApiError, ClientIp};
 use uuid::Uuid;
 
 use crate::api_tokens::{API_TOKEN_PREFIX, principal_of_token};
@@ -24,8 +22,6 @@ use crate::signin::SigninThrottle;
 pub struct AuthConfig {
     /// Mark the session cookie `Secure` (the public URL is https).
     pub secure_cookies: bool,
-    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
-    pub trust_forwarded_for: bool,
     /// Sign-in throttling.
     pub throttle: SigninThrottle,
 }
@@ -56,21 +52,11 @@ impl Authenticator {
             .unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
-    /// The client's address, for throttling.
+    /// The client's address, for throttling: the one the edge resolved for every
+    /// per-address limit (see `mashang_http::TrustedProxies`).
     pub fn client_address(&self, parts: &Parts) -> String {
-        if self.config.trust_forwarded_for
-            && let Some(first) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-        {
-            return first.trim().to_owned();
-        }
-        parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
+        ClientIp::of(&parts.extensions)
+            .map(|ip| ip.to_string())
             .unwrap_or_else(|| "unknown".to_owned())
     }
 

@@ -14,9 +14,10 @@ mod pool;
 pub mod testing;
 mod tx;
 
-pub use error::{DbError, constraint_name};
+pub use error::{DbError, constraint_name, is_unavailable};
 pub use migrate::{AppRole, migrate, migrator, prepare_app_role};
 pub use pool::{Db, DbConfig};
+pub use pool::{RoleCheck, StatementLimits};
 pub use tx::{GlobalTx, SystemScope, TenantTx};
 
 /// The PostgreSQL connection type, re-exported so services name one thing.

@@ -20,6 +20,46 @@ pub struct DbConfig {
     pub max_connections: u32,
     /// How long a request waits for a free connection before failing.
     pub acquire_timeout: Duration,
+    /// Time limits set on every pooled connection.
+    pub limits: StatementLimits,
+}
+
+/// Time limits the server enforces on each pooled connection, so a slow or stuck
+/// database produces an error (a 503 to the client) instead of a hung worker.
+/// Migrations do not use them: an index build may rightly take minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatementLimits {
+    /// `statement_timeout`: longest run of one statement.
+    pub statement: Duration,
+    /// `lock_timeout`: longest wait for one lock.
+    pub lock: Duration,
+    /// `idle_in_transaction_session_timeout`: a transaction left idle this long is
+    /// ended by the server, so a stalled client cannot hold row locks.
+    pub idle_in_transaction: Duration,
+}
+
+impl Default for StatementLimits {
+    fn default() -> Self {
+        Self {
+            statement: Duration::from_secs(15),
+            lock: Duration::from_secs(5),
+            idle_in_transaction: Duration::from_secs(60),
+        }
+    }
+}
+
+impl StatementLimits {
+    fn settings(&self) -> [(&'static str, String); 3] {
+        let ms = |d: Duration| d.as_millis().max(1).to_string();
+        [
+            ("statement_timeout", ms(self.statement)),
+            ("lock_timeout", ms(self.lock)),
+            (
+                "idle_in_transaction_session_timeout",
+                ms(self.idle_in_transaction),
+            ),
+        ]
+    }
 }
 
 impl fmt::Debug for DbConfig {
@@ -28,6 +68,7 @@ impl fmt::Debug for DbConfig {
             .field("url", &"[redacted]")
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout", &self.acquire_timeout)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -39,6 +80,7 @@ impl DbConfig {
             url: url.into(),
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            limits: StatementLimits::default(),
         }
     }
 
@@ -73,7 +115,7 @@ impl Db {
     /// Connects lazily: the process starts even when the database is down, and
     /// readiness reports it until it is back.
     pub fn connect_lazy(config: &DbConfig) -> Result<Self, DbError> {
-        let options = config.connect_options()?;
+        let options = config.connect_options()?.options(config.limits.settings());
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
@@ -171,6 +213,26 @@ impl Db {
         Ok(GlobalTx::new(tx))
     }
 
+    /// What the connected role may do that would defeat row-level security.
+    pub async fn check_role(&self) -> Result<RoleCheck, DbError> {
+        let (name, superuser, bypass_rls, owned_tables): (String, bool, bool, i64) =
+            sqlx::query_as(
+                "SELECT r.rolname::text, r.rolsuper, r.rolbypassrls, \
+               (SELECT count(*) FROM pg_catalog.pg_tables t \
+                 WHERE t.schemaname IN ('intake', 'routing', 'notification', 'analytics') \
+                   AND pg_catalog.pg_has_role(current_user, t.tableowner, 'MEMBER')) \
+             FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(RoleCheck {
+            name,
+            superuser,
+            bypass_rls,
+            owned_tables,
+        })
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), DbError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -195,5 +257,47 @@ impl Db {
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// The connected role's powers that matter to tenant isolation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleCheck {
+    /// The role's name.
+    pub name: String,
+    /// A superuser bypasses row-level security.
+    pub superuser: bool,
+    /// So does a role with `BYPASSRLS`.
+    pub bypass_rls: bool,
+    /// Tables of the services' schemas the role owns (or belongs to the owner of): an
+    /// owner can switch row-level security off.
+    pub owned_tables: i64,
+}
+
+impl RoleCheck {
+    /// Why the services must not run as this role, if they must not.
+    pub fn refusal(&self) -> Option<String> {
+        let mut why = Vec::new();
+        if self.superuser {
+            why.push("is a superuser".to_owned());
+        }
+        if self.bypass_rls {
+            why.push("has BYPASSRLS".to_owned());
+        }
+        if self.owned_tables > 0 {
+            why.push(format!(
+                "owns {} of the services' tables",
+                self.owned_tables
+            ));
+        }
+        (!why.is_empty()).then(|| {
+            format!(
+                "the database role `{}` {}, so row-level security would not keep townships apart; \
+                 set MASHANG_DATABASE_URL (--database-url) to the application role that \
+                 `mashang migrate --app-role NAME` creates",
+                self.name,
+                why.join(" and ")
+            )
+        })
     }
 }

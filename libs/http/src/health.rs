@@ -74,17 +74,22 @@ async fn ready(State(readiness): State<Readiness>) -> Response {
 }
 
 fn unready(failures: Vec<(String, String)>) -> Response {
-    let detail = failures
-        .iter()
-        .map(|(name, reason)| format!("{name}: {reason}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    // The public listener names what is down, never why: error text can carry host
+    // names, user names and versions. The reasons go to the log.
+    for (name, reason) in &failures {
+        tracing::warn!(
+            dependency = name.as_str(),
+            reason = reason.as_str(),
+            "not ready"
+        );
+    }
+    let names: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
     let body = json!({
         "type": "urn:mashang:problem:not-ready",
         "title": "服务未就绪 (Not ready)",
         "status": 503,
-        "detail": detail,
-        "checks": failures.iter().map(|(n, r)| json!({"name": n, "error": r})).collect::<Vec<_>>(),
+        "detail": format!("unavailable: {}", names.join(", ")),
+        "checks": names.iter().map(|n| json!({"name": n, "status": "down"})).collect::<Vec<_>>(),
     });
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
     response.headers_mut().insert(

@@ -15,13 +15,47 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::client_ip::{TrustedProxies, resolve_client_ip};
 use crate::problem::ApiError;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Server-side time limits on requests: a handler still running at its limit is
+/// dropped (its transaction rolls back) and the client gets a 503 problem+json.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestTimeouts {
+    /// Any request but an upload.
+    pub request: Duration,
+    /// A multipart upload (a photo or voice note on a slow mobile link).
+    pub upload: Duration,
+}
+
+impl Default for RequestTimeouts {
+    fn default() -> Self {
+        Self {
+            request: Duration::from_secs(30),
+            upload: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What the edge of every process applies before a handler runs.
+#[derive(Clone, Debug, Default)]
+pub struct EdgeConfig {
+    /// Time limits.
+    pub timeouts: RequestTimeouts,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
+}
+
 /// Wraps `router` in the common layers. Apply once, to the merged router of the process.
-pub fn with_common_layers(router: Router) -> Router {
+pub fn with_common_layers(router: Router, edge: &EdgeConfig) -> Router {
+    let timeouts = edge.timeouts;
+    let trusted = edge.trusted_proxies.clone();
     router
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            limit_time(timeouts, request, next)
+        }))
         .layer(middleware::from_fn(record_metrics))
         .layer(
             TraceLayer::new_for_http()
@@ -41,6 +75,43 @@ pub fn with_common_layers(router: Router) -> Router {
             axum::http::header::AUTHORIZATION,
             axum::http::header::COOKIE,
         ]))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            resolve_client_ip(trusted.clone(), request, next)
+        }))
+}
+
+async fn limit_time(
+    timeouts: RequestTimeouts,
+    request: Request,
+    next: Next,
+) -> axum::response::Response {
+    let upload = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    let limit = if upload {
+        timeouts.upload
+    } else {
+        timeouts.request
+    };
+    let route = route_of(&request);
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            metrics::counter!("mashang_http_timeouts_total", "route" => route.clone()).increment(1);
+            tracing::warn!(
+                route,
+                limit_ms = limit.as_millis() as u64,
+                "request over its time limit"
+            );
+            ApiError::Unavailable(format!(
+                "处理超时，请稍后再试 (the request took longer than {} s)",
+                limit.as_secs()
+            ))
+            .into_response()
+        }
+    }
 }
 
 fn route_of(request: &Request) -> String {

@@ -2,6 +2,7 @@
 //! that turn bad input into those errors, the common tower layers (request ids,
 //! tracing by matched route, metrics, panics), health and readiness, graceful serving.
 
+mod client_ip;
 mod extract;
 mod health;
 mod layers;
@@ -9,9 +10,10 @@ mod operator;
 mod problem;
 mod serve;
 
+pub use client_ip::{BadProxyRange, ClientIp, TrustedProxies};
 pub use extract::{ApiJson, ApiQuery};
 pub use health::{Probe, Readiness, health_router};
-pub use layers::with_common_layers;
+pub use layers::{EdgeConfig, RequestTimeouts, with_common_layers};
 pub use operator::{Operator, OperatorToken};
 pub use problem::{ApiError, FieldError, on_constraint};
 pub use serve::{metrics_router, serve, shutdown_on_signal};

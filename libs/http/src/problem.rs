@@ -161,12 +161,53 @@ struct Problem<'a> {
     errors: &'a [FieldError],
 }
 
+/// Whether an internal error was caused by a dependency being down or too slow (the
+/// database, the object store), which the client should hear as a 503 to retry, not
+/// as a defect. Looks through the whole cause chain, so handlers that wrap errors in
+/// context need not classify them.
+fn caused_by_unavailable_dependency(err: &anyhow::Error) -> Option<&'static str> {
+    err.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<sqlx::Error>() {
+            return mashang_db::is_unavailable(e).then_some("database");
+        }
+        if let Some(e) = cause.downcast_ref::<mashang_db::DbError>() {
+            return e.is_unavailable().then_some("database");
+        }
+        if let Some(e) = cause.downcast_ref::<mashang_storage::StorageError>() {
+            return e.is_unavailable().then_some("object store");
+        }
+        None
+    })
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        self.classify().render()
+    }
+}
+
+impl ApiError {
+    /// The error as the client should see it: an internal error caused by a
+    /// dependency that is down or too slow becomes [`ApiError::Unavailable`] (a 503
+    /// to retry). Pages that render errors themselves call this first.
+    pub fn classify(self) -> Self {
+        match self {
+            Self::Internal(err) => match caused_by_unavailable_dependency(&err) {
+                Some(which) => {
+                    tracing::warn!(dependency = which, error = %format!("{err:#}"), "request refused: dependency unavailable");
+                    Self::Unavailable(format!("{which} unavailable"))
+                }
+                None => Self::Internal(err),
+            },
+            other => other,
+        }
+    }
+}
+
+impl ApiError {
+    fn render(self) -> Response {
         if let Self::Internal(err) = &self {
             tracing::error!(error = %format!("{err:#}"), "request failed");
-        } else if let Self::Unavailable(reason) = &self {
-            tracing::warn!(reason, "request refused: dependency unavailable");
         }
         let status = self.status();
         let errors: &[FieldError] = match &self {
@@ -191,6 +232,11 @@ impl IntoResponse for ApiError {
             && let Ok(value) = header::HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if matches!(self, Self::Unavailable(_)) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
         if matches!(self, Self::Unauthorized) {
             response.headers_mut().insert(

@@ -56,6 +56,12 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// Whether the store could not be reached or did not answer in time (worth a 503
+    /// and a retry), as opposed to a missing object or a defect.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Backend { .. })
+    }
+
     /// Wraps a local I/O error, turning "not found" into [`StorageError::NotFound`].
     pub(crate) fn io(op: &'static str, source: std::io::Error) -> Self {
         if source.kind() == std::io::ErrorKind::NotFound {

@@ -21,6 +21,12 @@ use crate::{Blob, BlobKey, BlobStore, Spooled, StorageError};
 
 /// The content type served when an object was stored without one.
 const UNKNOWN_CONTENT_TYPE: &str = "application/octet-stream";
+/// Longest wait for a connection to the store.
+const S3_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Longest silence while reading an answer.
+const S3_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// Longest single attempt of an operation (a 10 MB photo on a slow link included).
+const S3_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// The region in which `CreateBucket` must not name a location constraint.
 const DEFAULT_REGION: &str = "us-east-1";
 
@@ -88,8 +94,17 @@ impl S3Store {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
             .build_https();
+        // A store that stops answering fails the operation (a 503 to the citizen, a
+        // retry for the housekeeper) instead of holding a request or a worker.
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(S3_CONNECT_TIMEOUT)
+            .read_timeout(S3_READ_TIMEOUT)
+            .operation_attempt_timeout(S3_OPERATION_TIMEOUT)
+            .operation_timeout(S3_OPERATION_TIMEOUT * 2)
+            .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(config.region.clone()))
+            .timeout_config(timeouts)
             .http_client(http);
         match (config.access_key_id, config.secret_access_key) {
             (Some(id), Some(secret)) => {

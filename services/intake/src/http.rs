@@ -164,6 +164,7 @@ async fn landing_submit(
 }
 
 fn again(ctx: &QrContext, token: &str, typed: TypedFields, err: ApiError, lang: Lang) -> Response {
+    let err = err.classify();
     let status = err.status();
     let errors = match err {
         ApiError::Validation(errors) => errors,

@@ -150,8 +150,8 @@ pub struct AppConfig {
     pub operator_token: Option<String>,
     /// Time allowed to drain after shutdown begins.
     pub shutdown_grace: Duration,
-    /// Take client addresses from `X-Forwarded-For` (behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// Request time limits and the trusted proxies that name the client address.
+    pub edge: mashang_http::EdgeConfig,
     /// Intake's abuse limits (posts per address, reports per QR code).
     pub intake_limits: LimitConfig,
 }
@@ -230,6 +230,47 @@ async fn open_storage(config: &StorageConfig) -> anyhow::Result<Arc<dyn BlobStor
     })
 }
 
+/// Set when the database role turns out to be one the services must not run as.
+type Refusal = Arc<std::sync::OnceLock<String>>;
+
+/// Refuses to start as a database role that row-level security does not bind
+/// (superuser, `BYPASSRLS`, owner of the tables). When the database cannot be
+/// reached yet, the process starts (readiness reports the database) and the check
+/// runs once it answers: the returned refusal is then set and the process stops.
+async fn check_role(db: &Db) -> anyhow::Result<Option<Refusal>> {
+    match db.check_role().await {
+        Ok(role) => match role.refusal() {
+            Some(why) => anyhow::bail!("{why}"),
+            None => Ok(None),
+        },
+        Err(err) => {
+            tracing::warn!(error = %mashang_telemetry::error_chain(&err), "database not reachable at start; its role is checked once it is");
+            Ok(Some(Refusal::default()))
+        }
+    }
+}
+
+async fn check_role_later(db: Db, refused: Refusal, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+        let Ok(role) = db.check_role().await else {
+            continue;
+        };
+        if let Some(why) = role.refusal() {
+            tracing::error!(
+                reason = why.as_str(),
+                "refusing to serve as this database role; stopping"
+            );
+            let _ = refused.set(why);
+            shutdown.cancel();
+        }
+        return;
+    }
+}
+
 /// Starts the configured services: binds the listeners, starts the workers, and
 /// returns once the process is serving. Dependencies that are down (database, bus,
 /// object store) do not stop it from starting; readiness reports them.
@@ -240,8 +281,13 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         "no service to run"
     );
     let db = Db::connect_lazy(&config.db)?;
+    let refused = check_role(&db).await?;
     let bus = open_bus(&config).await?;
     let shutdown = CancellationToken::new();
+    if let Some(refused) = refused.clone() {
+        tokio::spawn(check_role_later(db.clone(), refused, shutdown.clone()));
+    }
+    let refused = refused.unwrap_or_default();
     let workers = TaskTracker::new();
     let mut router = Router::new();
     let mut probes: Vec<Arc<dyn Probe>> = vec![
@@ -309,11 +355,10 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         db: db.clone(),
         config: AuthConfig {
             secure_cookies: config.public_url.starts_with("https://"),
-            trust_forwarded_for: config.trust_forwarded_for,
             throttle: SigninThrottle::default(),
         },
     };
-    let app = mashang_http::with_common_layers(router)
+    let app = mashang_http::with_common_layers(router, &config.edge)
         .layer(Extension(authenticator))
         .layer(Extension(OperatorToken::new(config.operator_token.clone())))
         .merge(mashang_http::health_router(Readiness::new(
@@ -373,7 +418,10 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
             tracing::warn!("database connections still in use at exit");
         }
         tracing::info!("stopped");
-        Ok(())
+        match refused.get() {
+            Some(why) => Err(anyhow::anyhow!("{why}")),
+            None => Ok(()),
+        }
     });
     Ok(Running {
         addr,

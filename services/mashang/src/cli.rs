@@ -141,9 +141,27 @@ pub struct ServeArgs {
     /// Bearer token for operations automation on staff endpoints; operator access is off when unset.
     #[arg(long, env = "MASHANG_OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: Option<String>,
-    /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
-    #[arg(long, env = "MASHANG_TRUST_FORWARDED_FOR")]
-    pub trust_forwarded_for: bool,
+    /// Proxies whose X-Forwarded-For / Forwarded headers name the client: a
+    /// comma-separated list of CIDR ranges or addresses (e.g. the ingress controller's
+    /// pod range `10.42.0.0/16`). The client is the right-most address not in the
+    /// list; with none set, the TCP peer is the client and the headers are ignored.
+    #[arg(long, env = "MASHANG_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Longest a request may take, in seconds, before it is answered 503.
+    #[arg(long, env = "MASHANG_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+    /// Longest a multipart upload (photo, voice note) may take, in seconds.
+    #[arg(long, env = "MASHANG_UPLOAD_TIMEOUT", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_timeout: u64,
+    /// PostgreSQL `statement_timeout` of the services' connections, in milliseconds.
+    #[arg(long, env = "MASHANG_DB_STATEMENT_TIMEOUT_MS", default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_statement_timeout_ms: u64,
+    /// PostgreSQL `lock_timeout` of the services' connections, in milliseconds.
+    #[arg(long, env = "MASHANG_DB_LOCK_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_lock_timeout_ms: u64,
+    /// PostgreSQL `idle_in_transaction_session_timeout`, in seconds.
+    #[arg(long, env = "MASHANG_DB_IDLE_IN_TRANSACTION_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_idle_in_transaction_timeout: u64,
     /// Seconds to finish requests and event handling after SIGTERM.
     #[arg(long, env = "MASHANG_SHUTDOWN_GRACE", default_value_t = 20)]
     pub shutdown_grace: u64,

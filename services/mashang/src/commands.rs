@@ -74,6 +74,11 @@ fn components(services: &[ServiceArg]) -> Components {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut db = DbConfig::new(args.database_url.clone());
     db.max_connections = args.db_max_connections;
+    db.limits = mashang_db::StatementLimits {
+        statement: Duration::from_millis(args.db_statement_timeout_ms),
+        lock: Duration::from_millis(args.db_lock_timeout_ms),
+        idle_in_transaction: Duration::from_secs(args.db_idle_in_transaction_timeout),
+    };
     let storage = match args.storage.kind {
         StorageKind::Local => StorageConfig::Local(args.storage.storage_dir.clone()),
         StorageKind::S3 => StorageConfig::S3 {
@@ -108,7 +113,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         pii_key: pii_key(&args)?,
         operator_token: args.operator_token.clone(),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
-        trust_forwarded_for: args.trust_forwarded_for,
+        edge: mashang_http::EdgeConfig {
+            timeouts: mashang_http::RequestTimeouts {
+                request: Duration::from_secs(args.request_timeout),
+                upload: Duration::from_secs(args.upload_timeout),
+            },
+            trusted_proxies: mashang_http::TrustedProxies::parse(&args.trusted_proxies)
+                .context("MASHANG_TRUSTED_PROXIES")?,
+        },
         intake_limits: mashang_intake::LimitConfig {
             posts_per_address_per_minute: args.posts_per_address_per_minute,
             reports_per_code_per_minute: args.reports_per_code_per_minute,

@@ -175,7 +175,7 @@ async fn serve(
         pii_key: PiiKey::from_base64(&secrets.pii_key)?,
         operator_token: Some(operator_token.to_owned()),
         shutdown_grace: Duration::from_secs(10),
-        trust_forwarded_for: false,
+        edge: mashang_http::EdgeConfig::default(),
         intake_limits: mashang_intake::LimitConfig::default(),
     })
     .await?;

@@ -252,6 +252,7 @@ impl IntoResponse for PageError {
 
 impl From<ApiError> for PageError {
     fn from(err: ApiError) -> Self {
+        let err = err.classify();
         let status = err.status();
         let message = match err {
             ApiError::Unauthorized => return Self::SignIn,
