@@ -57,9 +57,14 @@ pub fn s3_config() -> S3Config {
 
 /// The key sealing phone numbers in tests.
 pub fn pii_key() -> PiiKey {
+    PiiKey::from_base64(&pii_key_base64()).expect("a generated key is valid")
+}
+
+/// The same key as `MASHANG_PII_KEY` would give it, for processes the tests start.
+pub fn pii_key_base64() -> String {
     static KEY: OnceLock<String> = OnceLock::new();
-    let encoded = KEY.get_or_init(|| PiiKey::generate_base64().expect("randomness"));
-    PiiKey::from_base64(encoded).expect("a generated key is valid")
+    KEY.get_or_init(|| PiiKey::generate_base64().expect("randomness"))
+        .clone()
 }
 
 /// Installs the process's tracing once, so spans carry trace context as in production.

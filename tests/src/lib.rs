@@ -8,6 +8,7 @@ pub mod fixture;
 pub mod infra;
 pub mod intake;
 pub mod photo;
+pub mod procs;
 pub mod proxy;
 pub mod wait;
 

@@ -43,8 +43,14 @@ impl TestDatabase {
     /// Creates, migrates and grants a new database. Panics with a clear message when
     /// the test cluster is unreachable: the test script provides one.
     pub async fn create() -> Self {
+        Self::create_in(&admin_url()).await
+    }
+
+    /// As [`TestDatabase::create`], in the cluster that the superuser URL `admin_url`
+    /// reaches (a private cluster a test may restart).
+    pub async fn create_in(admin_url: &str) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let admin: PgConnectOptions = admin_url()
+        let admin: PgConnectOptions = admin_url
             .parse()
             .expect("MASHANG_TEST_DATABASE_URL must be a postgres:// URL");
         let name = format!(
@@ -72,19 +78,22 @@ impl TestDatabase {
         conn.close().await.ok();
 
         let owner_url = admin.clone().database(&name).to_url_lossy().to_string();
-        // The role belongs to the cluster: set it up once per process, so parallel
-        // tests do not update its catalogue row concurrently.
-        static ROLE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-        ROLE.get_or_init(|| async {
-            let role = AppRole {
-                name: TEST_APP_ROLE.to_owned(),
-                password: Some(TEST_APP_PASSWORD.to_owned()),
-            };
-            prepare_app_role(&DbConfig::new(admin_url()), &role)
-                .await
-                .expect("preparing the application role");
-        })
-        .await;
+        // The role belongs to the cluster: set it up once per process and cluster, so
+        // parallel tests do not update its catalogue row concurrently.
+        static ROLES: tokio::sync::Mutex<Vec<String>> = tokio::sync::Mutex::const_new(Vec::new());
+        {
+            let mut prepared = ROLES.lock().await;
+            if !prepared.iter().any(|url| url == admin_url) {
+                let role = AppRole {
+                    name: TEST_APP_ROLE.to_owned(),
+                    password: Some(TEST_APP_PASSWORD.to_owned()),
+                };
+                prepare_app_role(&DbConfig::new(admin_url), &role)
+                    .await
+                    .expect("preparing the application role");
+                prepared.push(admin_url.to_owned());
+            }
+        }
         let role = AppRole {
             name: TEST_APP_ROLE.to_owned(),
             password: None,

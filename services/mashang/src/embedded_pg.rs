@@ -14,6 +14,7 @@ use anyhow::{Context as _, bail};
 #[derive(Debug)]
 pub struct EmbeddedPg {
     bin: PathBuf,
+    dir: PathBuf,
     data: PathBuf,
     run_as: Option<String>,
     port: u16,
@@ -98,6 +99,7 @@ impl EmbeddedPg {
         let dir = dir.canonicalize()?;
         let pg = Self {
             bin,
+            dir: dir.clone(),
             data: dir.join("data"),
             run_as,
             port: free_port()?,
@@ -129,6 +131,15 @@ impl EmbeddedPg {
                 &["-D", &pg.data.to_string_lossy(), "-m", "fast", "-w", "stop"],
             );
         }
+        pg.launch()?;
+        Ok(pg)
+    }
+
+    /// Starts the stopped cluster again on the same port (for tests of a database
+    /// restart).
+    pub fn launch(&self) -> anyhow::Result<()> {
+        let pg = self;
+        let dir = &self.dir;
         let log = dir.join("postgres.log");
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -k {} -c max_connections=100",
@@ -150,8 +161,7 @@ impl EmbeddedPg {
                 "start",
             ],
         )
-        .with_context(|| format!("starting PostgreSQL failed; see {}", log.display()))?;
-        Ok(pg)
+        .with_context(|| format!("starting PostgreSQL failed; see {}", log.display()))
     }
 
     /// The superuser URL of a database in the cluster.

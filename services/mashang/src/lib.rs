@@ -6,7 +6,7 @@ pub mod app;
 pub mod cli;
 mod commands;
 pub mod demo;
-mod embedded_pg;
+pub mod embedded_pg;
 mod probes;
 pub mod seed;
 
