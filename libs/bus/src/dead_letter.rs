@@ -79,7 +79,10 @@ impl DeadLetters {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.refresh_gauge(service).await?;
+        // Parked is parked: a failed count only delays the gauge to the next poll.
+        if let Err(err) = self.refresh_gauge(service).await {
+            tracing::debug!(%service, error = %mashang_telemetry::error_chain(&err), "could not count dead letters");
+        }
         Ok(())
     }
 
