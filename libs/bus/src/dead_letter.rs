@@ -151,15 +151,37 @@ impl DeadLetters {
         policy: RetryPolicy,
         shutdown: CancellationToken,
     ) {
+        let replayer = Replayer {
+            store: self,
+            service,
+            spec,
+            handler,
+            policy,
+            shutdown,
+        };
+        replayer.run().await;
+    }
+}
+
+/// One consumer's replay worker.
+struct Replayer {
+    store: DeadLetters,
+    service: Service,
+    spec: ConsumerSpec,
+    handler: Arc<dyn Handler>,
+    policy: RetryPolicy,
+    shutdown: CancellationToken,
+}
+
+impl Replayer {
+    async fn run(self) {
+        let service = self.service;
         loop {
-            if let Err(err) = self.refresh_gauge(service).await {
-                tracing::debug!(%service, error = %mashang_telemetry::error_chain(&err), "could not count dead letters");
-            }
-            match self.claim(service, spec.name).await {
+            self.count().await;
+            match self.store.claim(service, self.spec.name).await {
                 Ok(rows) => {
                     for (id, raw) in rows {
-                        self.replay(service, spec, handler.as_ref(), policy, &shutdown, id, &raw)
-                            .await;
+                        self.replay(id, &raw).await;
                     }
                 }
                 Err(err) => {
@@ -167,23 +189,20 @@ impl DeadLetters {
                 }
             }
             tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(self.poll_interval) => {}
+                _ = self.shutdown.cancelled() => break,
+                _ = tokio::time::sleep(self.store.poll_interval) => {}
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn replay(
-        &self,
-        service: Service,
-        spec: ConsumerSpec,
-        handler: &dyn Handler,
-        policy: RetryPolicy,
-        shutdown: &CancellationToken,
-        id: Uuid,
-        raw: &[u8],
-    ) {
+    async fn count(&self) {
+        if let Err(err) = self.store.refresh_gauge(self.service).await {
+            tracing::debug!(service = %self.service, error = %mashang_telemetry::error_chain(&err), "could not count dead letters");
+        }
+    }
+
+    async fn replay(&self, id: Uuid, raw: &[u8]) {
+        let (service, consumer) = (self.service, self.spec.name);
         let failed = per_schema!(
             service,
             "UPDATE ",
@@ -196,25 +215,26 @@ impl DeadLetters {
             ".dead_letters SET replay_requested_at = clock_timestamp() WHERE id = $1"
         );
         let handled = per_schema!(service, "DELETE FROM ", ".dead_letters WHERE id = $1");
-        let outcome = if shutdown.is_cancelled() {
+        let outcome = if self.shutdown.is_cancelled() {
             Settled::Stopped
         } else {
             match serde_json::from_slice::<Envelope>(raw) {
                 Ok(envelope) => {
-                    tracing::info!(consumer = spec.name, event_id = %envelope.id, "replaying a dead letter");
-                    settle(spec.name, handler, &envelope, policy, shutdown).await
+                    tracing::info!(consumer, event_id = %envelope.id, "replaying a dead letter");
+                    let handler = self.handler.as_ref();
+                    settle(consumer, handler, &envelope, self.policy, &self.shutdown).await
                 }
                 Err(err) => Settled::Poison(anyhow::Error::new(err).context("not an envelope")),
             }
         };
         let written = match &outcome {
-            Settled::Handled => self.on_row(handled, id, None).await,
+            Settled::Handled => self.store.on_row(handled, id, None).await,
             // Asked for again after the restart, without waiting out the lease.
-            Settled::Stopped => self.on_row(release, id, None).await,
+            Settled::Stopped => self.store.on_row(release, id, None).await,
             Settled::Poison(err) => {
                 let reason = format!("{err:#}");
-                tracing::error!(consumer = spec.name, dead_letter = %id, reason, "replayed dead letter failed again; still parked");
-                self.on_row(failed, id, Some(&reason)).await
+                tracing::error!(consumer, dead_letter = %id, reason, "replayed dead letter failed again; still parked");
+                self.store.on_row(failed, id, Some(&reason)).await
             }
         };
         if let Err(err) = written {
@@ -222,9 +242,7 @@ impl DeadLetters {
             // second effect.
             tracing::warn!(%service, dead_letter = %id, error = %mashang_telemetry::error_chain(&err), "could not record a replay's outcome");
         }
-        if let Err(err) = self.refresh_gauge(service).await {
-            tracing::debug!(%service, error = %mashang_telemetry::error_chain(&err), "could not count dead letters");
-        }
+        self.count().await;
     }
 }
 
