@@ -27,11 +27,6 @@ use crate::retry::RetryPolicy;
 const MIN_SERVER: (u64, u64) = (2, 10);
 /// Events handled at once per consumer.
 const CONCURRENCY: usize = 16;
-/// How long a delivery may stay unacknowledged before the server delivers it again.
-const ACK_WAIT: Duration = Duration::from_secs(60);
-/// While a handler runs, how often the server is told it is still in hand, so a slow
-/// handler is never raced by a redelivery of its own event.
-const PROGRESS_EVERY: Duration = Duration::from_secs(20);
 
 /// NATS connection and naming.
 #[derive(Clone, Debug)]
@@ -50,6 +45,10 @@ pub struct NatsConfig {
     pub replicas: usize,
     /// Redelivery back-off.
     pub retry: RetryPolicy,
+    /// How long a delivery may stay unacknowledged before the server delivers it
+    /// again. While a handler runs, the consumer tells the server every third of it
+    /// that the event is in hand, so a slow handler is never raced by a redelivery.
+    pub ack_wait: Duration,
     /// Credentials presented to the server.
     pub auth: NatsAuth,
     /// TLS to the server.
@@ -67,6 +66,7 @@ impl NatsConfig {
             max_age: Duration::from_secs(7 * 24 * 3600),
             replicas: 1,
             retry: RetryPolicy::default(),
+            ack_wait: Duration::from_secs(60),
             auth: NatsAuth::None,
             tls: NatsTls::default(),
         }
@@ -245,7 +245,7 @@ impl NatsBus {
                 description: Some(format!("mashang {} service", spec.name)),
                 filter_subjects,
                 ack_policy: consumer::AckPolicy::Explicit,
-                ack_wait: ACK_WAIT,
+                ack_wait: self.config.ack_wait,
                 // A transient failure is redelivered for as long as it lasts (with the
                 // back-off given in each Nak); only poison is parked, by us. A
                 // server-side limit would drop events silently.
@@ -287,8 +287,10 @@ impl NatsBus {
         }
         let work = handle_traced(spec.name, handler.as_ref(), envelope.clone(), attempt);
         tokio::pin!(work);
-        let mut progress =
-            tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
+        let mut progress = {
+            let every = self.config.ack_wait / 3;
+            tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+        };
         let outcome = loop {
             tokio::select! {
                 outcome = &mut work => break outcome,

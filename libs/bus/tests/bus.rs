@@ -28,6 +28,8 @@ enum Behaviour {
     FailAlways,
     /// Always poison.
     Poison,
+    /// Succeeds, but only after this long.
+    Slow(Duration),
 }
 
 #[derive(Debug)]
@@ -81,6 +83,7 @@ impl Handler for Recorder {
                     "cannot ever handle this"
                 )));
             }
+            Behaviour::Slow(pause) => tokio::time::sleep(pause).await,
             Behaviour::Succeed | Behaviour::FailFirst(_) => {}
         }
         self.effects.lock().expect("not poisoned").push(envelope);
@@ -274,6 +277,37 @@ async fn nats_keeps_redelivering_through_a_long_transient_failure_and_applies_it
         parked(&database.db, Service::Routing).await.is_empty(),
         "nothing parked"
     );
+}
+
+#[tokio::test]
+async fn nats_does_not_redeliver_an_event_whose_slow_handler_is_still_working() {
+    let mut config = nats_config();
+    config.ack_wait = Duration::from_secs(1);
+    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect(config).await.expect("connecting"));
+    // Three times the server's patience: without progress reports it would deliver
+    // the event again twice while the first delivery is still being handled.
+    let slow = Recorder::new(Behaviour::Slow(Duration::from_secs(3)));
+    let (stop, task) = spawn_consumer(bus.clone(), ASSIGNED_ONLY, slow.clone());
+    let event = assigned(TenantId::new());
+    bus.publish(&event).await.expect("publishing");
+    eventually("the slow effect", async || {
+        (!slow.effects().is_empty()).then_some(())
+    })
+    .await;
+    slow.become_(Behaviour::Succeed);
+    let marker = assigned(event.tenant_id);
+    bus.publish(&marker).await.expect("publishing");
+    eventually("the marker", async || {
+        slow.effects()
+            .iter()
+            .any(|e| e.id == marker.id)
+            .then_some(())
+    })
+    .await;
+    stop.cancel();
+    task.await.expect("the consumer stops");
+    let deliveries = slow.seen().iter().filter(|e| e.id == event.id).count();
+    assert_eq!(deliveries, 1, "redelivered while its handler was working");
 }
 
 #[tokio::test]
