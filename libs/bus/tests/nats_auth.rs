@@ -10,18 +10,26 @@ use mashang_bus::{Bus, NatsAuth, NatsBus, NatsConfig, Secret};
 use mashang_domain::events::{CaseCreated, Envelope};
 use mashang_domain::{CaseId, GridNodeId, ReportId, TenantId};
 
-/// The nats-server binary: `MASHANG_TEST_NATS_SERVER`, or the one the test services use.
+/// The nats-server binary: `MASHANG_TEST_NATS_SERVER`, the one the test services use,
+/// or the first on `PATH`.
 fn nats_server() -> PathBuf {
     if let Ok(path) = std::env::var("MASHANG_TEST_NATS_SERVER") {
         return path.into();
     }
     let local = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../target/test-env/venv/bin/nats-server");
-    assert!(
-        local.exists(),
-        "no nats-server: set MASHANG_TEST_NATS_SERVER or run infra/test-services up"
-    );
-    local
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("nats-server"))
+            .find(|p| p.is_file())
+    });
+    match (local.is_file(), on_path) {
+        (true, _) => local,
+        (false, Some(found)) => found,
+        (false, None) => {
+            panic!("no nats-server: set MASHANG_TEST_NATS_SERVER or run infra/test-services up")
+        }
+    }
 }
 
 /// A nats-server of our own, on a free port, requiring `args`' credentials; killed on drop.
