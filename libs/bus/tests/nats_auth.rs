@@ -1,4 +1,5 @@
-//! The NATS connection's credentials, against a private nats-server that demands them.
+//! The NATS connection's credentials and TLS, against a private nats-server that
+//! demands them.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -6,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::Utc;
-use mashang_bus::{Bus, NatsAuth, NatsBus, NatsConfig, Secret};
+use mashang_bus::{Bus, NatsAuth, NatsBus, NatsConfig, NatsTls, Secret};
 use mashang_domain::events::{CaseCreated, Envelope};
 use mashang_domain::{CaseId, GridNodeId, ReportId, TenantId};
 
@@ -86,9 +87,93 @@ fn event() -> Envelope {
 }
 
 async fn bus(url: &str, auth: NatsAuth) -> NatsBus {
+    tls_bus(url, auth, NatsTls::default()).await
+}
+
+async fn tls_bus(url: &str, auth: NatsAuth, tls: NatsTls) -> NatsBus {
     let mut config = NatsConfig::new(url);
     config.auth = auth;
+    config.tls = tls;
     NatsBus::connect(config).await.expect("connect starts")
+}
+
+/// A throw-away certificate authority and a server certificate for 127.0.0.1 it
+/// signed, made with the openssl command: (ca.pem, server.pem, server.key).
+fn certificates(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let done = std::process::Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("running openssl");
+        assert!(
+            done.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=mashang test CA",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").expect("writing");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "san.cnf",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
 }
 
 /// Polls readiness as `/readyz` would, until the bus is ready or the deadline passes.
@@ -144,5 +229,45 @@ async fn a_server_requiring_a_token_accepts_it() {
     assert!(
         wrong.publish(&event()).await.is_err(),
         "published with a wrong token"
+    );
+}
+
+#[tokio::test]
+async fn tls_is_used_with_the_given_authority_and_required_when_asked() {
+    let certs = tempfile::tempdir().expect("a folder");
+    let (ca, cert, key) = certificates(certs.path());
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let server = private_server(&[
+        "--tls",
+        "--tlscert",
+        &cert,
+        "--tlskey",
+        &key,
+        "--auth",
+        "tls-t0ken",
+    ])
+    .await;
+    let token = || NatsAuth::Token(Secret::new("tls-t0ken"));
+    let trusted = NatsTls {
+        required: true,
+        ca_file: Some(ca),
+        client_cert: None,
+    };
+    let right = tls_bus(&server.url, token(), trusted).await;
+    // The system's authorities do not know the test CA: the handshake fails.
+    let untrusted = tls_bus(
+        &server.url,
+        token(),
+        NatsTls {
+            required: true,
+            ..NatsTls::default()
+        },
+    )
+    .await;
+    assert!(ready(&right).await, "not ready over TLS with the CA");
+    right.publish(&event()).await.expect("publishing over TLS");
+    assert!(
+        untrusted.publish(&event()).await.is_err(),
+        "a certificate from an unknown CA was accepted"
     );
 }
