@@ -246,8 +246,9 @@ async fn county_centre(env: &TestEnv, client: &Client) -> Client {
     .await
 }
 
-/// Notification and analytics emit no events yet; give their outboxes a row each (with
-/// the services stopped) so that every tenant table is covered.
+/// Notification and analytics emit no events yet, and no event is parked; give their
+/// outboxes and every dead-letter table a row each (with the services stopped) so that
+/// every tenant table is covered.
 async fn cover_silent_outboxes(env: &TestEnv, fx: &Fixture) {
     let mut owner = env.database.owner().await;
     for table in ["notification.outbox", "analytics.outbox"] {
@@ -258,6 +259,17 @@ async fn cover_silent_outboxes(env: &TestEnv, fx: &Fixture) {
         .execute(&mut owner)
         .await
         .expect("an outbox row");
+    }
+    // Nothing is poison in a healthy run: park one event of the tenant per service.
+    for schema in ["intake", "routing", "notification", "analytics"] {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {schema}.dead_letters (consumer, event_id, event_type, tenant_id, raw, first_error, last_error) \
+             VALUES ('{schema}', gen_random_uuid(), 'case.closed', $1, '\\x7b7d', 'test', 'test')"
+        )))
+        .bind(fx.tenant.as_uuid())
+        .execute(&mut owner)
+        .await
+        .expect("a dead letter");
     }
 }
 

@@ -28,11 +28,12 @@ impl ConsumerSpec {
 /// How handling an event failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
-    /// A passing failure (database or network): deliver again later, with back-off.
+    /// A passing failure (database or network away, a timeout): deliver again later,
+    /// with back-off, for as long as it takes. Never parked.
     #[error("retryable: {0:#}")]
     Retry(anyhow::Error),
-    /// The event can never be handled (malformed, refers to nothing): park it on the
-    /// dead-letter subject and log it, rather than retry forever.
+    /// The event can never be handled (undecodable, unknown tenant, refers to nothing):
+    /// park it in the service's dead-letter table, from which an operator replays it.
     #[error("poison: {0:#}")]
     Poison(anyhow::Error),
 }
@@ -71,8 +72,9 @@ pub trait Bus: Send + Sync + fmt::Debug + 'static {
 
     /// Runs a durable consumer until `shutdown`, then finishes the events in hand.
     /// Each event goes to `handler`: acknowledged on success, delivered again with
-    /// back-off on a retryable failure, parked on the dead-letter subject when poison
-    /// or out of attempts.
+    /// capped, jittered back-off on a retryable failure (without limit), parked as a
+    /// dead letter when poison. Dead letters marked for replay are run through
+    /// `handler` again by the same consumer.
     async fn run_consumer(
         &self,
         spec: ConsumerSpec,

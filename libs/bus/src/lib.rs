@@ -8,9 +8,13 @@
 //! redelivered event has no second effect.
 //!
 //! Two implementations of [`Bus`] carry the events: NATS JetStream ([`NatsBus`]) for
-//! separate processes, and in-process ([`InProcessBus`]) for the monolithic mode.
+//! separate processes, and in-process ([`InProcessBus`]) for the monolithic mode. Both
+//! retry a transient failure for as long as it lasts and park only poison, in the
+//! consuming service's dead-letter table ([`dead_letter`]), from which an operator
+//! replays it.
 
 mod bus;
+pub mod dead_letter;
 mod error;
 mod handling;
 pub mod inbox;
@@ -22,8 +26,9 @@ mod retry;
 mod service;
 
 pub use bus::{Bus, ConsumerSpec, Handler, HandlerError};
+pub use dead_letter::DeadLetters;
 pub use error::BusError;
 pub use memory::InProcessBus;
-pub use nats::{NatsBus, NatsConfig};
+pub use nats::{NatsAuth, NatsBus, NatsConfig, NatsTls, Secret};
 pub use retry::RetryPolicy;
 pub use service::Service;

@@ -1,10 +1,12 @@
 //! The in-process bus for the monolithic mode.
 //!
 //! `publish` returns only when every consumer that wants the event has dealt with it
-//! (handled, or parked as dead), so the outbox marks an event sent only once it has
-//! had its effect everywhere; if the process dies first, the relay publishes it again
-//! on the next start and the inboxes drop the duplicates. The guarantees are those of
-//! the NATS bus; only the transport differs.
+//! (handled, or parked in its service's dead-letter table because it is poison), so
+//! the outbox marks an event sent only once it has had its effect everywhere. A
+//! transient failure is retried for as long as it lasts; if the process stops or dies
+//! first, `publish` fails, the outbox keeps the event, the relay publishes it again on
+//! the next start and the inboxes drop the duplicates. The guarantees are those of the
+//! NATS bus; only the transport differs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,8 +18,10 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::bus::{Bus, ConsumerSpec, Handler, HandlerError};
+use crate::bus::{Bus, ConsumerSpec, Handler};
+use crate::dead_letter::{DeadLetters, Parking};
 use crate::error::BusError;
+use crate::handling::{Settled, settle};
 use crate::retry::RetryPolicy;
 
 /// How long `publish` waits for a declared consumer to start.
@@ -41,6 +45,7 @@ pub struct InProcessBus {
     registry: Arc<Mutex<Registry>>,
     registered: Arc<Notify>,
     policy: RetryPolicy,
+    dead_letters: Option<DeadLetters>,
 }
 
 impl std::fmt::Debug for InProcessBus {
@@ -59,7 +64,15 @@ impl InProcessBus {
             registry: Arc::new(Mutex::new(Registry::default())),
             registered: Arc::new(Notify::new()),
             policy,
+            dead_letters: None,
         }
+    }
+
+    /// The same bus, parking poison events in the services' dead-letter tables and
+    /// replaying the ones an operator marks. Without it they are only logged.
+    pub fn with_dead_letters(mut self, store: DeadLetters) -> Self {
+        self.dead_letters = Some(store);
+        self
     }
 
     fn sender(&self, name: &str) -> Option<mpsc::Sender<Delivery>> {
@@ -129,6 +142,16 @@ impl Bus for InProcessBus {
             .insert(spec.name, sender);
         self.registered.notify_waiters();
         let tracker = TaskTracker::new();
+        let parking = Parking::for_consumer(self.dead_letters.as_ref(), spec);
+        if let Some((store, service)) = parking.target() {
+            tracker.spawn(store.clone().run_replays(
+                *service,
+                spec,
+                handler.clone(),
+                self.policy,
+                shutdown.clone(),
+            ));
+        }
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -137,7 +160,8 @@ impl Bus for InProcessBus {
                         let handler = handler.clone();
                         let shutdown = shutdown.clone();
                         let policy = self.policy;
-                        tracker.spawn(deliver(spec, handler, delivery, policy, shutdown));
+                        let parking = parking.clone();
+                        tracker.spawn(deliver(spec, handler, delivery, policy, parking, shutdown));
                     }
                     None => break,
                 },
@@ -161,40 +185,41 @@ impl Bus for InProcessBus {
     }
 }
 
+/// Handles one delivery and answers it only once the event is done: handled, or
+/// parked as poison. Interrupted by shutdown, it leaves the delivery unanswered, so the
+/// publisher fails and the outbox keeps the event for the next start.
 async fn deliver(
     spec: ConsumerSpec,
     handler: Arc<dyn Handler>,
     delivery: Delivery,
     policy: RetryPolicy,
+    parking: Parking,
     shutdown: CancellationToken,
 ) {
     let Delivery { envelope, done } = delivery;
-    let mut attempt = 1;
-    loop {
-        let outcome =
-            crate::handling::handle_traced(spec.name, handler.as_ref(), envelope.clone(), attempt)
-                .await;
-        match outcome {
-            Ok(()) => break,
-            Err(HandlerError::Poison(err)) => {
-                crate::handling::log_dead(spec.name, &envelope, &format!("{err:#}"));
-                break;
-            }
-            Err(HandlerError::Retry(err)) if policy.exhausted(attempt) => {
-                crate::handling::log_dead(
-                    spec.name,
-                    &envelope,
-                    &format!("out of attempts: {err:#}"),
-                );
-                break;
-            }
-            Err(HandlerError::Retry(err)) => {
-                tracing::warn!(consumer = spec.name, event_id = %envelope.id, attempt, error = %format!("{err:#}"), "event handling failed; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return, // unanswered: redelivered after restart
-                    _ = tokio::time::sleep(policy.delay_after(attempt)) => {}
+    match settle(spec.name, handler.as_ref(), &envelope, policy, &shutdown).await {
+        Settled::Handled => {}
+        Settled::Stopped => return,
+        Settled::Poison(err) => {
+            let raw = match serde_json::to_vec(&envelope) {
+                Ok(raw) => raw,
+                Err(err) => {
+                    tracing::error!(consumer = spec.name, event_id = %envelope.id, error = %err, "could not encode a dead letter");
+                    return;
                 }
-                attempt += 1;
+            };
+            let parked = parking
+                .park(
+                    spec.name,
+                    &raw,
+                    Some(&envelope),
+                    &format!("{err:#}"),
+                    policy,
+                    &shutdown,
+                )
+                .await;
+            if !parked {
+                return;
             }
         }
     }

@@ -1,6 +1,9 @@
 //! The NATS JetStream bus: one stream for `<prefix>.>`, a durable pull consumer per
 //! service with explicit acks, message id = event id (JetStream drops duplicates within
-//! its window), redelivery with back-off, and a dead-letter stream for poison events.
+//! its window), redelivery with capped, jittered back-off for as long as a failure is
+//! transient, and poison events parked in the service's dead-letter table.
+
+mod auth;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,25 +16,24 @@ use tokio::sync::{OnceCell, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use self::auth::{NatsAuth, NatsTls, Secret};
 use crate::bus::{Bus, ConsumerSpec, Handler, HandlerError};
+use crate::dead_letter::{DeadLetters, Parking};
 use crate::error::BusError;
-use crate::handling::{handle_traced, log_dead};
+use crate::handling::handle_traced;
 use crate::retry::RetryPolicy;
 
 /// The oldest NATS server whose consumer settings (several filter subjects) we rely on.
 const MIN_SERVER: (u64, u64) = (2, 10);
 /// Events handled at once per consumer.
 const CONCURRENCY: usize = 16;
-/// How long a delivery may stay unacknowledged before the server delivers it again.
-const ACK_WAIT: Duration = Duration::from_secs(60);
 
 /// NATS connection and naming.
 #[derive(Clone, Debug)]
 pub struct NatsConfig {
     /// Server URL(s), comma-separated (`nats://127.0.0.1:4222`).
     pub url: String,
-    /// Subject prefix: events are `<prefix>.<tenant_id>.<type>`, dead letters
-    /// `<prefix>-dlq.<consumer>.<tenant_id>.<type>`. `mashang` in production.
+    /// Subject prefix: events are `<prefix>.<tenant_id>.<type>`. `mashang` in production.
     pub prefix: String,
     /// Client name shown in the server's monitoring.
     pub client_name: String,
@@ -41,8 +43,16 @@ pub struct NatsConfig {
     pub max_age: Duration,
     /// Stream replicas (3 on a clustered server).
     pub replicas: usize,
-    /// Redelivery policy.
+    /// Redelivery back-off.
     pub retry: RetryPolicy,
+    /// How long a delivery may stay unacknowledged before the server delivers it
+    /// again. While a handler runs, the consumer tells the server every third of it
+    /// that the event is in hand, so a slow handler is never raced by a redelivery.
+    pub ack_wait: Duration,
+    /// Credentials presented to the server.
+    pub auth: NatsAuth,
+    /// TLS to the server.
+    pub tls: NatsTls,
 }
 
 impl NatsConfig {
@@ -56,15 +66,14 @@ impl NatsConfig {
             max_age: Duration::from_secs(7 * 24 * 3600),
             replicas: 1,
             retry: RetryPolicy::default(),
+            ack_wait: Duration::from_secs(60),
+            auth: NatsAuth::None,
+            tls: NatsTls::default(),
         }
     }
 
     fn stream_name(&self) -> String {
         stream_name_for(&self.prefix)
-    }
-
-    fn dlq_stream_name(&self) -> String {
-        format!("{}_DLQ", self.stream_name())
     }
 
     fn subject(&self, envelope: &Envelope) -> String {
@@ -99,6 +108,7 @@ pub struct NatsBus {
     js: jetstream::Context,
     config: Arc<NatsConfig>,
     streams: Arc<OnceCell<()>>,
+    dead_letters: Option<DeadLetters>,
 }
 
 impl std::fmt::Debug for NatsBus {
@@ -111,9 +121,12 @@ impl std::fmt::Debug for NatsBus {
 }
 
 impl NatsBus {
-    /// Starts connecting to the server.
+    /// Starts connecting to the server. Fails at once only for settings that can never
+    /// work (an unreadable credentials or certificate file, an invalid NKey seed).
     pub async fn connect(config: NatsConfig) -> Result<Self, BusError> {
-        let client = async_nats::ConnectOptions::new()
+        let options =
+            auth::apply(async_nats::ConnectOptions::new(), &config.auth, &config.tls).await?;
+        let client = options
             .name(&config.client_name)
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(3))
@@ -127,7 +140,15 @@ impl NatsBus {
             js,
             config: Arc::new(config),
             streams: Arc::new(OnceCell::new()),
+            dead_letters: None,
         })
+    }
+
+    /// The same bus, parking poison events in the services' dead-letter tables and
+    /// replaying the ones an operator marks. Without it they are only logged.
+    pub fn with_dead_letters(mut self, store: DeadLetters) -> Self {
+        self.dead_letters = Some(store);
+        self
     }
 
     fn check_server_version(&self) -> Result<(), BusError> {
@@ -177,35 +198,28 @@ impl NatsBus {
         }
     }
 
-    /// Creates (or updates) the event and dead-letter streams once per process.
+    /// Creates (or updates) the event stream once per process.
     async fn ensure_streams(&self) -> Result<(), BusError> {
         self.streams
             .get_or_try_init(|| async {
                 self.wait_connected().await?;
                 self.check_server_version()?;
                 let c = &self.config;
-                for (name, subjects, max_age) in [
-                    (c.stream_name(), vec![format!("{}.>", c.prefix)], c.max_age),
-                    (
-                        c.dlq_stream_name(),
-                        vec![format!("{}-dlq.>", c.prefix)],
-                        Duration::from_secs(30 * 24 * 3600),
-                    ),
-                ] {
-                    let config = stream::Config {
-                        name: name.clone(),
-                        subjects,
-                        retention: stream::RetentionPolicy::Limits,
-                        storage: stream::StorageType::File,
-                        max_age,
-                        duplicate_window: c.duplicate_window,
-                        num_replicas: c.replicas,
-                        ..Default::default()
-                    };
-                    self.js.get_or_create_stream(config).await.map_err(|e| {
-                        BusError::Unavailable(format!("creating stream {name}: {e}"))
-                    })?;
-                }
+                let name = c.stream_name();
+                let config = stream::Config {
+                    name: name.clone(),
+                    subjects: vec![format!("{}.>", c.prefix)],
+                    retention: stream::RetentionPolicy::Limits,
+                    storage: stream::StorageType::File,
+                    max_age: c.max_age,
+                    duplicate_window: c.duplicate_window,
+                    num_replicas: c.replicas,
+                    ..Default::default()
+                };
+                self.js
+                    .get_or_create_stream(config)
+                    .await
+                    .map_err(|e| BusError::Unavailable(format!("creating stream {name}: {e}")))?;
                 Ok(())
             })
             .await
@@ -231,9 +245,10 @@ impl NatsBus {
                 description: Some(format!("mashang {} service", spec.name)),
                 filter_subjects,
                 ack_policy: consumer::AckPolicy::Explicit,
-                ack_wait: ACK_WAIT,
-                // Redelivery is bounded by our own count, which parks the event on the
-                // dead-letter stream; a server-side limit would drop it silently.
+                ack_wait: self.config.ack_wait,
+                // A transient failure is redelivered for as long as it lasts (with the
+                // back-off given in each Nak); only poison is parked, by us. A
+                // server-side limit would drop events silently.
                 max_deliver: -1,
                 ..Default::default()
             })
@@ -241,62 +256,24 @@ impl NatsBus {
             .map_err(|e| BusError::Unavailable(format!("creating consumer {}: {e}", spec.name)))
     }
 
-    async fn dead_letter(
-        &self,
-        consumer: &'static str,
-        envelope: &Envelope,
-        raw: &[u8],
-        reason: &str,
-    ) {
-        log_dead(consumer, envelope, reason);
-        let subject = format!(
-            "{}-dlq.{}.{}.{}",
-            self.config.prefix,
-            consumer,
-            envelope.tenant_id,
-            envelope.event_type.as_str()
-        );
-        self.park(subject, raw, reason).await;
-    }
-
-    async fn park(&self, subject: String, raw: &[u8], reason: &str) {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Mashang-Dead-Reason", truncate(reason, 1000).as_str());
-        let published = match self
-            .js
-            .publish_with_headers(subject.clone(), headers, raw.to_vec().into())
-            .await
-        {
-            Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(err) = published {
-            tracing::error!(subject, error = %err, "could not park a dead letter; it stays only in the log");
-        }
-    }
-
     async fn handle_message(
         &self,
         spec: ConsumerSpec,
         handler: Arc<dyn Handler>,
+        parking: &Parking,
         message: jetstream::Message,
     ) {
         let attempt = message
             .info()
             .map(|i| u32::try_from(i.delivered).unwrap_or(u32::MAX))
             .unwrap_or(1);
+        let policy = self.config.retry;
         let envelope: Envelope = match serde_json::from_slice(&message.payload) {
             Ok(envelope) => envelope,
             Err(err) => {
-                tracing::error!(consumer = spec.name, subject = %message.subject, error = %mashang_telemetry::error_chain(&err), "message is not an envelope; parked as dead letter");
-                let subject = format!("{}-dlq.{}.malformed", self.config.prefix, spec.name);
-                self.park(
-                    subject,
-                    &message.payload,
-                    &format!("not an envelope: {err}"),
-                )
-                .await;
-                ack(&message, AckKind::Term).await;
+                let reason = format!("not an envelope (subject {}): {err}", message.subject);
+                self.park(spec, parking, &message, None, &reason, attempt)
+                    .await;
                 return;
             }
         };
@@ -308,27 +285,60 @@ impl NatsBus {
                 .and_then(|h| h.get("traceparent"))
                 .map(|v| v.as_str().to_owned());
         }
-        let policy = self.config.retry;
-        match handle_traced(spec.name, handler.as_ref(), envelope.clone(), attempt).await {
+        let work = handle_traced(spec.name, handler.as_ref(), envelope.clone(), attempt);
+        tokio::pin!(work);
+        let mut progress = {
+            let every = self.config.ack_wait / 3;
+            tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+        };
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut work => break outcome,
+                _ = progress.tick() => ack(&message, AckKind::Progress).await,
+            }
+        };
+        match outcome {
             Ok(()) => ack(&message, AckKind::Ack).await,
             Err(HandlerError::Poison(err)) => {
-                self.dead_letter(spec.name, &envelope, &message.payload, &format!("{err:#}"))
+                let reason = format!("{err:#}");
+                self.park(spec, parking, &message, Some(&envelope), &reason, attempt)
                     .await;
-                ack(&message, AckKind::Term).await;
-            }
-            Err(HandlerError::Retry(err)) if policy.exhausted(attempt) => {
-                self.dead_letter(
-                    spec.name,
-                    &envelope,
-                    &message.payload,
-                    &format!("out of attempts: {err:#}"),
-                )
-                .await;
-                ack(&message, AckKind::Term).await;
             }
             Err(HandlerError::Retry(err)) => {
-                tracing::warn!(consumer = spec.name, event_id = %envelope.id, attempt, error = %format!("{err:#}"), "event handling failed; will be redelivered");
-                ack(&message, AckKind::Nak(Some(policy.delay_after(attempt)))).await;
+                // The server holds the event and delivers it again after the delay;
+                // ack_wait does not run meanwhile, so no back-off races a redelivery.
+                let delay = policy.delay_after(attempt);
+                tracing::warn!(consumer = spec.name, event_id = %envelope.id, attempt, retry_in_ms = delay.as_millis() as u64, error = %format!("{err:#}"), "event handling failed; will be redelivered");
+                ack(&message, AckKind::Nak(Some(delay))).await;
+            }
+        }
+    }
+
+    /// Parks a poison message and terminates its delivery; if it cannot be parked
+    /// (the database is away), the server delivers it again later instead.
+    async fn park(
+        &self,
+        spec: ConsumerSpec,
+        parking: &Parking,
+        message: &jetstream::Message,
+        envelope: Option<&Envelope>,
+        reason: &str,
+        attempt: u32,
+    ) {
+        crate::handling::log_dead(spec.name, envelope, reason);
+        let Some((store, service)) = parking.target() else {
+            ack(message, AckKind::Term).await;
+            return;
+        };
+        match store
+            .park(*service, spec.name, &message.payload, envelope, reason)
+            .await
+        {
+            Ok(()) => ack(message, AckKind::Term).await,
+            Err(err) => {
+                tracing::warn!(consumer = spec.name, error = %mashang_telemetry::error_chain(&err), "could not park a dead letter; it will be delivered again");
+                let delay = self.config.retry.delay_after(attempt);
+                ack(message, AckKind::Nak(Some(delay))).await;
             }
         }
     }
@@ -339,10 +349,6 @@ async fn ack(message: &jetstream::Message, kind: AckKind) {
     if let Err(err) = message.ack_with(kind).await {
         tracing::warn!(subject = %message.subject, error = %mashang_telemetry::error_chain(&*err), "acknowledgement failed");
     }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    text.chars().take(max).filter(|c| !c.is_control()).collect()
 }
 
 #[async_trait]
@@ -374,6 +380,16 @@ impl Bus for NatsBus {
         shutdown: CancellationToken,
     ) -> Result<(), BusError> {
         let tracker = TaskTracker::new();
+        let parking = Arc::new(Parking::for_consumer(self.dead_letters.as_ref(), spec));
+        if let Some((store, service)) = parking.target() {
+            tracker.spawn(store.clone().run_replays(
+                *service,
+                spec,
+                handler.clone(),
+                self.config.retry,
+                shutdown.clone(),
+            ));
+        }
         let permits = Arc::new(Semaphore::new(CONCURRENCY));
         let mut delay = Duration::from_millis(200);
         'outer: while !shutdown.is_cancelled() {
@@ -422,8 +438,9 @@ impl Bus for NatsBus {
                     Some(Ok(message)) => {
                         let this = self.clone();
                         let handler = handler.clone();
+                        let parking = parking.clone();
                         tracker.spawn(async move {
-                            this.handle_message(spec, handler, message).await;
+                            this.handle_message(spec, handler, &parking, message).await;
                             drop(permit);
                         });
                     }

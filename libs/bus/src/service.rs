@@ -49,7 +49,8 @@ impl fmt::Display for Service {
     }
 }
 
-/// One SQL statement per schema: `per_schema!(service, "SELECT … FROM ", ".outbox …")`.
+/// One SQL statement per schema: `per_schema!(service, "SELECT … FROM ", ".outbox …")`,
+/// or with the schema named twice: `per_schema!(service, "… ", ".t … (SELECT … FROM ", ".t …)")`.
 macro_rules! per_schema {
     ($service:expr, $before:literal, $after:literal) => {
         match $service {
@@ -57,6 +58,22 @@ macro_rules! per_schema {
             $crate::service::Service::Routing => concat!($before, "routing", $after),
             $crate::service::Service::Notification => concat!($before, "notification", $after),
             $crate::service::Service::Analytics => concat!($before, "analytics", $after),
+        }
+    };
+    ($service:expr, $before:literal, $between:literal, $after:literal) => {
+        match $service {
+            $crate::service::Service::Intake => {
+                concat!($before, "intake", $between, "intake", $after)
+            }
+            $crate::service::Service::Routing => {
+                concat!($before, "routing", $between, "routing", $after)
+            }
+            $crate::service::Service::Notification => {
+                concat!($before, "notification", $between, "notification", $after)
+            }
+            $crate::service::Service::Analytics => {
+                concat!($before, "analytics", $between, "analytics", $after)
+            }
         }
     };
 }

@@ -89,6 +89,9 @@ pub enum SystemScope {
     IntakeHousekeeping,
     /// Routing's timer scheduler: takes due timers of every tenant.
     TimerScheduler,
+    /// Parked events of every tenant: the consumers park and replay them, the
+    /// operator lists them and asks for a replay.
+    DeadLetters,
 }
 
 impl SystemScope {
@@ -98,6 +101,7 @@ impl SystemScope {
             Self::CountyRead => "app.county_read",
             Self::IntakeHousekeeping => "app.intake_housekeeping",
             Self::TimerScheduler => "app.timer_scheduler",
+            Self::DeadLetters => "app.dead_letters",
         }
     }
 }

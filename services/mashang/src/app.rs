@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::{Extension, Router};
 use mashang_auth::{AuthConfig, Authenticator, SigninThrottle};
-use mashang_bus::{Bus, ConsumerSpec, InProcessBus, NatsBus, NatsConfig, RetryPolicy};
+use mashang_bus::{Bus, ConsumerSpec, DeadLetters, InProcessBus, NatsBus, NatsConfig, RetryPolicy};
 use mashang_db::{Db, DbConfig};
 use mashang_http::{OperatorToken, Probe, Readiness};
 use mashang_intake::{IntakeConfig, IntakeState, LimitConfig, PiiKey};
@@ -106,6 +106,8 @@ impl Components {
 
 /// The event bus to use.
 #[derive(Clone, Debug)]
+// Built once per process; boxing the NATS settings would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum BusConfig {
     /// In this process; needs all four services here.
     InProcess,
@@ -186,7 +188,9 @@ impl Running {
     }
 }
 
-async fn open_bus(config: &AppConfig) -> anyhow::Result<Arc<dyn Bus>> {
+/// Opens the bus; poison events are parked in `db`'s dead-letter tables.
+async fn open_bus(config: &AppConfig, db: &Db) -> anyhow::Result<Arc<dyn Bus>> {
+    let dead_letters = DeadLetters::new(db.clone());
     Ok(match &config.bus {
         BusConfig::InProcess => {
             anyhow::ensure!(
@@ -195,12 +199,16 @@ async fn open_bus(config: &AppConfig) -> anyhow::Result<Arc<dyn Bus>> {
                  services here (running: {}); use --bus nats to run services separately",
                 config.components.names()
             );
-            Arc::new(InProcessBus::new(
-                config.components.consumers(),
-                RetryPolicy::default(),
-            ))
+            Arc::new(
+                InProcessBus::new(config.components.consumers(), RetryPolicy::default())
+                    .with_dead_letters(dead_letters),
+            )
         }
-        BusConfig::Nats(nats) => Arc::new(NatsBus::connect(nats.clone()).await?),
+        BusConfig::Nats(nats) => Arc::new(
+            NatsBus::connect(nats.clone())
+                .await?
+                .with_dead_letters(dead_letters),
+        ),
     })
 }
 
@@ -282,7 +290,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
     );
     let db = Db::connect_lazy(&config.db)?;
     let refused = check_role(&db).await?;
-    let bus = open_bus(&config).await?;
+    let bus = open_bus(&config, &db).await?;
     let shutdown = CancellationToken::new();
     if let Some(refused) = refused.clone() {
         tokio::spawn(check_role_later(db.clone(), refused, shutdown.clone()));

@@ -33,6 +33,9 @@ pub enum Command {
     /// Manage people (county staff, password reset codes).
     #[command(subcommand)]
     User(UserCommand),
+    /// Events that could not be handled: list the parked (dead-letter) events, replay them.
+    #[command(subcommand)]
+    Events(EventsCommand),
 }
 
 /// Log format.
@@ -124,6 +127,9 @@ pub struct ServeArgs {
     /// JetStream stream replicas (3 on a clustered server).
     #[arg(long, env = "MASHANG_NATS_REPLICAS", default_value_t = 1)]
     pub nats_replicas: usize,
+    /// NATS credentials and TLS.
+    #[command(flatten)]
+    pub nats_auth: NatsAuthArgs,
     /// Blob storage.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -181,6 +187,73 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub reports_per_code_per_minute: u32,
+}
+
+/// NATS credentials (at most one kind) and TLS. Secrets only from the environment or files.
+#[derive(Debug, Args)]
+pub struct NatsAuthArgs {
+    /// NATS user name (with MASHANG_NATS_PASSWORD).
+    #[arg(
+        long,
+        env = "MASHANG_NATS_USER",
+        requires = "nats_password",
+        conflicts_with_all = ["nats_token", "nats_nkey_seed", "nats_nkey_seed_file", "nats_creds_file"]
+    )]
+    pub nats_user: Option<String>,
+    /// NATS password. Prefer the environment.
+    #[arg(
+        long,
+        env = "MASHANG_NATS_PASSWORD",
+        hide_env_values = true,
+        requires = "nats_user"
+    )]
+    pub nats_password: Option<String>,
+    /// NATS authentication token. Prefer the environment.
+    #[arg(
+        long,
+        env = "MASHANG_NATS_TOKEN",
+        hide_env_values = true,
+        conflicts_with_all = ["nats_nkey_seed", "nats_nkey_seed_file", "nats_creds_file"]
+    )]
+    pub nats_token: Option<String>,
+    /// NATS NKey seed (`SU…`). Prefer the environment or --nats-nkey-seed-file.
+    #[arg(
+        long,
+        env = "MASHANG_NATS_NKEY_SEED",
+        hide_env_values = true,
+        conflicts_with_all = ["nats_nkey_seed_file", "nats_creds_file"]
+    )]
+    pub nats_nkey_seed: Option<String>,
+    /// File holding the NATS NKey seed.
+    #[arg(
+        long,
+        env = "MASHANG_NATS_NKEY_SEED_FILE",
+        conflicts_with = "nats_creds_file"
+    )]
+    pub nats_nkey_seed_file: Option<PathBuf>,
+    /// NATS credentials file (`.creds`: user JWT and NKey seed).
+    #[arg(long, env = "MASHANG_NATS_CREDS_FILE")]
+    pub nats_creds_file: Option<PathBuf>,
+    /// Require TLS to the NATS server (implied by the other TLS flags).
+    #[arg(long, env = "MASHANG_NATS_TLS")]
+    pub nats_tls: bool,
+    /// PEM file of the certificate authorities to trust for the NATS server.
+    #[arg(long, env = "MASHANG_NATS_TLS_CA_FILE")]
+    pub nats_tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate, for a NATS server that verifies clients.
+    #[arg(
+        long,
+        env = "MASHANG_NATS_TLS_CERT_FILE",
+        requires = "nats_tls_key_file"
+    )]
+    pub nats_tls_cert_file: Option<PathBuf>,
+    /// PEM key of the client certificate.
+    #[arg(
+        long,
+        env = "MASHANG_NATS_TLS_KEY_FILE",
+        requires = "nats_tls_cert_file"
+    )]
+    pub nats_tls_key_file: Option<PathBuf>,
 }
 
 /// Blob-storage flags.
@@ -334,6 +407,43 @@ pub struct ResetCodeArgs {
     pub login: String,
 }
 
+/// `mashang events …`.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List parked events: service, type, tenant, first error, how often parked.
+    Dead(EventsDeadArgs),
+    /// Put parked events back: each service's running consumer handles them again within seconds.
+    Replay(EventsReplayArgs),
+}
+
+/// `mashang events dead`.
+#[derive(Debug, Args)]
+pub struct EventsDeadArgs {
+    /// PostgreSQL URL for the application role.
+    #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Only this service's parked events.
+    #[arg(long, value_enum)]
+    pub service: Option<ServiceArg>,
+}
+
+/// `mashang events replay`.
+#[derive(Debug, Args)]
+pub struct EventsReplayArgs {
+    /// PostgreSQL URL for the application role.
+    #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// The event id to replay (as `events dead` lists it).
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    pub id: Option<uuid::Uuid>,
+    /// Replay every parked event (of --service, when given).
+    #[arg(long)]
+    pub all: bool,
+    /// Only this service's parked events.
+    #[arg(long, value_enum)]
+    pub service: Option<ServiceArg>,
+}
+
 /// `mashang tenant create`.
 #[derive(Debug, Args)]
 pub struct TenantCreateArgs {
@@ -362,7 +472,7 @@ pub struct TenantCreateArgs {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     use super::Cli;
 
@@ -391,8 +501,69 @@ mod tests {
             "MASHANG_OTLP_ENDPOINT",
             "MASHANG_POSTS_PER_ADDRESS_PER_MINUTE",
             "MASHANG_REPORTS_PER_CODE_PER_MINUTE",
+            "MASHANG_NATS_USER",
+            "MASHANG_NATS_PASSWORD",
+            "MASHANG_NATS_TOKEN",
+            "MASHANG_NATS_NKEY_SEED",
+            "MASHANG_NATS_NKEY_SEED_FILE",
+            "MASHANG_NATS_CREDS_FILE",
+            "MASHANG_NATS_TLS",
+            "MASHANG_NATS_TLS_CA_FILE",
+            "MASHANG_NATS_TLS_CERT_FILE",
+            "MASHANG_NATS_TLS_KEY_FILE",
         ] {
             assert!(help.contains(var), "serve --help does not mention {var}");
         }
+    }
+
+    #[test]
+    fn one_kind_of_nats_credentials_at_a_time() {
+        let base = [
+            "mashang",
+            "serve",
+            "--database-url",
+            "postgres://x",
+            "--pii-key",
+            "k",
+        ];
+        let parse = |extra: &[&str]| Cli::try_parse_from(base.iter().chain(extra));
+        assert!(parse(&["--nats-user", "u", "--nats-password", "p"]).is_ok());
+        assert!(
+            parse(&["--nats-user", "u"]).is_err(),
+            "a user needs a password"
+        );
+        assert!(parse(&["--nats-token", "t", "--nats-creds-file", "c"]).is_err());
+        assert!(
+            parse(&["--nats-tls-cert-file", "c"]).is_err(),
+            "a certificate needs its key"
+        );
+    }
+
+    #[test]
+    fn replay_needs_an_id_or_all() {
+        let parse = |extra: &[&str]| {
+            Cli::try_parse_from(
+                [
+                    "mashang",
+                    "events",
+                    "replay",
+                    "--database-url",
+                    "postgres://x",
+                ]
+                .iter()
+                .chain(extra),
+            )
+        };
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["--all"]).is_ok());
+        assert!(parse(&["--id", "0190f5c2-0000-7000-8000-000000000001"]).is_ok());
+        assert!(parse(&["--all", "--id", "0190f5c2-0000-7000-8000-000000000001"]).is_err());
+        assert!(parse(&["--id", "not-a-uuid"]).is_err());
+        let help = Cli::command()
+            .find_subcommand_mut("events")
+            .expect("events exists")
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("dead") && help.contains("replay"), "{help}");
     }
 }

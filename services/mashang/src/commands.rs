@@ -3,14 +3,16 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use mashang_bus::NatsConfig;
+use mashang_bus::{NatsAuth, NatsConfig, NatsTls, Secret};
 use mashang_db::{AppRole, DbConfig};
 use mashang_intake::PiiKey;
 use mashang_storage::S3Config;
 use mashang_telemetry::{LogFormat, TelemetryConfig};
 
 use crate::app::{self, AppConfig, BusConfig, Components, StorageConfig};
-use crate::cli::{BusKind, Cli, Command, LogFormatArg, ServeArgs, ServiceArg, StorageKind};
+use crate::cli::{
+    BusKind, Cli, Command, LogFormatArg, NatsAuthArgs, ServeArgs, ServiceArg, StorageKind,
+};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let service_name = match &cli.command {
@@ -44,6 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Tenant(command) => crate::admin::tenant(command).await,
         Command::User(command) => crate::admin::user(command).await,
+        Command::Events(command) => crate::events::run(command).await,
     };
     telemetry.shutdown();
     outcome
@@ -57,6 +60,37 @@ fn pii_key(args: &ServeArgs) -> anyhow::Result<PiiKey> {
         (None, None) => anyhow::bail!("set MASHANG_PII_KEY or --pii-key-file"),
     };
     PiiKey::from_base64(&encoded).context("MASHANG_PII_KEY")
+}
+
+/// The NATS credentials and TLS settings the flags name (clap allows one kind).
+fn nats_auth(args: &NatsAuthArgs) -> anyhow::Result<(NatsAuth, NatsTls)> {
+    let auth = if let (Some(user), Some(password)) = (&args.nats_user, &args.nats_password) {
+        NatsAuth::UserPassword {
+            user: user.clone(),
+            password: Secret::new(password.clone()),
+        }
+    } else if let Some(token) = &args.nats_token {
+        NatsAuth::Token(Secret::new(token.clone()))
+    } else if let Some(seed) = &args.nats_nkey_seed {
+        NatsAuth::NKeySeed(Secret::new(seed.clone()))
+    } else if let Some(path) = &args.nats_nkey_seed_file {
+        let seed = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the NATS NKey seed file {}", path.display()))?;
+        NatsAuth::NKeySeed(Secret::new(seed.trim()))
+    } else if let Some(path) = &args.nats_creds_file {
+        NatsAuth::CredsFile(path.clone())
+    } else {
+        NatsAuth::None
+    };
+    let tls = NatsTls {
+        required: args.nats_tls,
+        ca_file: args.nats_tls_ca_file.clone(),
+        client_cert: args
+            .nats_tls_cert_file
+            .clone()
+            .zip(args.nats_tls_key_file.clone()),
+    };
+    Ok((auth, tls))
 }
 
 fn components(services: &[ServiceArg]) -> Components {
@@ -99,6 +133,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             let mut nats = NatsConfig::new(args.nats_url.clone());
             nats.prefix = args.nats_prefix.clone();
             nats.replicas = args.nats_replicas;
+            (nats.auth, nats.tls) = nats_auth(&args.nats_auth)?;
             BusConfig::Nats(nats)
         }
     };

@@ -7,6 +7,7 @@ pub mod cli;
 mod commands;
 pub mod demo;
 pub mod embedded_pg;
+mod events;
 mod probes;
 pub mod seed;
 
