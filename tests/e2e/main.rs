@@ -5,6 +5,7 @@ mod bad_input;
 mod delivery;
 mod directory;
 mod intake_api;
+mod intake_hardening;
 mod intake_housekeeping;
 mod intake_privacy;
 mod intake_reports;

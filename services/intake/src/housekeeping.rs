@@ -89,12 +89,14 @@ impl StoreSweep {
         let tenants = tenants(db).await?;
         let mut budget = STORE_BUDGET;
         let mut deleted = 0;
+        let start = self.next_tenant;
         for i in 0..tenants.len() {
             if budget == 0 {
                 break;
             }
-            let tenant = tenants[(self.next_tenant + i) % tenants.len()];
-            self.next_tenant = (self.next_tenant + i + 1) % tenants.len();
+            let tenant = tenants[(start + i) % tenants.len()];
+            // The next pass starts after the last tenant this one reached.
+            self.next_tenant = (start + i + 1) % tenants.len();
             for area in AREAS {
                 let cursor = self.cursors.remove(&(tenant, area));
                 let page = blobs.list(tenant, area, cursor.as_ref(), budget).await?;

@@ -91,7 +91,9 @@ pub fn render_within(image: &[u8], limits: &DecodeLimits) -> Rendered {
 
 fn refused(e: ImageError) -> Rendered {
     match e {
-        ImageError::Limits(e) => Rendered::TooLarge(e.to_string()),
+        ImageError::Limits(e) => {
+            Rendered::TooLarge(format!("declares more than the decoding limits allow: {e}"))
+        }
         other => Rendered::Unreadable(other.to_string()),
     }
 }
