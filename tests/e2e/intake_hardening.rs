@@ -495,3 +495,74 @@ async fn phone_digit_guesses_are_counted_atomically_and_tell_nothing_of_unknown_
         .await
         .expect_problem(429);
 }
+
+/// A store that is down: every call fails.
+#[derive(Debug)]
+struct DownStore;
+
+#[async_trait]
+impl BlobStore for DownStore {
+    async fn put_file(&self, _: &BlobKey, _: &Spooled) -> Result<(), StorageError> {
+        Err(StorageError::Config("the store is down"))
+    }
+    async fn get(&self, _: &BlobKey) -> Result<Blob, StorageError> {
+        Err(StorageError::Config("the store is down"))
+    }
+    async fn delete(&self, _: &BlobKey) -> Result<(), StorageError> {
+        Err(StorageError::Config("the store is down"))
+    }
+    async fn list(
+        &self,
+        _: TenantId,
+        _: &str,
+        _: Option<&BlobKey>,
+        _: usize,
+    ) -> Result<Listing, StorageError> {
+        Err(StorageError::Config("the store is down"))
+    }
+    async fn exists(&self, _: &BlobKey) -> Result<bool, StorageError> {
+        Err(StorageError::Config("the store is down"))
+    }
+    async fn check(&self) -> Result<(), StorageError> {
+        Err(StorageError::Config("the store is down"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_housekeeping_pass_goes_on_when_the_store_fails_and_tries_the_photo_again_later() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "down").await;
+    let local: Arc<dyn BlobStore> = Arc::new(LocalStore::new(env.dir.path().join("blobs")));
+    let c = intake_only(&env, local, LimitConfig::default()).await;
+    let photo = upload_ok(&c, &fx.qr_token, jpeg(3_000, 1), "a.jpg", "image/jpeg").await;
+    let orphan = upload_ok(&c, &fx.qr_token, jpeg(3_000, 2), "b.jpg", "image/jpeg").await;
+    let mut owner = env.database.owner().await;
+    sqlx::query(
+        "UPDATE intake.attachments SET created_at = now() - interval '25 hours' WHERE id = $1",
+    )
+    .bind(Uuid::parse_str(&orphan).expect("an id"))
+    .execute(&mut owner)
+    .await
+    .expect("backdating");
+
+    let mut sweep = StoreSweep::default();
+    let done = mashang_intake::housekeeping::pass(env.db(), &DownStore, &mut sweep).await;
+    assert_eq!(done.unrecorded, None, "the store sweep failed: {done:?}");
+    // The other steps ran all the same.
+    assert_eq!(done.thumbnails, Some(2), "{done:?}");
+    assert_eq!(done.orphans, Some(1), "{done:?}");
+    assert!(done.forgotten, "{done:?}");
+    let (state, error, attempts): (String, Option<String>, i32) = sqlx::query_as(
+        "SELECT thumbnail_state, thumbnail_error, thumbnail_attempts FROM intake.attachments WHERE id = $1",
+    )
+    .bind(Uuid::parse_str(&photo).expect("an id"))
+    .fetch_one(&mut owner)
+    .await
+    .expect("the row");
+    assert_eq!(state, "pending", "a storage failure is worth another try");
+    assert!(error.is_some_and(|e| e.contains("down")));
+    assert_eq!(attempts, 1);
+    // Not in a loop: the photo waits for its lease to run out.
+    let again = mashang_intake::housekeeping::pass(env.db(), &DownStore, &mut sweep).await;
+    assert_eq!(again.thumbnails, Some(0), "{again:?}");
+}

@@ -202,25 +202,52 @@ fn report<T>(step: &'static str, outcome: anyhow::Result<T>) -> Option<T> {
     }
 }
 
+/// What one housekeeping pass did; `None` for a step that failed (and was logged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PassReport {
+    /// Photos dealt with by the thumbnailer.
+    pub thumbnails: Option<usize>,
+    /// Orphan uploads removed.
+    pub orphans: Option<usize>,
+    /// Stored files without a row removed.
+    pub unrecorded: Option<usize>,
+    /// Whether old records were forgotten.
+    pub forgotten: bool,
+}
+
+impl PassReport {
+    /// Whether a step had a full batch, so another pass should follow at once.
+    fn more(&self) -> bool {
+        self.thumbnails == Some(THUMBNAIL_BATCH as usize) || self.orphans == Some(BATCH as usize)
+    }
+}
+
+/// One housekeeping pass: every step runs, whichever of the others failed.
+pub async fn pass(db: &Db, blobs: &dyn BlobStore, store: &mut StoreSweep) -> PassReport {
+    let thumbnails = report(
+        "thumbnails",
+        crate::thumbnails::make_thumbnails(db, blobs, THUMBNAIL_BATCH).await,
+    );
+    let orphans = report("orphans", sweep_orphans(db, blobs, ORPHAN_AFTER).await);
+    let unrecorded = report(
+        "unrecorded files",
+        store.pass(db, blobs, UNRECORDED_AFTER).await,
+    );
+    let forgotten = report("old records", forget_old_records(db).await).is_some();
+    PassReport {
+        thumbnails,
+        orphans,
+        unrecorded,
+        forgotten,
+    }
+}
+
 /// Runs the housekeeper until `shutdown`.
 pub async fn run(db: Db, blobs: Arc<dyn BlobStore>, every: Duration, shutdown: CancellationToken) {
     let mut store = StoreSweep::default();
     loop {
-        let thumbnails = report(
-            "thumbnails",
-            crate::thumbnails::make_thumbnails(&db, blobs.as_ref(), THUMBNAIL_BATCH).await,
-        );
-        let orphans = report(
-            "orphans",
-            sweep_orphans(&db, blobs.as_ref(), ORPHAN_AFTER).await,
-        );
-        report(
-            "unrecorded files",
-            store.pass(&db, blobs.as_ref(), UNRECORDED_AFTER).await,
-        );
-        report("old records", forget_old_records(&db).await);
-        let more = thumbnails == Some(THUMBNAIL_BATCH as usize) || orphans == Some(BATCH as usize);
-        if more && !shutdown.is_cancelled() {
+        let done = pass(&db, blobs.as_ref(), &mut store).await;
+        if done.more() && !shutdown.is_cancelled() {
             continue;
         }
         tokio::select! {
