@@ -98,6 +98,11 @@ impl StoreSweep {
             // The next pass starts after the last tenant this one reached.
             self.next_tenant = (start + i + 1) % tenants.len();
             for area in AREAS {
+                if budget == 0 {
+                    // This tenant's other area comes first next pass.
+                    self.next_tenant = (start + i) % tenants.len();
+                    break;
+                }
                 let cursor = self.cursors.remove(&(tenant, area));
                 let page = blobs.list(tenant, area, cursor.as_ref(), budget).await?;
                 budget = budget.saturating_sub(page.objects.len().max(LIST_CALL_COST));
