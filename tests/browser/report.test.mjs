@@ -280,3 +280,52 @@ test('a robot that fills the hidden field gets no report', { timeout: 60_000 }, 
   assert.equal(sequence(await submitByApi(code.token)), first + 1, 'no report was made');
   await ctx.close();
 });
+
+test('the name and phone are never kept on the device, and nothing is left once the report is sent', { timeout: 90_000 }, async () => {
+  const code = qr('hewan', 1);
+  const key = `mashang-draft:${code.token}`;
+  const ctx = await context(browser);
+  const page = await ctx.newPage();
+  const everything = () => page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }]));
+
+  // A draft an earlier version left on the phone, name and phone included.
+  await page.goto(code.url);
+  await page.evaluate((k) => localStorage.setItem(k, JSON.stringify({
+    description: '旧的草稿', contact_name: '王大妈', contact_phone: '13700137000', saved: Date.now(),
+  })), key);
+  await page.reload();
+  await page.locator('#restored').waitFor({ state: 'visible' });
+  assert.equal(await page.inputValue('#description'), '旧的草稿');
+  assert.equal(await page.inputValue('#contact_phone'), '', 'an old draft’s phone is not shown again');
+  const cleaned = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+  assert.ok(!cleaned.includes('13700137000') && !cleaned.includes('王大妈'), cleaned);
+
+  await chooseCategory(page, 'utilities');
+  await page.fill('#description', '水管漏水。');
+  await page.fill('#contact_name', '李四');
+  await page.fill('#contact_phone', '13900139001');
+  const onDevice = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+  assert.ok(onDevice.includes('水管漏水'), 'the words are kept as a draft');
+  assert.ok(!onDevice.includes('13900139001') && !onDevice.includes('李四'), onDevice);
+  // A reload in the same tab keeps them; another tab on the shared phone never sees them.
+  await page.reload();
+  assert.equal(await page.inputValue('#contact_phone'), '13900139001');
+  const other = await ctx.newPage();
+  await other.goto(code.url);
+  assert.equal(await other.inputValue('#description'), '水管漏水。');
+  assert.equal(await other.inputValue('#contact_name'), '');
+  assert.equal(await other.inputValue('#contact_phone'), '');
+  await other.close();
+
+  await page.click('#send');
+  await submitted(page);
+  const left = await everything();
+  for (const trace of ['13900139001', '李四', '13700137000', '水管漏水']) {
+    assert.ok(!left.includes(trace), `${trace} is still stored: ${left}`);
+  }
+  await page.goto(code.url);
+  assert.equal(await page.inputValue('#contact_name'), '');
+  assert.equal(await page.inputValue('#contact_phone'), '');
+  assert.equal(await page.locator('#restored').isVisible(), false);
+  await ctx.close();
+});

@@ -109,6 +109,7 @@ async fn many_reports_from_one_code_in_a_day_are_all_kept_and_the_later_ones_fla
     let raised = LimitConfig {
         posts_per_address_per_minute: 1_000,
         reports_per_code_per_minute: 1_000,
+        ..LimitConfig::default()
     };
     let app = TestApp::monolith_with_limits(&env, raised).await;
     let mut reports = Vec::new();

@@ -6,6 +6,7 @@ mod delivery;
 mod directory;
 mod edge;
 mod intake_api;
+mod intake_hardening;
 mod intake_housekeeping;
 mod intake_privacy;
 mod intake_reports;

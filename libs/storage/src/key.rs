@@ -98,6 +98,12 @@ impl BlobKey {
     pub fn as_str(&self) -> &str {
         &self.key
     }
+
+    /// The prefix shared by every key of `tenant`'s `area`: `<tenant>/<area>/`.
+    pub fn prefix(tenant: TenantId, area: &str) -> Result<String, KeyError> {
+        check_segment(area, "area", MAX_AREA_LEN)?;
+        Ok(format!("{tenant}/{area}/"))
+    }
 }
 
 impl fmt::Display for BlobKey {

@@ -22,4 +22,4 @@ pub use local::LocalStore;
 pub use s3::{S3Config, S3Store};
 pub use sniff::{ContentKind, SNIFF_LEN, Sniffed, sniff};
 pub use spool::{Spooled, UploadLimits, spool, spool_in};
-pub use store::{Blob, BlobBody, BlobStore};
+pub use store::{Blob, BlobBody, BlobStore, Listed, Listing};

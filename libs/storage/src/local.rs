@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use tokio_util::io::ReaderStream;
 
-use crate::{Blob, BlobKey, BlobStore, Spooled, StorageError};
+use mashang_domain::TenantId;
+
+use crate::{Blob, BlobKey, BlobStore, Listed, Listing, Spooled, StorageError};
 
 /// The content type served when an object has no sidecar (e.g. copied in by hand).
 const UNKNOWN_CONTENT_TYPE: &str = "application/octet-stream";
@@ -128,6 +130,71 @@ impl BlobStore for LocalStore {
             }
         }
         Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, area))]
+    async fn list(
+        &self,
+        tenant: TenantId,
+        area: &str,
+        after: Option<&BlobKey>,
+        max: usize,
+    ) -> Result<Listing, StorageError> {
+        let prefix = BlobKey::prefix(tenant, area)
+            .map_err(|_| StorageError::Config("a listed area must be a valid key segment"))?;
+        let dir = self.root.join(&prefix);
+        let after = after.map(|k| k.as_str().to_owned());
+        let work = move || -> io::Result<Listing> {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Listing::default()),
+                Err(e) => return Err(e),
+            };
+            // Names only first (sidecars and temp files start with a dot and are not
+            // keys); metadata only for the page returned.
+            let mut keys: Vec<BlobKey> = Vec::new();
+            for entry in entries {
+                let name = entry?.file_name();
+                let Some(Ok(key)) = name
+                    .to_str()
+                    .map(|n| BlobKey::parse(&format!("{prefix}{n}")))
+                else {
+                    continue;
+                };
+                if after.as_deref().is_none_or(|a| key.as_str() > a) {
+                    keys.push(key);
+                }
+            }
+            keys.sort_unstable();
+            let more = keys.len() > max;
+            keys.truncate(max);
+            let mut listing = Listing::default();
+            for key in keys {
+                let meta = match std::fs::metadata(dir.join(key.name())) {
+                    Ok(meta) if meta.is_file() => meta,
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                listing.objects.push(Listed {
+                    key,
+                    size: meta.len(),
+                    modified: meta.modified().ok(),
+                });
+            }
+            if more {
+                listing.next = listing.objects.last().map(|o| o.key.clone());
+            }
+            Ok(listing)
+        };
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(io::Error::other)
+            .and_then(|done| done)
+            .map_err(|source| StorageError::Io {
+                op: "list the objects",
+                source,
+            })
     }
 
     #[tracing::instrument(skip_all, fields(key = %key))]

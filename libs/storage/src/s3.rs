@@ -17,7 +17,9 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use futures::{StreamExt, stream};
 
-use crate::{Blob, BlobKey, BlobStore, Spooled, StorageError};
+use mashang_domain::TenantId;
+
+use crate::{Blob, BlobKey, BlobStore, Listed, Listing, Spooled, StorageError};
 
 /// The content type served when an object was stored without one.
 const UNKNOWN_CONTENT_TYPE: &str = "application/octet-stream";
@@ -252,6 +254,61 @@ impl BlobStore for S3Store {
             Err(e) if is_missing_object(&e) => Ok(()),
             Err(e) => Err(StorageError::backend("delete the object", e)),
         }
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, area))]
+    async fn list(
+        &self,
+        tenant: TenantId,
+        area: &str,
+        after: Option<&BlobKey>,
+        max: usize,
+    ) -> Result<Listing, StorageError> {
+        let prefix = BlobKey::prefix(tenant, area)
+            .map_err(|_| StorageError::Config("a listed area must be a valid key segment"))?;
+        let mut listing = Listing::default();
+        let mut start_after = after.map(|k| k.as_str().to_owned());
+        let mut token: Option<String> = None;
+        // ListObjectsV2 answers at most 1000 keys a call: page on until `max` or the end.
+        loop {
+            let wanted = max.saturating_sub(listing.objects.len()).min(1000);
+            if wanted == 0 {
+                break;
+            }
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_start_after(start_after.take())
+                .set_continuation_token(token.take())
+                .max_keys(i32::try_from(wanted).unwrap_or(1000))
+                .send()
+                .await
+                .map_err(|e| StorageError::backend("list the objects", e))?;
+            for object in page.contents() {
+                let Some(Ok(key)) = object.key().map(BlobKey::parse) else {
+                    continue;
+                };
+                let modified = object
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok());
+                listing.objects.push(Listed {
+                    key,
+                    size: object
+                        .size()
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(0),
+                    modified,
+                });
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if page.is_truncated() != Some(true) || token.is_none() {
+                return Ok(listing);
+            }
+        }
+        listing.next = listing.objects.last().map(|o| o.key.clone());
+        Ok(listing)
     }
 
     #[tracing::instrument(skip_all, fields(key = %key))]

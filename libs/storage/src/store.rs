@@ -1,11 +1,14 @@
 //! The blob-store trait that services program against, and the object it returns.
 
 use std::fmt;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use futures::stream::BoxStream;
+
+use mashang_domain::TenantId;
 
 use crate::{BlobKey, Spooled, StorageError};
 
@@ -49,6 +52,26 @@ impl Blob {
     }
 }
 
+/// An object found by [`BlobStore::list`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    /// Its key.
+    pub key: BlobKey,
+    /// Its length in bytes.
+    pub size: u64,
+    /// When it was last written, when the store says.
+    pub modified: Option<SystemTime>,
+}
+
+/// One page of a listing, in key order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The objects of this page.
+    pub objects: Vec<Listed>,
+    /// Where the next page starts (pass it as `after`); `None` once the end is reached.
+    pub next: Option<BlobKey>,
+}
+
 /// Where photos, recordings and exports are kept: S3 in production, a local folder in
 /// the embedded default. Keys carry the tenant, so one store serves every tenant.
 #[async_trait]
@@ -67,6 +90,17 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
 
     /// Removes the object under `key`; removing a missing object succeeds.
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError>;
+
+    /// Lists up to `max` objects of `tenant`'s `area` whose keys sort after `after`, in
+    /// key order, so a caller can walk a large area a bounded page at a time. Names the
+    /// store holds that are not valid keys (temporary files) are skipped.
+    async fn list(
+        &self,
+        tenant: TenantId,
+        area: &str,
+        after: Option<&BlobKey>,
+        max: usize,
+    ) -> Result<Listing, StorageError>;
 
     /// Whether an object exists under `key`.
     async fn exists(&self, key: &BlobKey) -> Result<bool, StorageError>;

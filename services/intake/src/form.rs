@@ -1,6 +1,7 @@
 //! Reading a report from the request — JSON, or multipart with photos streamed to
 //! temporary files — and checking every field, collecting all errors at once.
 
+use std::collections::HashSet;
 use std::pin::pin;
 
 use axum::extract::Multipart;
@@ -19,6 +20,23 @@ pub const MAX_DESCRIPTION: usize = 2000;
 pub const MAX_NAME: usize = 50;
 /// Largest text field of a multipart form, in bytes.
 const MAX_TEXT_FIELD: usize = 16 * 1024;
+/// Most attachments uploaded ahead that one report may reference: every photo and the
+/// voice note.
+pub const MAX_ATTACHMENT_IDS: usize = MAX_PHOTOS + MAX_VOICE;
+/// Largest JSON body of a report, in bytes: the largest valid report with every
+/// character escaped as `\uXXXX` (a description of 2000 characters outside the basic
+/// plane is 24 kB), with room to spare; JSON bodies are refused past it before parsing.
+pub const MAX_REPORT_JSON: usize = 32 * 1024;
+
+/// The refusal of a list of attachment ids longer than [`MAX_ATTACHMENT_IDS`].
+fn too_many_attachment_ids() -> ApiError {
+    ApiError::field(
+        "attachment_ids",
+        format!(
+            "最多{MAX_ATTACHMENT_IDS}个附件 (at most {MAX_ATTACHMENT_IDS} attachments: {MAX_PHOTOS} photos and {MAX_VOICE} voice note)"
+        ),
+    )
+}
 
 /// The report's fields as sent, before checking.
 #[derive(Debug, Default, Deserialize)]
@@ -112,13 +130,18 @@ impl RawReport {
                 "the report could not be accepted".to_owned(),
             ));
         }
-        let mut attachment_ids = Vec::new();
+        // The length is decided before any id is looked at.
+        if self.attachment_ids.len() > MAX_ATTACHMENT_IDS {
+            return Err(too_many_attachment_ids());
+        }
+        let mut attachment_ids = Vec::with_capacity(self.attachment_ids.len());
+        let mut seen = HashSet::with_capacity(self.attachment_ids.len());
         for raw in &self.attachment_ids {
             match raw.parse::<AttachmentId>() {
-                Ok(id) if !attachment_ids.contains(&id) => attachment_ids.push(id),
+                Ok(id) if seen.insert(id) => attachment_ids.push(id),
                 _ => errors.push(FieldError::new(
                     "attachment_ids",
-                    "附件编号无效 (invalid attachment id)",
+                    "附件编号无效或重复 (invalid or repeated attachment id)",
                 )),
             }
         }
@@ -306,12 +329,12 @@ async fn read_into(
             }
             "attachment_ids" | "attachment_id" | "attachment_ids[]" => {
                 let text = read_text(field, &name).await?;
-                out.raw.attachment_ids.extend(
-                    text.split(',')
-                        .map(str::trim)
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_owned),
-                );
+                for id in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                    if out.raw.attachment_ids.len() >= MAX_ATTACHMENT_IDS {
+                        return Err(too_many_attachment_ids());
+                    }
+                    out.raw.attachment_ids.push(id.to_owned());
+                }
             }
             "share_location" => {
                 let text = read_text(field, &name).await?;
@@ -465,6 +488,36 @@ mod tests {
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["qr_token", "category", "description"]);
+    }
+
+    #[test]
+    fn a_list_of_attachment_ids_longer_than_a_report_holds_is_refused_naming_the_field() {
+        let mut r = raw();
+        r.attachment_ids = vec!["not even an id".to_owned(); 100_000];
+        let Err(ApiError::Validation(errors)) = r.validate(Vec::new()) else {
+            panic!("must be refused");
+        };
+        assert_eq!(errors.len(), 1, "one error, not one per item");
+        assert_eq!(errors[0].field, "attachment_ids");
+        let mut r = raw();
+        r.attachment_ids = (0..MAX_ATTACHMENT_IDS)
+            .map(|_| AttachmentId::new().to_string())
+            .collect();
+        assert!(
+            r.validate(Vec::new()).is_ok(),
+            "the most a report holds is fine"
+        );
+    }
+
+    #[test]
+    fn a_repeated_attachment_id_is_refused() {
+        let id = AttachmentId::new().to_string();
+        let mut r = raw();
+        r.attachment_ids = vec![id.clone(), id];
+        let Err(ApiError::Validation(errors)) = r.validate(Vec::new()) else {
+            panic!("must be refused");
+        };
+        assert_eq!(errors[0].field, "attachment_ids");
     }
 
     #[test]

@@ -10,13 +10,16 @@ use mashang_domain::report::Channel;
 use mashang_http::{ApiError, ApiJson};
 use serde::Deserialize;
 
-use crate::form::{RawReport, TypedFields, read_multipart};
+use crate::form::{MAX_REPORT_JSON, RawReport, TypedFields, read_multipart};
 use crate::pages::{
     ClosedCode, Landing, Lang, StatusContext, StatusMissing, StatusPage, UnknownCode, render,
 };
 use crate::qr::{Closed, Lookup, QrContext, count_scan, lookup, resolve};
 use crate::submit::{Origin, Submitted, submit};
 use crate::{IntakeState, MAX_PHOTOS, status};
+
+/// Largest rating body, in bytes: a comment of 500 characters, each escaped.
+const RATING_BODY_LIMIT: usize = 8 * 1024;
 
 /// Intake's routes.
 pub fn router(state: IntakeState) -> Router {
@@ -51,7 +54,8 @@ pub fn router(state: IntakeState) -> Router {
         )
         .route(
             "/api/v1/reports/{tracking_number}/rating",
-            axum::routing::post(crate::rating::rate),
+            axum::routing::post(crate::rating::rate)
+                .layer(DefaultBodyLimit::max(RATING_BODY_LIMIT)),
         )
         .layer(axum::middleware::from_fn_with_state(
             state.limits.clone(),
@@ -214,7 +218,8 @@ async fn create_report(
         }
         (form.raw, form.files)
     } else if content_type.starts_with("application/json") {
-        let ApiJson(raw) = ApiJson::<RawReport>::from_request(request, &()).await?;
+        let ApiJson(raw) =
+            ApiJson::<RawReport>::from_request(capped_json(request).await?, &()).await?;
         (raw, Vec::new())
     } else {
         return Err(ApiError::UnsupportedMediaType(
@@ -258,6 +263,30 @@ async fn create_report(
     Ok((StatusCode::CREATED, ApiJson(done)))
 }
 
+/// The request with its body read whole, refused past [`MAX_REPORT_JSON`]: the route's
+/// limit is sized for multipart photos, a JSON report is a few kilobytes at most.
+async fn capped_json(request: Request) -> Result<Request, ApiError> {
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "反映内容过长 (a JSON report is at most {} KiB)",
+            MAX_REPORT_JSON / 1024
+        ))
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_REPORT_JSON as u64) {
+        return Err(too_large());
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_REPORT_JSON)
+        .await
+        .map_err(|_| too_large())?;
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
 #[derive(Debug, Deserialize)]
 struct StatusQuery {
     s: Option<String>,
@@ -274,7 +303,7 @@ async fn report_status(
     State(state): State<IntakeState>,
     Path(tracking_number): Path<String>,
     Query(q): Query<StatusQuery>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    client: crate::limits::ClientAddress,
     headers: HeaderMap,
 ) -> Response {
     let wants_json = headers
@@ -282,7 +311,7 @@ async fn report_status(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
     let lang = Lang::detect(q.lang.as_deref(), &headers);
-    let address = peer.ip().to_string();
+    let address = client.key();
     let secret = q.s.clone().unwrap_or_default();
     let access = match &q.phone4 {
         Some(digits) if secret.is_empty() => status::Access::Phone4 {

@@ -1,7 +1,7 @@
 //! `POST /api/v1/reports/{tracking_number}/rating`: after resolution, the citizen says
 //! whether the problem was resolved and how satisfied they are. Once per report.
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use mashang_bus::{Service, outbox};
@@ -10,6 +10,7 @@ use mashang_http::{ApiError, ApiJson, FieldError};
 use serde::Deserialize;
 
 use crate::IntakeState;
+use crate::limits::ClientAddress;
 use crate::status::{Access, RatingView, open, rateable};
 
 /// How the citizen proves the report is theirs (query string).
@@ -43,7 +44,7 @@ pub async fn rate(
     State(state): State<IntakeState>,
     Path(tracking_number): Path<String>,
     Query(proof): Query<Proof>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    client: ClientAddress,
     headers: axum::http::HeaderMap,
     request: axum::extract::Request,
 ) -> Result<axum::response::Response, ApiError> {
@@ -66,7 +67,7 @@ pub async fn rate(
             satisfaction: form.satisfaction,
             comment: form.comment,
         };
-        record(&state, &tracking_number, &proof, &peer, body).await?;
+        record(&state, &tracking_number, &proof, &client, body).await?;
         let back = match (&proof.s, &proof.phone4) {
             (Some(s), _) => format!("/r/{tracking_number}?s={s}"),
             (None, Some(d)) => format!("/r/{tracking_number}?phone4={d}"),
@@ -75,7 +76,7 @@ pub async fn rate(
         return Ok(axum::response::Redirect::to(&back).into_response());
     }
     let ApiJson(body) = ApiJson::<RatingBody>::from_request(request, &()).await?;
-    let view = record(&state, &tracking_number, &proof, &peer, body).await?;
+    let view = record(&state, &tracking_number, &proof, &client, body).await?;
     Ok((StatusCode::CREATED, ApiJson(view)).into_response())
 }
 
@@ -84,7 +85,7 @@ async fn record(
     state: &IntakeState,
     tracking_number: &str,
     proof: &Proof,
-    peer: &std::net::SocketAddr,
+    client: &ClientAddress,
     body: RatingBody,
 ) -> Result<RatingView, ApiError> {
     let mut errors = Vec::new();
@@ -116,7 +117,7 @@ async fn record(
     else {
         return Err(ApiError::Validation(errors));
     };
-    let address = peer.ip().to_string();
+    let address = client.key();
     let access = match (&proof.s, &proof.phone4) {
         (Some(s), _) => Access::Secret(s),
         (None, Some(d)) => Access::Phone4 {

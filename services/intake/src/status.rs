@@ -1,20 +1,24 @@
 //! A report's public status, reached by the status link's secret, or by tracking
 //! number plus the last four digits of the phone given (throttled against guessing).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use mashang_db::{Db, TenantTx};
 use mashang_domain::report::ReportStatus;
 use mashang_domain::{CaseId, ReportId, TenantId, TrackingNumber};
 use mashang_http::ApiError;
 use serde::Serialize;
+use sqlx::PgConnection;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::tracking::secret_matches;
 
-/// Failed phone-digit look-ups allowed per tracking number, and per address, per hour.
-const LOOKUPS_PER_NUMBER: i64 = 5;
-const LOOKUPS_PER_ADDRESS: i64 = 20;
+/// Phone-digit guesses allowed per tracking number, per hour and per 24 hours (of
+/// 10⁴ possible values), and per client address. A right guess is given back.
+const GUESSES_PER_NUMBER_PER_HOUR: i64 = 5;
+const GUESSES_PER_NUMBER_PER_DAY: i64 = 10;
+const GUESSES_PER_ADDRESS_PER_HOUR: i64 = 20;
+const GUESSES_PER_ADDRESS_PER_DAY: i64 = 60;
 
 /// How the citizen proves the report is theirs.
 #[derive(Clone, Copy, Debug)]
@@ -94,37 +98,63 @@ pub struct Owned {
     pub tracking_number: String,
 }
 
-async fn failures(db: &Db, number: &str, address: &str) -> Result<(i64, i64), ApiError> {
-    let mut tx = db.global().await?;
-    let since = Utc::now() - Duration::hours(1);
-    let (by_number,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM intake.lookup_failures WHERE tracking_number = $1 AND failed_at > $2",
+/// One guess counted against `subject` (`number:…` or `address:…`) in the current
+/// hour, in one statement: the hour's row is taken with an upsert, so concurrent
+/// guesses are counted one after the other and none passes a limit sequential ones
+/// hit. Returns the hour's count and the last 24 hours' count, this guess included.
+async fn count_guess(tx: &mut PgConnection, subject: &str) -> Result<(i64, i64), ApiError> {
+    let counts = sqlx::query_as(
+        "WITH bump AS ( \
+             INSERT INTO intake.lookup_guesses (subject, hour, guesses) \
+             VALUES ($1, date_trunc('hour', now()), 1) \
+             ON CONFLICT (subject, hour) DO UPDATE SET guesses = lookup_guesses.guesses + 1 \
+             RETURNING guesses, hour) \
+         SELECT bump.guesses::bigint, bump.guesses + coalesce(( \
+             SELECT sum(g.guesses) FROM intake.lookup_guesses g \
+             WHERE g.subject = $1 AND g.hour > bump.hour - interval '24 hours' \
+               AND g.hour < bump.hour), 0)::bigint \
+         FROM bump",
     )
-    .bind(number)
-    .bind(since)
+    .bind(subject)
     .fetch_one(&mut *tx)
     .await?;
-    let (by_address,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM intake.lookup_failures WHERE address = $1 AND failed_at > $2",
-    )
-    .bind(address)
-    .bind(since)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok((by_number, by_address))
+    Ok(counts)
 }
 
-async fn record_failure(db: &Db, number: &str, address: &str) -> Result<(), ApiError> {
+/// Takes a guess for `number` from `address`; refused when either is over a limit,
+/// whether or not the number exists.
+async fn take_guess(db: &Db, number: &str, address: &str) -> Result<[String; 2], ApiError> {
+    let subjects = [format!("number:{number}"), format!("address:{address}")];
     let mut tx = db.global().await?;
-    sqlx::query("INSERT INTO intake.lookup_failures (tracking_number, address) VALUES ($1, $2)")
-        .bind(number)
-        .bind(address)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM intake.lookup_failures WHERE failed_at < now() - interval '1 day'")
-        .execute(&mut *tx)
-        .await?;
+    let (number_hour, number_day) = count_guess(&mut tx, &subjects[0]).await?;
+    let (address_hour, address_day) = count_guess(&mut tx, &subjects[1]).await?;
+    tx.commit().await?;
+    if number_hour > GUESSES_PER_NUMBER_PER_HOUR
+        || number_day > GUESSES_PER_NUMBER_PER_DAY
+        || address_hour > GUESSES_PER_ADDRESS_PER_HOUR
+        || address_day > GUESSES_PER_ADDRESS_PER_DAY
+    {
+        metrics::counter!("mashang_rate_limited_total", "limit" => "phone_digits").increment(1);
+        let hourly = number_hour > GUESSES_PER_NUMBER_PER_HOUR
+            || address_hour > GUESSES_PER_ADDRESS_PER_HOUR;
+        return Err(ApiError::TooManyRequests {
+            retry_after: Some(if hourly { 3600 } else { 24 * 3600 }),
+        });
+    }
+    Ok(subjects)
+}
+
+/// Gives a right guess back, so the citizen who knows the digits is not throttled by
+/// coming back to the page.
+async fn give_back(db: &Db, subjects: &[String; 2]) -> Result<(), ApiError> {
+    let mut tx = db.global().await?;
+    sqlx::query(
+        "UPDATE intake.lookup_guesses SET guesses = greatest(guesses - 1, 0) \
+         WHERE subject = ANY($1) AND hour = date_trunc('hour', now())",
+    )
+    .bind(&subjects[..])
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -133,7 +163,9 @@ async fn record_failure(db: &Db, number: &str, address: &str) -> Result<(), ApiE
 type AccessRow = (Vec<u8>, Option<String>, String, Option<Uuid>);
 
 /// Verifies the access and opens the report's tenant transaction. Anything wrong is
-/// "not found", so numbers cannot be probed; phone-digit guesses are throttled.
+/// "not found", the same answer by the same path for a number that does not exist as
+/// for a wrong proof, so numbers cannot be probed; phone-digit guesses are counted
+/// before the number is even looked up.
 pub async fn open(
     db: &Db,
     tracking_number: &str,
@@ -141,19 +173,9 @@ pub async fn open(
 ) -> Result<(TenantTx, Owned), ApiError> {
     let number: TrackingNumber = tracking_number.parse().map_err(|_| ApiError::NotFound)?;
     let number = number.to_string();
-    if let Access::Phone4 { address, .. } = access {
-        let (by_number, by_address) = failures(db, &number, address).await?;
-        if by_number >= LOOKUPS_PER_NUMBER || by_address >= LOOKUPS_PER_ADDRESS {
-            return Err(ApiError::TooManyRequests {
-                retry_after: Some(3600),
-            });
-        }
-    }
-    let refuse = async || -> Result<(TenantTx, Owned), ApiError> {
-        if let Access::Phone4 { address, .. } = access {
-            record_failure(db, &number, address).await?;
-        }
-        Err(ApiError::NotFound)
+    let guess = match access {
+        Access::Phone4 { address, .. } => Some(take_guess(db, &number, address).await?),
+        Access::Secret(_) => None,
     };
     let mut global = db.global().await?;
     let found: Option<(Uuid, Uuid)> = sqlx::query_as(
@@ -163,9 +185,9 @@ pub async fn open(
     .fetch_optional(&mut *global)
     .await?;
     global.commit().await?;
-    let Some((tenant, report)) = found else {
-        return refuse().await;
-    };
+    // An unknown number is looked up in no tenant, with the same query, so it takes
+    // about as long as a known one with a wrong proof.
+    let (tenant, report) = found.unwrap_or((Uuid::nil(), Uuid::nil()));
     let mut tx = db.tenant(TenantId::from_uuid(tenant)).await?;
     let row: Option<AccessRow> = sqlx::query_as(
         "SELECT status_secret_hash, contact_phone_last4, status, case_id FROM intake.reports WHERE tenant_id = $1 AND id = $2",
@@ -174,19 +196,22 @@ pub async fn open(
     .bind(report)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((hash, last4, status, case)) = row else {
-        return refuse().await;
-    };
+    let (hash, last4, status, case) = row.unwrap_or_default();
+    // Compared even when nothing was found, against nothing, for the same reason.
     let granted = match access {
         Access::Secret(secret) => secret_matches(secret, &hash),
         Access::Phone4 { digits, .. } => {
+            let stored = last4.unwrap_or_default();
             digits.len() == 4
-                && last4.is_some_and(|l| bool::from(l.as_bytes().ct_eq(digits.as_bytes())))
+                && stored.len() == 4
+                && bool::from(stored.as_bytes().ct_eq(digits.as_bytes()))
         }
     };
-    if !granted {
-        drop(tx);
-        return refuse().await;
+    if !granted || found.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    if let Some(subjects) = &guess {
+        give_back(db, subjects).await?;
     }
     let status = ReportStatus::parse(&status)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored report status {status:?}")))?;

@@ -83,6 +83,14 @@ pub async fn submit(
         ));
     }
     let request_hash = fingerprint(&report, origin);
+    crate::limits::count_uploads(
+        &state.db,
+        &state.config.limits,
+        ctx,
+        report.files.len(),
+        report.files.iter().map(|f| f.size()).sum(),
+    )
+    .await?;
     let mut inline = Vec::with_capacity(report.files.len());
     for file in std::mem::take(&mut report.files) {
         match attachments::store(state.blobs.as_ref(), ctx, file).await {

@@ -83,6 +83,14 @@ pub async fn upload(
                         own_limit / (1024 * 1024)
                     )));
                 }
+                crate::limits::count_uploads(
+                    &state.db,
+                    &state.config.limits,
+                    ctx,
+                    1,
+                    spooled.size(),
+                )
+                .await?;
                 let stored = attachments::store(state.blobs.as_ref(), ctx, spooled).await?;
                 let mut tx = state.db.tenant(ctx.tenant.id).await?;
                 if let Err(err) = attachments::record(&mut tx, ctx, &stored, None).await {

@@ -63,7 +63,12 @@
     var m = form.dataset;
     var token = m.token;
     var store = 'mashang-draft:' + token;
-    var fields = ['description', 'contact_name', 'contact_phone', 'lat', 'lng'];
+    // Kept on the device until the report is sent.
+    var fields = ['description', 'lat', 'lng'];
+    // The name and phone: a phone is often shared in a village, so these are kept only
+    // for this tab (sessionStorage, gone when it closes), never on the device, and
+    // forgotten as soon as the report is sent.
+    var contact = ['contact_name', 'contact_phone'];
     var msg = $('msg');
     var send = $('send');
     var photos = [];
@@ -75,11 +80,24 @@
       draft = JSON.parse(localStorage.getItem(store) || '{}') || {};
     } catch (e) { draft = {}; }
     if (draft.saved && Date.now() - draft.saved > 7 * 864e5) draft = {};
+    if (contact.some(function (f) { return f in draft; })) {
+      // Drafts of earlier versions kept the name and phone on the device: not any more.
+      contact.forEach(function (f) { delete draft[f]; });
+      try { localStorage.setItem(store, JSON.stringify(draft)); } catch (e) { /* private mode */ }
+    }
+    var held = {};
+    try {
+      held = JSON.parse(sessionStorage.getItem(store) || '{}') || {};
+    } catch (e) { held = {}; }
     var restored = false;
-    fields.forEach(function (f) {
-      var el = form.elements[f];
-      if (el && !el.value && draft[f]) { el.value = draft[f]; restored = true; }
-    });
+    function restore(names, from) {
+      names.forEach(function (f) {
+        var el = form.elements[f];
+        if (el && !el.value && from[f]) { el.value = from[f]; restored = true; }
+      });
+    }
+    restore(fields, draft);
+    restore(contact, held);
     if (draft.category && !form.querySelector('input[name=category]:checked')) {
       var radio = form.querySelector('input[name=category][value="' + String(draft.category).replace(/["\\]/g, '') + '"]');
       if (radio) { radio.checked = true; restored = true; }
@@ -92,6 +110,14 @@
       fields.forEach(function (f) { draft[f] = form.elements[f].value; });
       draft.saved = Date.now();
       try { localStorage.setItem(store, JSON.stringify(draft)); } catch (e) { /* private mode: no draft */ }
+      contact.forEach(function (f) { held[f] = form.elements[f].value; });
+      try { sessionStorage.setItem(store, JSON.stringify(held)); } catch (e) { /* private mode: no draft */ }
+    }
+    // Sent: nothing of the report stays on the device, the name and phone least of all.
+    function forget() {
+      try { localStorage.removeItem(store); } catch (e) { /* nothing kept */ }
+      try { sessionStorage.removeItem(store); } catch (e) { /* nothing kept */ }
+      contact.forEach(function (f) { form.elements[f].value = ''; });
     }
     form.addEventListener('input', save);
     form.addEventListener('change', save);
@@ -303,7 +329,7 @@
       }).then(function (r) {
         if (r.status !== 201) throw r;
         return r.json().then(function (done) {
-          try { localStorage.removeItem(store); } catch (e) { /* nothing kept */ }
+          forget();
           location.assign(done.status_url + '&new=1' + (phone ? '&call=1' : '') + (en ? '&lang=en' : ''));
         });
       }).catch(function (r) {

@@ -187,6 +187,30 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub reports_per_code_per_minute: u32,
+    /// Photos and voice notes one QR code may receive per hour, across replicas.
+    #[arg(
+        long,
+        env = "MASHANG_UPLOADS_PER_CODE_PER_HOUR",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub uploads_per_code_per_hour: u32,
+    /// Photos and voice notes one QR code may receive in 24 hours, across replicas.
+    #[arg(
+        long,
+        env = "MASHANG_UPLOADS_PER_CODE_PER_DAY",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub uploads_per_code_per_day: u32,
+    /// Megabytes of photos and voice notes one QR code may receive in 24 hours, across replicas.
+    #[arg(
+        long,
+        env = "MASHANG_UPLOAD_MB_PER_CODE_PER_DAY",
+        default_value_t = 2048,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub upload_mb_per_code_per_day: u64,
 }
 
 /// NATS credentials (at most one kind) and TLS. Secrets only from the environment or files.
@@ -501,6 +525,11 @@ mod tests {
             "MASHANG_OTLP_ENDPOINT",
             "MASHANG_POSTS_PER_ADDRESS_PER_MINUTE",
             "MASHANG_REPORTS_PER_CODE_PER_MINUTE",
+            "MASHANG_TRUSTED_PROXIES",
+            "MASHANG_REQUEST_TIMEOUT",
+            "MASHANG_UPLOAD_TIMEOUT",
+            "MASHANG_DB_STATEMENT_TIMEOUT_MS",
+            "MASHANG_DB_LOCK_TIMEOUT_MS",
             "MASHANG_NATS_USER",
             "MASHANG_NATS_PASSWORD",
             "MASHANG_NATS_TOKEN",
@@ -511,6 +540,9 @@ mod tests {
             "MASHANG_NATS_TLS_CA_FILE",
             "MASHANG_NATS_TLS_CERT_FILE",
             "MASHANG_NATS_TLS_KEY_FILE",
+            "MASHANG_UPLOADS_PER_CODE_PER_HOUR",
+            "MASHANG_UPLOADS_PER_CODE_PER_DAY",
+            "MASHANG_UPLOAD_MB_PER_CODE_PER_DAY",
         ] {
             assert!(help.contains(var), "serve --help does not mention {var}");
         }

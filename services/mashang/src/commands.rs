@@ -159,6 +159,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         intake_limits: mashang_intake::LimitConfig {
             posts_per_address_per_minute: args.posts_per_address_per_minute,
             reports_per_code_per_minute: args.reports_per_code_per_minute,
+            uploads_per_code_per_hour: args.uploads_per_code_per_hour,
+            uploads_per_code_per_day: args.uploads_per_code_per_day,
+            upload_bytes_per_code_per_day: args
+                .upload_mb_per_code_per_day
+                .saturating_mul(1024 * 1024),
         },
     };
     let running = app::start(config).await?;

@@ -102,3 +102,9 @@ async fn check_fails_without_a_writable_folder() {
         .expect("the root can be created");
     missing.check().await.expect("an existing root is ready");
 }
+
+#[tokio::test]
+async fn listing_walks_one_tenants_area_in_pages() {
+    let (_dir, store) = store().await;
+    crate::testdata::check_listing(&store).await;
+}

@@ -191,3 +191,10 @@ fn debug_redacts_the_secret() {
     assert!(printed.contains("[redacted]"), "{printed}");
     assert!(!printed.contains("very-secret-value"), "{printed}");
 }
+
+#[tokio::test]
+async fn listing_walks_one_tenants_area_in_pages() {
+    let store = fresh_store().await;
+    crate::testdata::check_listing(&store).await;
+    remove_bucket(&store).await;
+}

@@ -5,6 +5,9 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+/// The most item extents read from an `iloc` box; a photo has a few dozen.
+const MAX_EXTENTS: usize = 65_536;
+
 fn invalid(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("HEIF: {what}"))
 }
@@ -101,12 +104,19 @@ fn extents(iloc: &[u8], items: &[u32]) -> io::Result<Vec<(u64, u64)>> {
     );
     let count = if version < 2 { c.uint(2)? } else { c.uint(4)? };
     let mut out = Vec::new();
+    // An extent whose fields are all zero bytes wide takes no room in the box, so the
+    // counts the box declares bound nothing: the extents walked are bounded here.
+    let mut walked = 0usize;
     for _ in 0..count {
         let id = if version < 2 { c.uint(2)? } else { c.uint(4)? };
         let method = if version >= 1 { c.uint(2)? & 0xF } else { 0 };
         c.take(2)?; // data reference index
         let base = c.uint(base_offset_size)?;
         let extent_count = c.uint(2)?;
+        walked = walked.saturating_add(usize::try_from(extent_count).unwrap_or(usize::MAX));
+        if walked > MAX_EXTENTS {
+            return Err(invalid("too many item extents"));
+        }
         for _ in 0..extent_count {
             if index_size > 0 {
                 c.take(index_size)?;

@@ -183,3 +183,43 @@ fn heif_exif_item_is_blanked_in_place() {
     assert!(!after.windows(3).any(|w| w == b"GPS"));
     assert_eq!(&after[..ftyp.len()], &ftyp[..]);
 }
+
+#[test]
+fn heif_extents_of_zero_width_cannot_make_the_stripper_loop_or_allocate() {
+    // An iloc whose offsets and lengths are zero bytes wide: every extent takes no room,
+    // so 1000 items of 65535 extents each fit in a few kilobytes.
+    let full = |kind: &[u8; 4], version: u8, body: &[u8]| {
+        let mut b = ((body.len() + 12) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(&[version, 0, 0, 0]);
+        b.extend_from_slice(body);
+        b
+    };
+    let mut ftyp = 24u32.to_be_bytes().to_vec();
+    ftyp.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+    let infe = full(b"infe", 2, &[0, 1, 0, 0, b'E', b'x', b'i', b'f']);
+    let mut iinf_body = 1u16.to_be_bytes().to_vec();
+    iinf_body.extend_from_slice(&infe);
+    let iinf = full(b"iinf", 0, &iinf_body);
+    let items = 1000u16;
+    let mut iloc_body = vec![0x00, 0x00];
+    iloc_body.extend_from_slice(&items.to_be_bytes());
+    for _ in 0..items {
+        iloc_body.extend_from_slice(&1u16.to_be_bytes()); // item 1, the Exif one
+        iloc_body.extend_from_slice(&0u16.to_be_bytes()); // data reference
+        iloc_body.extend_from_slice(&u16::MAX.to_be_bytes()); // extents
+    }
+    let iloc = full(b"iloc", 0, &iloc_body);
+    let mut meta_body = iinf;
+    meta_body.extend_from_slice(&iloc);
+    let mut file = ftyp;
+    file.extend_from_slice(&full(b"meta", 0, &meta_body));
+    let temp = write_temp(&file);
+    let started = std::time::Instant::now();
+    let outcome = blank_heif_metadata(temp.path());
+    assert!(outcome.is_err(), "refused as damaged: {outcome:?}");
+    assert!(
+        started.elapsed().as_millis() < 1000,
+        "refused at once, not after 65 million extents"
+    );
+}
