@@ -13,6 +13,7 @@ mod isolation;
 mod qr;
 mod readiness;
 mod schema;
+mod security;
 mod signin;
 mod skeleton;
 mod transfer;

@@ -12,6 +12,6 @@ mod serve;
 pub use extract::{ApiJson, ApiQuery};
 pub use health::{Probe, Readiness, health_router};
 pub use layers::with_common_layers;
-pub use operator::{Operator, OperatorToken};
+pub use operator::{MIN_OPERATOR_TOKEN_CHARS, Operator, OperatorToken, check_operator_token};
 pub use problem::{ApiError, FieldError, on_constraint};
 pub use serve::{metrics_router, serve, shutdown_on_signal};

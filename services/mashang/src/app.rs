@@ -312,6 +312,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
             trust_forwarded_for: config.trust_forwarded_for,
             throttle: SigninThrottle::default(),
         },
+        keys: mashang_auth::Keys::derive(&config.pii_key),
     };
     let app = mashang_http::with_common_layers(router)
         .layer(Extension(authenticator))

@@ -50,7 +50,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn pii_key(args: &ServeArgs) -> anyhow::Result<PiiKey> {
-    let encoded = match (&args.pii_key, &args.pii_key_file) {
+    load_pii_key(args.pii_key.as_ref(), args.pii_key_file.as_ref())
+}
+
+/// The deployment's personal-data key, from the environment or a file; reset codes'
+/// keyed hashes are derived from it too.
+pub fn load_pii_key(
+    key: Option<&String>,
+    file: Option<&std::path::PathBuf>,
+) -> anyhow::Result<PiiKey> {
+    let encoded = match (key, file) {
         (_, Some(path)) => std::fs::read_to_string(path)
             .with_context(|| format!("reading the PII key file {}", path.display()))?,
         (Some(key), None) => key.clone(),
@@ -72,6 +81,8 @@ fn components(services: &[ServiceArg]) -> Components {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    mashang_http::check_operator_token(args.operator_token.as_deref())
+        .map_err(anyhow::Error::msg)?;
     let mut db = DbConfig::new(args.database_url.clone());
     db.max_connections = args.db_max_connections;
     let storage = match args.storage.kind {
