@@ -52,8 +52,10 @@ pub(super) fn routes() -> Router<RoutingState> {
         .layer(middleware::from_fn(form_csrf))
 }
 
-/// The largest form body the pages take (the import upload and its fields).
-const MAX_FORM_BYTES: usize = MAX_IMPORT_BYTES + 64 * 1024;
+/// The largest multipart body the pages take (the import upload and its fields).
+const MAX_MULTIPART_BYTES: usize = MAX_IMPORT_BYTES + 64 * 1024;
+/// The largest URL-encoded form the pages take.
+const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// For a form posted with a session cookie: reads its `_csrf` field (URL-encoded or
 /// multipart) and passes it on as the CSRF header, with the body unchanged. The token
@@ -61,7 +63,7 @@ const MAX_FORM_BYTES: usize = MAX_IMPORT_BYTES + 64 * 1024;
 async fn form_csrf(request: Request, next: Next) -> Response {
     if request.method() != Method::POST
         || request.headers().contains_key(mashang_auth::CSRF_HEADER)
-        || mashang_auth_session(&request).is_none()
+        || !has_session_cookie(&request)
     {
         return next.run(request).await;
     }
@@ -71,8 +73,13 @@ async fn form_csrf(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
+    let limit = if content_type.starts_with("multipart/form-data") {
+        MAX_MULTIPART_BYTES
+    } else {
+        MAX_FORM_BYTES
+    };
     let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+    let Ok(bytes) = to_bytes(body, limit).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "表单太大 (form too large)").into_response();
     };
     let token = if content_type.starts_with("application/x-www-form-urlencoded") {
@@ -89,14 +96,15 @@ async fn form_csrf(request: Request, next: Next) -> Response {
         .await
 }
 
-fn mashang_auth_session(request: &Request) -> Option<()> {
+/// Whether the request may carry a session cookie (only then is there a token to
+/// check; a close look-alike only costs reading the body here).
+fn has_session_cookie(request: &Request) -> bool {
     request
         .headers()
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains(mashang_auth::SESSION_COOKIE))
-        .then_some(())
 }
 
 #[derive(serde::Deserialize)]
