@@ -129,3 +129,36 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(mashang_http::shutdown_on_signal(running.shutdown.clone()));
     running.wait().await
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{PiiKey, serve};
+    use crate::cli::{Cli, Command};
+
+    #[tokio::test]
+    async fn serve_refuses_a_short_operator_token_and_says_which_setting() {
+        let key = PiiKey::generate_base64().expect("randomness");
+        let cli = Cli::try_parse_from([
+            "mashang",
+            "serve",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+            "--pii-key",
+            &key,
+            "--operator-token",
+            "operator-token-for-tests",
+        ])
+        .expect("the command line parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        let refused = serve(*args).await.expect_err("a short token is refused");
+        let message = refused.to_string();
+        assert!(
+            message.contains("MASHANG_OPERATOR_TOKEN") && message.contains("32"),
+            "{message}"
+        );
+    }
+}
