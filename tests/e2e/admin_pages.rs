@@ -1,5 +1,6 @@
 //! The township administrator's pages, as a browser uses them: a cookie session,
-//! plain HTML forms posting to `?_csrf=…` actions, and 303s after every change.
+//! plain HTML forms carrying the session's CSRF token as a hidden `_csrf` field, and
+//! 303s after every change.
 
 use mashang_tests::{PASSWORD, TestApp, TestEnv, seed_tenant};
 use reqwest::StatusCode;
@@ -49,7 +50,7 @@ impl Page {
     fn csrf(&self) -> String {
         let (_, rest) = self
             .html
-            .split_once("?_csrf=")
+            .split_once(r#"name="_csrf" value=""#)
             .expect("a form with a CSRF token");
         rest.split('"').next().expect("a token").to_owned()
     }
@@ -106,10 +107,25 @@ impl Browser {
         .await
     }
 
-    /// Signs in through the form; returns the CSRF token of the session.
+    /// Shows the sign-in form and posts it.
+    async fn login(&self, login: &str, password: &str) -> Page {
+        let form = self.get("/admin/login").await.expect(200).csrf();
+        self.post(
+            "/admin/login",
+            &[("_csrf", &form), ("login", login), ("password", password)],
+        )
+        .await
+    }
+
+    /// Signs in through the form (shown first, for its token); returns the CSRF token
+    /// of the session.
     async fn sign_in(&self, login: &str, password: &str) -> String {
+        let form = self.get("/admin/login").await.expect(200).csrf();
         let to = self
-            .post("/admin/login", &[("login", login), ("password", password)])
+            .post(
+                "/admin/login",
+                &[("_csrf", &form), ("login", login), ("password", password)],
+            )
             .await
             .see_other();
         assert_eq!(to, "/admin");
@@ -130,11 +146,39 @@ async fn an_administrator_signs_in_sees_the_links_and_changes_need_the_csrf_toke
     let login = b.get("/admin/login").await.expect(200);
     assert!(login.has(r#"action="/admin/login""#) && login.has("手机号或登录名"));
 
+    // Login CSRF: a form posted from elsewhere (no token of a form this browser was
+    // shown) signs nobody in, even with the right password.
+    let forged = Browser::new(&app.routing.base);
+    let refused = forged
+        .post(
+            "/admin/login",
+            &[("login", &fx.logins.admin), ("password", PASSWORD)],
+        )
+        .await
+        .expect(403);
+    assert!(refused.has("页面已过期"));
+    let other_form = b.get("/admin/login").await.expect(200).csrf();
+    forged
+        .post(
+            "/admin/login",
+            &[
+                ("_csrf", &other_form),
+                ("login", &fx.logins.admin),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+        .expect(403);
+    assert_eq!(forged.get("/admin").await.see_other(), "/admin/login");
+
     // A wrong password: the form again, the login kept, a plain message.
+    // (Each showing of the form replaces the browser's form cookie: the latest counts.)
+    let form = other_form;
     let wrong = b
         .post(
             "/admin/login",
             &[
+                ("_csrf", &form),
                 ("login", &fx.logins.admin),
                 ("password", "not-the-password"),
             ],
@@ -177,15 +221,31 @@ async fn an_administrator_signs_in_sees_the_links_and_changes_need_the_csrf_toke
         .await
         .expect(403);
     assert!(!refused.has("pgsign-nocsrf"));
-    b.post("/admin/grid/nodes?_csrf=wrong-token", &[("code", "x")])
-        .await
-        .expect(403);
+    b.post(
+        "/admin/grid/nodes",
+        &[("_csrf", "wrong-token"), ("code", "x")],
+    )
+    .await
+    .expect(403);
+    // The right token in the URL is not accepted: tokens never travel in URLs.
+    b.post(
+        &format!("/admin/grid/nodes?_csrf={csrf}"),
+        &[
+            ("parent_id", &fx.root.to_string()),
+            ("kind", "village"),
+            ("code", "pgsign-urlcsrf"),
+            ("name", "网址令牌村"),
+        ],
+    )
+    .await
+    .expect(403);
+    assert!(!b.get("/admin/grid").await.expect(200).has("pgsign-urlcsrf"));
     assert!(!b.get("/admin/grid").await.expect(200).has("pgsign-nocsrf"));
     b.post("/admin/logout", &[]).await.expect(403);
 
     // Signing out ends the session.
     let to = b
-        .post(&format!("/admin/logout?_csrf={csrf}"), &[])
+        .post("/admin/logout", &[("_csrf", csrf.as_str())])
         .await
         .see_other();
     assert!(to.starts_with("/admin/login"));
@@ -219,11 +279,12 @@ async fn the_tree_page_adds_and_refuses_nodes_in_plain_words_and_escapes_names()
 
     // Add a village through the form.
     let root = fx.root.to_string();
-    let add = format!("/admin/grid/nodes?_csrf={csrf}");
+    let add = "/admin/grid/nodes";
     let to = b
         .post(
-            &add,
+            add,
             &[
+                ("_csrf", csrf.as_str()),
                 ("parent_id", &root),
                 ("kind", "village"),
                 ("code", "pgtree-v2"),
@@ -239,8 +300,9 @@ async fn the_tree_page_adds_and_refuses_nodes_in_plain_words_and_escapes_names()
     // The same code again: the message next to the form, with what was typed kept.
     let dup = b
         .post(
-            &add,
+            add,
             &[
+                ("_csrf", csrf.as_str()),
                 ("parent_id", &root),
                 ("kind", "village"),
                 ("code", "pgtree-v2"),
@@ -261,8 +323,11 @@ async fn the_tree_page_adds_and_refuses_nodes_in_plain_words_and_escapes_names()
     // A move under the node's own subtree is refused in plain words.
     let refused = b
         .post(
-            &format!("/admin/grid/nodes/{}/move?_csrf={csrf}", fx.village),
-            &[("parent_id", &fx.grid.to_string())],
+            &format!("/admin/grid/nodes/{}/move", fx.village),
+            &[
+                ("_csrf", csrf.as_str()),
+                ("parent_id", &fx.grid.to_string()),
+            ],
         )
         .await
         .expect(422);
@@ -271,8 +336,11 @@ async fn the_tree_page_adds_and_refuses_nodes_in_plain_words_and_escapes_names()
     // Rename; a name with markup comes out as text.
     let to = b
         .post(
-            &format!("/admin/grid/nodes/{}/rename?_csrf={csrf}", fx.grid),
-            &[("name", "<script>alert(1)</script>一组")],
+            &format!("/admin/grid/nodes/{}/rename", fx.grid),
+            &[
+                ("_csrf", csrf.as_str()),
+                ("name", "<script>alert(1)</script>一组"),
+            ],
         )
         .await
         .see_other();
@@ -292,8 +360,8 @@ async fn the_tree_page_adds_and_refuses_nodes_in_plain_words_and_escapes_names()
 
     // Deactivate the village: it and its grid show as inactive.
     b.post(
-        &format!("/admin/grid/nodes/{}/active?_csrf={csrf}", fx.village),
-        &[("active", "false")],
+        &format!("/admin/grid/nodes/{}/active", fx.village),
+        &[("_csrf", csrf.as_str()), ("active", "false")],
     )
     .await
     .see_other();
@@ -305,8 +373,8 @@ async fn the_tree_page_adds_and_refuses_nodes_in_plain_words_and_escapes_names()
         .await
         .expect(404);
     b.post(
-        &format!("/admin/grid/nodes/{}/rename?_csrf={csrf}", other.village),
-        &[("name", "改别人的")],
+        &format!("/admin/grid/nodes/{}/rename", other.village),
+        &[("_csrf", csrf.as_str()), ("name", "改别人的")],
     )
     .await
     .expect(404);
@@ -334,8 +402,9 @@ async fn the_import_page_lists_every_row_error_and_writes_nothing_or_sums_up() {
     }
     assert!(form.has("只检查不导入") && form.has(r#"enctype="multipart/form-data""#));
 
+    // The page's form sends the CSRF token as its first field.
     let upload = |csv: &str, dry_run: bool| {
-        let mut form = Form::new();
+        let mut form = Form::new().text("_csrf", csrf.clone());
         if dry_run {
             form = form.text("dry_run", "true");
         }
@@ -344,12 +413,12 @@ async fn the_import_page_lists_every_row_error_and_writes_nothing_or_sums_up() {
             Part::bytes(csv.as_bytes().to_vec()).file_name("roster.csv"),
         )
     };
-    let action = format!("/admin/import?_csrf={csrf}");
+    let action = "/admin/import";
     let bad = "表,编码,名称,类型,上级编码,姓名,手机号,角色,所在节点编码\n\
                网格,pgimp-v2,河东村,村,pgimp,,,,\n\
                网格,pgimp-v3,,村,pgimp,,,,\n\
                人员,,,,,钱多多,12345,网格员,pgimp-v2\n";
-    let report = b.upload(&action, upload(bad, false)).await.expect(422);
+    let report = b.upload(action, upload(bad, false)).await.expect(422);
     assert!(report.has("没有导入任何内容"), "{}", report.html);
     assert!(report.has(r#"id="row-errors""#));
     assert!(report.has(r#"<td class="num">3</td>"#) && report.has(r#"<td class="num">4</td>"#));
@@ -358,21 +427,21 @@ async fn the_import_page_lists_every_row_error_and_writes_nothing_or_sums_up() {
     assert!(!tree.has("pgimp-v2"), "nothing was written");
 
     // A file that is not a table at all: a file error.
-    let garbage = Form::new().part(
+    let garbage = Form::new().text("_csrf", csrf.clone()).part(
         "file",
         Part::bytes(vec![0xD0, 0xCF, 0x11, 0xE0, 0, 1, 2]).file_name("old.xls"),
     );
-    let report = b.upload(&action, garbage).await.expect(422);
+    let report = b.upload(action, garbage).await.expect(422);
     assert!(report.has(".xls"));
 
     let good = "表,编码,名称,类型,上级编码,姓名,手机号,角色,所在节点编码\n\
                 网格,pgimp-v2,河东村,村,pgimp,,,,\n\
                 网格,pgimp-v2-g1,河东一组,网格,pgimp-v2,,,,\n\
                 人员,,,,,钱多多,13700002222,网格员,pgimp-v2-g1\n";
-    let checked = b.upload(&action, upload(good, true)).await.expect(200);
+    let checked = b.upload(action, upload(good, true)).await.expect(200);
     assert!(checked.has("检查通过"), "{}", checked.html);
     assert!(!b.get("/admin/grid").await.expect(200).has("pgimp-v2"));
-    let done = b.upload(&action, upload(good, false)).await.expect(200);
+    let done = b.upload(action, upload(good, false)).await.expect(200);
     assert!(done.has("导入完成"));
     assert!(done.has(r#"<td class="num">2</td>"#), "two nodes created");
     let tree = b.get("/admin/grid").await.expect(200);
@@ -418,11 +487,12 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
 
     // A bad phone: the form again, as typed, with the message on the field.
     let grid = fx.grid.to_string();
-    let add = format!("/admin/people?_csrf={csrf}");
+    let add = "/admin/people";
     let refused = b
         .post(
-            &add,
+            add,
             &[
+                ("_csrf", csrf.as_str()),
                 ("name", "赵新人"),
                 ("phone", "123"),
                 ("username", ""),
@@ -436,8 +506,9 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
     // Another person's phone number is refused on the phone field.
     let taken = b
         .post(
-            &add,
+            add,
             &[
+                ("_csrf", csrf.as_str()),
                 ("name", "赵新人"),
                 ("phone", &fx.logins.leader),
                 ("role", "grid_worker"),
@@ -451,8 +522,9 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
     let phone = format!("137{:08}", uuid::Uuid::new_v4().as_u128() % 100_000_000);
     let to = b
         .post(
-            &add,
+            add,
             &[
+                ("_csrf", csrf.as_str()),
                 ("name", "赵新人"),
                 ("phone", &phone),
                 ("username", "Zhao.Xin"),
@@ -471,8 +543,9 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
     let village = fx.village.to_string();
     let remove = format!("grid_worker:{grid}");
     b.post(
-        &format!("{person_path}?_csrf={csrf}"),
+        &person_path,
         &[
+            ("_csrf", csrf.as_str()),
             ("name", "赵新"),
             ("phone", &phone),
             ("username", "zhao.xin"),
@@ -489,7 +562,10 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
 
     // A one-time code, shown once, lets the person set a password and sign in.
     let issued = b
-        .post(&format!("{person_path}/reset-code?_csrf={csrf}"), &[])
+        .post(
+            &format!("{person_path}/reset-code"),
+            &[("_csrf", csrf.as_str())],
+        )
         .await
         .expect(200);
     let code = code_on(&issued);
@@ -497,11 +573,12 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
     assert!(!b.get(&person_path).await.expect(200).has(&code));
 
     let newcomer = Browser::new(&app.routing.base);
-    newcomer.get("/admin/reset").await.expect(200);
+    let form = newcomer.get("/admin/reset").await.expect(200).csrf();
     let differ = newcomer
         .post(
             "/admin/reset",
             &[
+                ("_csrf", &form),
                 ("login", &phone),
                 ("code", &code),
                 ("password", "a-new-password-1"),
@@ -511,10 +588,12 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
         .await
         .expect(422);
     assert!(differ.has("两次输入的新密码不一样"));
+    let form = differ.csrf();
     let to = newcomer
         .post(
             "/admin/reset",
             &[
+                ("_csrf", &form),
                 ("login", &phone),
                 ("code", &code),
                 ("password", "a-new-password-1"),
@@ -528,10 +607,13 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
     newcomer.sign_in("zhao.xin", "a-new-password-1").await;
     assert!(newcomer.get("/admin").await.expect(200).has("网格长"));
     // The code was good once.
-    let again = Browser::new(&app.routing.base)
+    let stranger = Browser::new(&app.routing.base);
+    let form = stranger.get("/admin/reset").await.expect(200).csrf();
+    let again = stranger
         .post(
             "/admin/reset",
             &[
+                ("_csrf", &form),
                 ("login", &phone),
                 ("code", &code),
                 ("password", "another-password-9"),
@@ -546,8 +628,9 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
     let own_role = format!("township_admin:{}", fx.root);
     let refused = b
         .post(
-            &format!("/admin/people/{}?_csrf={csrf}", fx.admin),
+            &format!("/admin/people/{}", fx.admin),
             &[
+                ("_csrf", csrf.as_str()),
                 ("name", "镇管理员"),
                 ("phone", &fx.logins.admin),
                 ("remove", &own_role),
@@ -562,8 +645,8 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
         .await
         .expect(404);
     b.post(
-        &format!("/admin/people/{}/reset-code?_csrf={csrf}", other.worker),
-        &[],
+        &format!("/admin/people/{}/reset-code", other.worker),
+        &[("_csrf", csrf.as_str())],
     )
     .await
     .expect(404);
@@ -587,8 +670,9 @@ async fn the_posters_page_links_to_the_print_page_and_issues_missing_codes() {
 
     // A new grid has no code until the missing ones are issued.
     b.post(
-        &format!("/admin/grid/nodes?_csrf={csrf}"),
+        "/admin/grid/nodes",
         &[
+            ("_csrf", csrf.as_str()),
             ("parent_id", &fx.village.to_string()),
             ("kind", "grid"),
             ("code", "pgqr-v1-g2"),
@@ -605,8 +689,8 @@ async fn the_posters_page_links_to_the_print_page_and_issues_missing_codes() {
     );
     let to = b
         .post(
-            &format!("/admin/posters/issue-missing?_csrf={csrf}"),
-            &[("node_id", "")],
+            "/admin/posters/issue-missing",
+            &[("_csrf", csrf.as_str()), ("node_id", "")],
         )
         .await
         .see_other();
@@ -651,28 +735,6 @@ async fn refused_sign_ins_say_what_to_do() {
     let app = TestApp::monolith(&env).await;
     let b = Browser::new(&app.routing.base);
 
-    // Too many wrong passwords: wait, in minutes.
-    for _ in 0..5 {
-        b.post(
-            "/admin/login",
-            &[("login", &fx.logins.centre), ("password", "wrong-password")],
-        )
-        .await
-        .expect(401);
-    }
-    let throttled = b
-        .post(
-            "/admin/login",
-            &[("login", &fx.logins.centre), ("password", PASSWORD)],
-        )
-        .await
-        .expect(429);
-    assert!(
-        throttled.has("失败次数太多，请15分钟后再试"),
-        "{}",
-        throttled.html
-    );
-
     // A suspended township: said so, at sign-in and to a session already open.
     let signed_in = Browser::new(&app.routing.base);
     signed_in.sign_in(&fx.logins.leader, PASSWORD).await;
@@ -684,13 +746,7 @@ async fn refused_sign_ins_say_what_to_do() {
     )
     .await
     .expect("suspending");
-    let suspended = b
-        .post(
-            "/admin/login",
-            &[("login", &fx.logins.admin), ("password", PASSWORD)],
-        )
-        .await
-        .expect(403);
+    let suspended = b.login(&fx.logins.admin, PASSWORD).await.expect(403);
     assert!(suspended.has("本乡镇已暂停使用"));
     assert!(
         signed_in
@@ -698,5 +754,18 @@ async fn refused_sign_ins_say_what_to_do() {
             .await
             .expect(403)
             .has("暂停使用")
+    );
+
+    // Too many failed sign-ins from one address: wait, in minutes, whoever signs in.
+    for i in 0..30 {
+        b.login(&format!("nobody{i}"), "wrong-password")
+            .await
+            .expect(401);
+    }
+    let throttled = b.login(&fx.logins.centre, PASSWORD).await.expect(429);
+    assert!(
+        throttled.has("失败次数太多，请15分钟后再试"),
+        "{}",
+        throttled.html
     );
 }

@@ -15,6 +15,7 @@ mod isolation;
 mod qr;
 mod readiness;
 mod schema;
+mod security;
 mod signin;
 mod skeleton;
 mod transfer;

@@ -81,7 +81,7 @@ async fn sign_in_gives_a_safe_cookie_and_a_token_and_sign_out_ends_both() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_sign_ins_are_throttled_per_account_and_per_address() {
+async fn failed_sign_ins_slow_the_account_and_throttle_the_address() {
     let env = TestEnv::new().await;
     let fx = seed_tenant(env.db(), "throttle").await;
     let app = TestApp::monolith(&env).await;
@@ -109,21 +109,14 @@ async fn failed_sign_ins_are_throttled_per_account_and_per_address() {
         .await
         .expect_problem(401);
     }
-    // The account is locked for a while, even with the right password.
-    let locked = c
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"login": fx.logins.worker, "password": PASSWORD}),
-        )
-        .await;
-    let retry: u64 = locked.headers["retry-after"]
-        .to_str()
-        .expect("a header")
-        .parse()
-        .expect("seconds");
-    assert!(retry > 0 && retry <= 15 * 60);
-    locked.expect_problem(429);
-    // Other accounts are not locked by it…
+    // The account is slowed down, never shut: the right password still signs in.
+    c.post_json(
+        "/api/v1/auth/login",
+        &json!({"login": fx.logins.worker, "password": PASSWORD}),
+    )
+    .await
+    .expect(200);
+    // Other accounts are not slowed by it…
     c.post_json(
         "/api/v1/auth/login",
         &json!({"login": fx.logins.leader, "password": PASSWORD}),
@@ -192,13 +185,14 @@ async fn cookie_sessions_need_the_csrf_token_to_change_anything() {
         .await
         .expect("PUT");
     assert_eq!(ok.status(), 200);
-    let form_style = browser
+    // The token is never taken from the URL (URLs end up in logs and `Referer`).
+    let in_url = browser
         .put(format!("{url}?_csrf={csrf}"))
         .json(&category)
         .send()
         .await
         .expect("PUT");
-    assert_eq!(form_style.status(), 200);
+    assert_eq!(in_url.status(), 403);
     // A bearer token is not sent by a browser on its own, so it needs no CSRF token.
     let api = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
     api.put_json("/api/v1/admin/categories/pests", &category)

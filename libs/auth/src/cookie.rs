@@ -6,17 +6,34 @@ use axum::http::header::COOKIE;
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "mashang_session";
 
+/// The sign-in form's cookie: a random value whose keyed hash the form carries
+/// (login CSRF), sent only to `/admin` pages.
+pub const SIGNIN_COOKIE: &str = "mashang_signin";
+
 /// The session token from the request's cookies, if present.
 pub fn session_from(headers: &HeaderMap) -> Option<String> {
+    named(headers, SESSION_COOKIE)
+}
+
+/// A cookie's value, if present and not empty.
+pub fn named(headers: &HeaderMap, cookie: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == cookie)
         .map(|(_, value)| value.trim().to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// `Set-Cookie` for the sign-in form's value: HttpOnly, SameSite=Strict, `/admin` only.
+pub fn set_signin(value: &str, max_age_secs: i64, secure: bool) -> String {
+    format!(
+        "{SIGNIN_COOKIE}={value}; Path=/admin; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 /// `Set-Cookie` for a session: HttpOnly, SameSite=Lax, Secure when served over TLS.

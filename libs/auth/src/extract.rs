@@ -3,19 +3,26 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderValue, Method};
+use base64::Engine;
 use mashang_db::Db;
 use mashang_domain::role::Role;
 use mashang_domain::{GridNodeId, TenantId, UserId};
 use mashang_http::{ApiError, ClientIp};
+use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::api_tokens::{API_TOKEN_PREFIX, principal_of_token};
 use crate::cookie;
 use crate::error::AuthError;
+use crate::keys::Keys;
 use crate::principal::{Principal, PrincipalKind, RoleGrant};
+use crate::secret;
 use crate::sessions::{SESSION_IDLE_HOURS, SESSION_PREFIX, SignedIn, find_session};
 use crate::signin::SigninThrottle;
+
+/// How long a sign-in or reset form stays usable after it was shown.
+pub const SIGNIN_FORM_SECS: i64 = 3600;
 
 /// Settings of staff access.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +40,8 @@ pub struct Authenticator {
     pub db: Db,
     /// Settings.
     pub config: AuthConfig,
+    /// Keys for reset codes and the sign-in form's token.
+    pub keys: Keys,
 }
 
 impl Authenticator {
@@ -50,6 +59,31 @@ impl Authenticator {
     pub fn clear_cookie(&self) -> HeaderValue {
         HeaderValue::from_str(&cookie::clear_session(self.config.secure_cookies))
             .unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// A new sign-in form: the `Set-Cookie` value carrying a random value, and the token
+    /// the form must send back (the keyed hash of that value). A page of another site
+    /// can read neither, so it cannot sign a browser in to an account of its choosing.
+    pub fn signin_form(&self) -> Result<(HeaderValue, String), AuthError> {
+        let value = secret::token("", 24)?;
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(self.keys.signin_forms.mac(&[value.as_bytes()]));
+        let cookie = cookie::set_signin(&value, SIGNIN_FORM_SECS, self.config.secure_cookies);
+        let cookie = HeaderValue::from_str(&cookie)
+            .map_err(|e| AuthError::Internal(anyhow::anyhow!("sign-in cookie: {e}")))?;
+        Ok((cookie, token))
+    }
+
+    /// Whether a posted sign-in or reset form carries the token of the form this
+    /// browser was shown (compared in constant time).
+    pub fn signin_form_ok(&self, headers: &HeaderMap, token: &str) -> bool {
+        let Some(value) = cookie::named(headers, cookie::SIGNIN_COOKIE) else {
+            return false;
+        };
+        let Ok(tag) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()) else {
+            return false;
+        };
+        self.keys.signin_forms.verify(&[value.as_bytes()], &tag)
     }
 
     /// The client's address, for throttling: the one the edge resolved for every
@@ -160,23 +194,50 @@ fn presented(parts: &Parts) -> Option<Presented> {
     cookie::session_from(&parts.headers).map(Presented::Cookie)
 }
 
-fn csrf_presented(parts: &Parts) -> Option<String> {
-    if let Some(h) = parts
-        .headers
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-    {
-        return Some(h.to_owned());
-    }
-    parts.uri.query().and_then(|q| {
-        q.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "_csrf")
-            .map(|(_, v)| v.to_owned())
-    })
+/// The header a change made with a session cookie must carry the session's CSRF token
+/// in. Never read from the URL (URLs end up in logs, history and `Referer`); the admin
+/// pages' forms send it as a `_csrf` field, which their layer moves into this header.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+fn csrf_presented(parts: &Parts) -> Option<&str> {
+    parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok())
 }
 
-async fn authenticate(parts: &Parts) -> Result<Option<Principal>, ApiError> {
+/// Whether the presented token is the session's, in constant time.
+fn csrf_matches(presented: Option<&str>, expected: &str) -> bool {
+    presented.is_some_and(|p| bool::from(p.trim().as_bytes().ct_eq(expected.as_bytes())))
+}
+
+/// Why credentials were not accepted.
+enum Refusal {
+    /// Invalid credentials, or a failure looking them up.
+    Api(ApiError),
+    /// A valid session cookie, but a change without its CSRF token.
+    Csrf,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(err: ApiError) -> Self {
+        Self::Api(err)
+    }
+}
+
+impl From<AuthError> for Refusal {
+    fn from(err: AuthError) -> Self {
+        Self::Api(err.into())
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Api(e) => e,
+            Refusal::Csrf => AuthError::Csrf.into(),
+        }
+    }
+}
+
+async fn authenticate(parts: &Parts) -> Result<Option<Principal>, Refusal> {
     let Some(credentials) = presented(parts) else {
         return Ok(None);
     };
@@ -190,23 +251,23 @@ async fn authenticate(parts: &Parts) -> Result<Option<Principal>, ApiError> {
     if token.starts_with(API_TOKEN_PREFIX) && !via_cookie {
         return match principal_of_token(&auth.db, &token).await? {
             Some(p) => Ok(Some(p)),
-            None => Err(ApiError::Unauthorized),
+            None => Err(ApiError::Unauthorized.into()),
         };
     }
     if !token.starts_with(SESSION_PREFIX) {
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::Unauthorized.into());
     }
     let Some(session) = find_session(&auth.db, &token).await? else {
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::Unauthorized.into());
     };
     let Some(mut principal) = auth.load_person(session.user, session.tenant).await? else {
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::Unauthorized.into());
     };
     if via_cookie {
         // A browser sends cookies on its own; a change must prove it came from our page.
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if !safe && csrf_presented(parts).as_deref() != Some(session.csrf.as_str()) {
-            return Err(AuthError::Csrf.into());
+        if !safe && !csrf_matches(csrf_presented(parts), &session.csrf) {
+            return Err(Refusal::Csrf);
         }
         principal.csrf = Some(session.csrf);
     }
@@ -228,8 +289,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     }
 }
 
-/// A principal if credentials were presented, `None` if none were; invalid credentials
-/// are still an error (a broken session is not the same as no session).
+/// For public endpoints that a signed-in person may also use (a citizen's report,
+/// which staff may file on a villager's behalf): a principal if credentials were
+/// presented and hold, `None` if none were. A session cookie that cannot prove the
+/// request came from our page (no CSRF token), or has ended, counts as no session: a
+/// citizen's submission from a browser that also holds a staff cookie is a citizen's.
+/// An invalid bearer token is still an error.
 #[derive(Clone, Debug)]
 pub struct MaybeAuth(pub Option<Principal>);
 
@@ -239,11 +304,49 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeAuth {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match authenticate(parts).await {
             Ok(p) => Ok(MaybeAuth(p)),
-            // An expired cookie on a page: treat as signed out, the page asks to sign in.
-            Err(ApiError::Unauthorized) if cookie::session_from(&parts.headers).is_some() => {
+            Err(Refusal::Csrf) => Ok(MaybeAuth(None)),
+            Err(Refusal::Api(ApiError::Unauthorized))
+                if cookie::session_from(&parts.headers).is_some() =>
+            {
                 Ok(MaybeAuth(None))
             }
-            Err(e) => Err(e),
+            Err(Refusal::Api(e)) => Err(e),
         }
+    }
+}
+
+/// For the staff pages: a principal if signed in, `None` if not (an ended session
+/// counts as signed out, so the page asks to sign in); a change made with a session
+/// cookie but without its CSRF token is refused (403).
+#[derive(Clone, Debug)]
+pub struct MaybeSignedIn(pub Option<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeSignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match authenticate(parts).await {
+            Ok(p) => Ok(MaybeSignedIn(p)),
+            Err(Refusal::Api(ApiError::Unauthorized))
+                if cookie::session_from(&parts.headers).is_some() =>
+            {
+                Ok(MaybeSignedIn(None))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csrf_matches;
+
+    #[test]
+    fn the_csrf_token_must_match_exactly() {
+        assert!(csrf_matches(Some("abc123"), "abc123"));
+        assert!(!csrf_matches(Some("abc12"), "abc123"));
+        assert!(!csrf_matches(Some("abc1234"), "abc123"));
+        assert!(!csrf_matches(Some(""), "abc123"));
+        assert!(!csrf_matches(None, "abc123"));
     }
 }

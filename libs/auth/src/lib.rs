@@ -10,6 +10,7 @@ mod api_tokens;
 mod cookie;
 mod error;
 mod extract;
+pub mod keys;
 mod password;
 pub mod permissions;
 pub mod pii;
@@ -22,9 +23,12 @@ mod signin;
 pub use api_tokens::{
     ApiTokenInfo, NewApiToken, create_api_token, list_api_tokens, revoke_api_token,
 };
-pub use cookie::SESSION_COOKIE;
+pub use cookie::{SESSION_COOKIE, SIGNIN_COOKIE};
 pub use error::AuthError;
-pub use extract::{Auth, AuthConfig, Authenticator, MaybeAuth};
+pub use extract::{
+    Auth, AuthConfig, Authenticator, CSRF_HEADER, MaybeAuth, MaybeSignedIn, SIGNIN_FORM_SECS,
+};
+pub use keys::Keys;
 pub use password::{Password, hash_password, verify_password};
 pub use permissions::{Action, Scope, Target};
 pub use pii::PiiKey;

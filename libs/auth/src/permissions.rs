@@ -245,18 +245,42 @@ pub fn authorize(
     }
 }
 
-/// For list endpoints: the nodes under which the principal may see rows for `action`
-/// (`None` = the whole township). Empty when nothing is visible.
-pub fn visible_roots(principal: &Principal, action: Action) -> Option<Vec<GridNodeId>> {
-    let mut roots = Vec::new();
+/// What a list may show for an action, when it is less than the whole township: the
+/// union of what each role allows, exactly as [`allows`] decides for one row.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Visible {
+    /// Subtree roles: these nodes and everything below them.
+    pub subtrees: Vec<GridNodeId>,
+    /// Own roles: these nodes themselves, not what is below them.
+    pub nodes: Vec<GridNodeId>,
+    /// Own roles: the principal's own cases, wherever they are.
+    pub own_cases: bool,
+}
+
+/// For list endpoints: what the principal may see for `action` (`None` = the whole
+/// township). A subtree role adds its node's subtree; an own role adds its node alone
+/// (for node rows) or the principal's own cases (for case rows), never a subtree.
+pub fn visibility(principal: &Principal, action: Action) -> Option<Visible> {
+    let mut visible = Visible::default();
     for grant in &principal.roles {
         match scope_of(grant.role, action) {
             Some(Tenant | County) => return None,
-            Some(Subtree | Own) => roots.extend(grant.node),
+            Some(Subtree) => visible.subtrees.extend(grant.node),
+            Some(Own) => {
+                visible.nodes.extend(grant.node);
+                visible.own_cases = true;
+            }
             None => {}
         }
     }
-    Some(roots)
+    Some(visible)
+}
+
+/// For list endpoints whose rows hang under nodes and that no own role reaches
+/// (people, QR codes, posters): the subtree roots under which the principal may see
+/// rows for `action` (`None` = the whole township). Empty when nothing is visible.
+pub fn visible_roots(principal: &Principal, action: Action) -> Option<Vec<GridNodeId>> {
+    visibility(principal, action).map(|v| v.subtrees)
 }
 
 /// Every action, for tests and documentation.

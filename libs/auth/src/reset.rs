@@ -1,26 +1,39 @@
-//! One-time codes an administrator issues so a person can set a new password.
+//! One-time codes an administrator issues so a person can set a new password. A code
+//! is stored only as its keyed hash (HMAC-SHA256 under a key derived from the
+//! deployment's secret, bound to the person): eight digits are too few for a plain
+//! hash to keep them from someone who reads the table.
 
 use chrono::{Duration, Utc};
 use mashang_db::{Db, TenantTx};
 use mashang_domain::UserId;
-use subtle::ConstantTimeEq;
 
 use crate::error::AuthError;
+use crate::keys::Keys;
 use crate::password::{Password, hash_password};
 use crate::secret;
 use crate::sessions::end_all_sessions;
-use crate::signin::{SigninThrottle, check_throttle, find_login, normalise_login, record_failure};
+use crate::signin::{
+    SigninThrottle, attempt_failed, attempt_succeeded, find_login, normalise_login, take_attempt,
+};
 
 /// How long a reset code stays valid.
 pub const RESET_CODE_HOURS: i64 = 24;
 /// Wrong codes before a code is void.
 const MAX_ATTEMPTS: i32 = 5;
 
+/// The stored form of a person's code.
+fn code_hash(keys: &Keys, user: UserId, code: &str) -> Vec<u8> {
+    keys.reset_codes
+        .mac(&[user.as_uuid().as_bytes(), code.trim().as_bytes()])
+        .to_vec()
+}
+
 /// Issues a new code for a person of the transaction's tenant (replacing any earlier
 /// one), returned once for the administrator to pass on. `Ok(None)` when the person
 /// is not in this tenant.
 pub async fn issue_reset_code(
     tx: &mut TenantTx,
+    keys: &Keys,
     user: UserId,
     issued_by: Option<UserId>,
 ) -> Result<Option<String>, AuthError> {
@@ -41,7 +54,7 @@ pub async fn issue_reset_code(
     )
     .bind(user.as_uuid())
     .bind(tx.tenant().as_uuid())
-    .bind(secret::hash(&code))
+    .bind(code_hash(keys, user, &code))
     .bind(issued_by.map(|u| u.as_uuid()))
     .bind(Utc::now() + Duration::hours(RESET_CODE_HOURS))
     .execute(&mut **tx)
@@ -50,7 +63,11 @@ pub async fn issue_reset_code(
 }
 
 /// Issues a new code for a county user (no township); `Ok(None)` if unknown.
-pub async fn issue_county_reset_code(db: &Db, user: UserId) -> Result<Option<String>, AuthError> {
+pub async fn issue_county_reset_code(
+    db: &Db,
+    keys: &Keys,
+    user: UserId,
+) -> Result<Option<String>, AuthError> {
     let mut tx = db.global().await?;
     let exists: Option<(bool,)> =
         sqlx::query_as("SELECT active FROM routing.county_users WHERE id = $1")
@@ -66,7 +83,7 @@ pub async fn issue_county_reset_code(db: &Db, user: UserId) -> Result<Option<Str
          ON CONFLICT (user_id) DO UPDATE SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at, attempts = 0",
     )
     .bind(user.as_uuid())
-    .bind(secret::hash(&code))
+    .bind(code_hash(keys, user, &code))
     .bind(Utc::now() + Duration::hours(RESET_CODE_HOURS))
     .execute(&mut *tx)
     .await?;
@@ -113,6 +130,7 @@ pub async fn set_county_password(
 /// passwords and void the code after a few tries; success ends every session.
 pub async fn redeem_reset_code(
     db: &Db,
+    keys: &Keys,
     raw_login: &str,
     code: &str,
     new_password: &Password,
@@ -120,9 +138,9 @@ pub async fn redeem_reset_code(
     limits: SigninThrottle,
 ) -> Result<(), AuthError> {
     let login = normalise_login(raw_login);
-    check_throttle(db, &login, address, limits).await?;
+    let attempt = take_attempt(db, &login, address, limits).await?;
     let refuse = async || -> Result<(), AuthError> {
-        record_failure(db, &login, address).await?;
+        attempt_failed(db, &attempt).await?;
         Err(AuthError::Invalid {
             field: "code",
             message: "验证码错误或已过期 (the code is wrong or expired)".to_owned(),
@@ -147,7 +165,10 @@ pub async fn redeem_reset_code(
     let Some((stored, attempts, fresh)) = row else {
         return refuse().await;
     };
-    let matches = bool::from(secret::hash(code.trim()).as_slice().ct_eq(&stored));
+    let matches = keys.reset_codes.verify(
+        &[user.as_uuid().as_bytes(), code.trim().as_bytes()],
+        &stored,
+    );
     if !matches || !fresh || attempts >= MAX_ATTEMPTS {
         sqlx::query("UPDATE routing.reset_codes SET attempts = attempts + 1 WHERE user_id = $1")
             .bind(user.as_uuid())
@@ -173,6 +194,7 @@ pub async fn redeem_reset_code(
         .execute(tx.conn())
         .await?;
     tx.commit().await?;
+    attempt_succeeded(db, &attempt, &login).await?;
     end_all_sessions(db, user).await
 }
 

@@ -10,15 +10,23 @@ use crate::error::AuthError;
 use crate::password::{burn_a_check, verify_password};
 use crate::sessions::{SignedIn, start_session};
 
-/// Limits on failed sign-ins.
+/// Limits on failed sign-ins. The per-address limit refuses: it carries the defence
+/// against guessing. The per-account count only slows the account down (each attempt
+/// on it waits a growing delay) and never refuses the right password, so nobody can
+/// lock a staff member out by failing on purpose.
 #[derive(Clone, Copy, Debug)]
 pub struct SigninThrottle {
-    /// Failures of one login within the window before it is locked for the window.
+    /// Failures of one login within the window after which attempts on it are delayed.
     pub per_login: i64,
-    /// Failures from one address within the window before it is locked for the window.
+    /// Failures from one address within the window before it is refused for the window.
     pub per_address: i64,
     /// The window.
     pub window: Duration,
+    /// The delay of the first attempt past `per_login`; it doubles with each further
+    /// failure, up to `max_login_delay`.
+    pub login_delay: std::time::Duration,
+    /// The longest delay.
+    pub max_login_delay: std::time::Duration,
 }
 
 impl Default for SigninThrottle {
@@ -27,7 +35,24 @@ impl Default for SigninThrottle {
             per_login: 5,
             per_address: 30,
             window: Duration::minutes(15),
+            login_delay: std::time::Duration::from_millis(250),
+            max_login_delay: std::time::Duration::from_secs(8),
         }
+    }
+}
+
+impl SigninThrottle {
+    /// How long an attempt on a login with `failures` recent failures waits first.
+    pub fn delay_for(&self, failures: i64) -> std::time::Duration {
+        if failures < self.per_login {
+            return std::time::Duration::ZERO;
+        }
+        let doublings = u32::try_from(failures - self.per_login)
+            .unwrap_or(u32::MAX)
+            .min(20);
+        self.login_delay
+            .saturating_mul(1u32 << doublings)
+            .min(self.max_login_delay)
     }
 }
 
@@ -38,54 +63,95 @@ pub fn normalise_login(raw: &str) -> String {
         .unwrap_or_else(|_| raw.trim().to_lowercase())
 }
 
-/// Refuses when the login or address has failed too often lately.
-pub async fn check_throttle(
+/// One attempt, counted against its address from the start.
+#[derive(Debug)]
+pub struct Attempt {
+    id: i64,
+}
+
+/// Takes one of the address's attempts: under a lock on the address, refuses when its
+/// failures within the window have reached the limit, and otherwise records this
+/// attempt as a failure of the address at once (forgotten if it succeeds), so that
+/// concurrent attempts cannot pass a limit that one after another would hit. Then
+/// waits the login's delay, if it has failed often lately.
+pub async fn take_attempt(
     db: &Db,
     login: &str,
     address: &str,
     limits: SigninThrottle,
-) -> Result<(), AuthError> {
+) -> Result<Attempt, AuthError> {
     let since = Utc::now() - limits.window;
     let mut tx = db.global().await?;
-    let (by_login, oldest_login): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT count(*), min(failed_at) FROM routing.signin_failures WHERE login = $1 AND failed_at > $2",
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('mashang.signin.address:' || $1, 0))",
     )
-    .bind(login)
-    .bind(since)
-    .fetch_one(&mut *tx)
+    .bind(address)
+    .execute(&mut *tx)
     .await?;
-    let (by_address, oldest_address): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+    let (by_address, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
         "SELECT count(*), min(failed_at) FROM routing.signin_failures WHERE address = $1 AND failed_at > $2",
     )
     .bind(address)
     .bind(since)
     .fetch_one(&mut *tx)
     .await?;
-    tx.commit().await?;
-    let wait = |oldest: Option<DateTime<Utc>>| {
-        let until = oldest.unwrap_or_else(Utc::now) + limits.window;
-        (until - Utc::now()).num_seconds().max(1) as u64
-    };
-    if by_login >= limits.per_login {
-        return Err(AuthError::Throttled(wait(oldest_login)));
-    }
     if by_address >= limits.per_address {
-        return Err(AuthError::Throttled(wait(oldest_address)));
+        tx.commit().await?;
+        let until = oldest.unwrap_or_else(Utc::now) + limits.window;
+        return Err(AuthError::Throttled(
+            (until - Utc::now()).num_seconds().max(1) as u64,
+        ));
     }
-    Ok(())
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO routing.signin_failures (login, address, login_counts) VALUES ($1, $2, false) RETURNING id",
+    )
+    .bind(login)
+    .bind(address)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (login_failures,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM routing.signin_failures WHERE login = $1 AND login_counts AND failed_at > $2",
+    )
+    .bind(login)
+    .bind(since)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let delay = limits.delay_for(login_failures);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(Attempt { id })
 }
 
-/// Records a failed attempt.
-pub async fn record_failure(db: &Db, login: &str, address: &str) -> Result<(), AuthError> {
+/// The attempt failed: it now also counts against its login.
+pub async fn attempt_failed(db: &Db, attempt: &Attempt) -> Result<(), AuthError> {
     let mut tx = db.global().await?;
-    sqlx::query("INSERT INTO routing.signin_failures (login, address) VALUES ($1, $2)")
-        .bind(login)
-        .bind(address)
+    sqlx::query("UPDATE routing.signin_failures SET login_counts = true WHERE id = $1")
+        .bind(attempt.id)
         .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM routing.signin_failures WHERE failed_at < now() - interval '1 day'")
         .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The attempt succeeded: it is forgotten, and the login's earlier failures no longer
+/// slow it down (they still count against the addresses they came from).
+pub async fn attempt_succeeded(db: &Db, attempt: &Attempt, login: &str) -> Result<(), AuthError> {
+    let mut tx = db.global().await?;
+    sqlx::query("DELETE FROM routing.signin_failures WHERE id = $1")
+        .bind(attempt.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE routing.signin_failures SET login_counts = false WHERE login = $1 AND login_counts",
+    )
+    .bind(login)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -171,7 +237,7 @@ pub async fn sign_in(
     {
         return Err(AuthError::BadCredentials);
     }
-    check_throttle(db, &login, address, limits).await?;
+    let attempt = take_attempt(db, &login, address, limits).await?;
     let found = find_login(db, &login).await?;
     let account = match found {
         Some((user, tenant)) => account(db, user, tenant).await?.map(|a| (user, tenant, a)),
@@ -193,25 +259,32 @@ pub async fn sign_in(
         }
     };
     let Some((user, tenant, account)) = account.filter(|_| verified) else {
-        record_failure(db, &login, address).await?;
+        attempt_failed(db, &attempt).await?;
         return Err(AuthError::BadCredentials);
     };
+    attempt_succeeded(db, &attempt, &login).await?;
     if !account.tenant_active {
         return Err(AuthError::TenantSuspended);
     }
-    let mut tx = db.global().await?;
-    sqlx::query("DELETE FROM routing.signin_failures WHERE login = $1")
-        .bind(&login)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     let session = start_session(db, user, tenant).await?;
     Ok((session, user, tenant))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::normalise_login;
+    use super::{SigninThrottle, normalise_login};
+    use std::time::Duration;
+
+    #[test]
+    fn an_account_that_fails_often_is_slowed_down_never_shut() {
+        let t = SigninThrottle::default();
+        assert_eq!(t.delay_for(0), Duration::ZERO);
+        assert_eq!(t.delay_for(t.per_login - 1), Duration::ZERO);
+        assert_eq!(t.delay_for(t.per_login), Duration::from_millis(250));
+        assert_eq!(t.delay_for(t.per_login + 1), Duration::from_millis(500));
+        assert_eq!(t.delay_for(t.per_login + 3), Duration::from_secs(2));
+        assert_eq!(t.delay_for(1_000_000), Duration::from_secs(8));
+    }
 
     #[test]
     fn logins_are_normalised() {

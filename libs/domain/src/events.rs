@@ -283,6 +283,11 @@ pub struct AttachmentRef {
 }
 
 /// `report.submitted`: a citizen's report was received by intake.
+///
+/// Version 2 carries no contact details (name, phone, masked or sealed): a consumer
+/// that needs them reads them where intake keeps them
+/// (`docs/decisions/0015-no-contact-details-on-the-bus.md`). Version 1 envelopes
+/// still decode; their contact fields are ignored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportSubmitted {
     /// The report.
@@ -297,15 +302,6 @@ pub struct ReportSubmitted {
     pub category: String,
     /// What the citizen wrote (may be empty when a voice note carries it).
     pub description: String,
-    /// The masked contact phone (`138****1234`), when one was given.
-    pub contact_phone_masked: Option<String>,
-    /// The contact phone sealed with the deployment's personal-data key (base64), for
-    /// the assignee's call back; never in clear on the bus.
-    #[serde(default)]
-    pub contact_phone_sealed: Option<String>,
-    /// The name the citizen gave, if any.
-    #[serde(default)]
-    pub contact_name: Option<String>,
     /// Flags raised at intake (`burst`: unusually many reports from one code today).
     #[serde(default)]
     pub flags: Vec<String>,
@@ -321,6 +317,7 @@ pub struct ReportSubmitted {
 
 impl Event for ReportSubmitted {
     const TYPE: EventType = EventType::ReportSubmitted;
+    const VERSION: u32 = 2;
 }
 
 /// The citizen's satisfaction with the handling.
@@ -555,5 +552,32 @@ mod tests {
             unknown_field.decode::<CaseAssigned>().is_ok(),
             "an added field must stay compatible"
         );
+    }
+
+    #[test]
+    fn a_submitted_report_carries_no_contact_details_and_old_ones_still_decode() {
+        let report = ReportSubmitted {
+            report_id: ReportId::new(),
+            tracking_number: "CT-20261126-0001".into(),
+            qr_code_id: None,
+            grid_node_id: GridNodeId::new(),
+            category: "roads".into(),
+            description: "路灯坏了".into(),
+            flags: Vec::new(),
+            location: None,
+            attachments: Vec::new(),
+            channel: crate::report::Channel::Qr,
+            submitted_at: Utc::now(),
+        };
+        let env = Envelope::new(TenantId::new(), Utc::now(), &report).expect("serialises");
+        assert_eq!(env.version, 2, "fields were removed: a new version");
+        let text = serde_json::to_string(&env).expect("serialises");
+        assert!(!text.contains("contact"), "{text}");
+        let mut v1 = env.clone();
+        v1.version = 1;
+        v1.payload["contact_name"] = serde_json::json!("王大妈");
+        v1.payload["contact_phone_masked"] = serde_json::json!("138****1234");
+        v1.payload["contact_phone_sealed"] = serde_json::json!("c2VhbGVk");
+        assert_eq!(v1.decode::<ReportSubmitted>().expect("decodes"), report);
     }
 }

@@ -14,6 +14,6 @@ pub use client_ip::{BadProxyRange, ClientIp, TrustedProxies};
 pub use extract::{ApiJson, ApiQuery};
 pub use health::{Probe, Readiness, health_router};
 pub use layers::{EdgeConfig, RequestTimeouts, with_common_layers};
-pub use operator::{Operator, OperatorToken};
+pub use operator::{MIN_OPERATOR_TOKEN_CHARS, Operator, OperatorToken, check_operator_token};
 pub use problem::{ApiError, FieldError, on_constraint};
 pub use serve::{metrics_router, serve, shutdown_on_signal};

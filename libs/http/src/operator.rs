@@ -10,6 +10,24 @@ use subtle::ConstantTimeEq;
 
 use crate::problem::ApiError;
 
+/// The shortest operator token `mashang serve` accepts: it opens every township's
+/// staff endpoints, so it must not be guessable (`openssl rand -base64 32` gives 44).
+pub const MIN_OPERATOR_TOKEN_CHARS: usize = 32;
+
+/// Refuses an operator token too short to be safe (an empty one turns access off and
+/// is accepted), with a message naming the setting.
+pub fn check_operator_token(token: Option<&str>) -> Result<(), String> {
+    match token {
+        Some(t) if !t.is_empty() && t.chars().count() < MIN_OPERATOR_TOKEN_CHARS => Err(format!(
+            "MASHANG_OPERATOR_TOKEN is {} characters long; it must have at least \
+             {MIN_OPERATOR_TOKEN_CHARS} (generate one with `openssl rand -base64 32`), \
+             or be unset to turn operator access off",
+            t.chars().count()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The configured operator token, placed in request extensions by the process.
 /// `Debug` never prints it.
 #[derive(Clone)]
@@ -62,7 +80,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Operator {
 
 #[cfg(test)]
 mod tests {
-    use super::OperatorToken;
+    use super::{OperatorToken, check_operator_token};
+
+    #[test]
+    fn short_operator_tokens_are_refused() {
+        assert!(check_operator_token(None).is_ok());
+        assert!(
+            check_operator_token(Some("")).is_ok(),
+            "empty turns access off"
+        );
+        let short = check_operator_token(Some("operator-token-for-tests")).expect_err("short");
+        assert!(short.contains("MASHANG_OPERATOR_TOKEN") && short.contains("32"));
+        assert!(check_operator_token(Some(&"x".repeat(32))).is_ok());
+    }
 
     #[test]
     fn empty_token_disables_operator_access() {

@@ -14,10 +14,17 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
+/// The keys one-time codes are hashed with.
+fn keys(args: &crate::cli::KeyArgs) -> anyhow::Result<mashang_auth::Keys> {
+    let root = crate::commands::load_pii_key(args.pii_key.as_ref(), args.pii_key_file.as_ref())?;
+    Ok(mashang_auth::Keys::derive(&root))
+}
+
 /// `mashang tenant …`.
 pub async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
     match command {
         TenantCommand::Create(args) => {
+            let keys = keys(&args.keys)?;
             let code = TenantCode::parse(&args.code).map_err(|e| anyhow::anyhow!("--code: {e}"))?;
             let admin = match (&args.admin_name, &args.admin_phone) {
                 (Some(name), Some(phone)) => Some((
@@ -55,7 +62,7 @@ pub async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
                 grant_role(&mut tx, user, Role::TownshipAdmin, created.root)
                     .await
                     .map_err(err)?;
-                let code = mashang_auth::issue_reset_code(&mut tx, user, None)
+                let code = mashang_auth::issue_reset_code(&mut tx, &keys, user, None)
                     .await?
                     .context("the new administrator is missing")?;
                 tx.commit().await?;
@@ -86,6 +93,7 @@ async fn set_status(args: crate::cli::TenantCodeArgs, to: TenantStatus) -> anyho
 pub async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::CreateCounty(args) => {
+            let keys = keys(&args.keys)?;
             let phone =
                 PhoneNumber::parse(&args.phone).map_err(|e| anyhow::anyhow!("--phone: {e}"))?;
             let roles = args
@@ -101,7 +109,7 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
             let user = county::create_county_user(&db, &args.name, &phone, &roles)
                 .await
                 .map_err(err)?;
-            let code = mashang_auth::issue_county_reset_code(&db, user)
+            let code = mashang_auth::issue_county_reset_code(&db, &keys, user)
                 .await?
                 .context("the new county user is missing")?;
             println!(
@@ -111,6 +119,7 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
             Ok(())
         }
         UserCommand::ResetCode(args) => {
+            let keys = keys(&args.keys)?;
             let db = Db::connect(&DbConfig::new(args.database_url)).await?;
             let login = mashang_auth::normalise_login(&args.login);
             let mut tx = db.global().await?;
@@ -127,11 +136,11 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
                     let mut tx = db
                         .tenant(mashang_domain::TenantId::from_uuid(tenant))
                         .await?;
-                    let code = mashang_auth::issue_reset_code(&mut tx, user, None).await?;
+                    let code = mashang_auth::issue_reset_code(&mut tx, &keys, user, None).await?;
                     tx.commit().await?;
                     code
                 }
-                None => mashang_auth::issue_county_reset_code(&db, user).await?,
+                None => mashang_auth::issue_county_reset_code(&db, &keys, user).await?,
             };
             println!("{}", code.context("the person is missing")?);
             Ok(())

@@ -365,6 +365,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
             secure_cookies: config.public_url.starts_with("https://"),
             throttle: SigninThrottle::default(),
         },
+        keys: mashang_auth::Keys::derive(&config.pii_key),
     };
     let app = mashang_http::with_common_layers(router, &config.edge)
         .layer(Extension(authenticator))

@@ -403,12 +403,32 @@ pub enum UserCommand {
     ResetCode(ResetCodeArgs),
 }
 
+/// The deployment's personal-data key, for commands that issue one-time codes (their
+/// keyed hashes are derived from it).
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Key sealing citizens' phone numbers: 32 bytes, base64 (as for `serve`).
+    #[arg(
+        long,
+        env = "MASHANG_PII_KEY",
+        hide_env_values = true,
+        required_unless_present = "pii_key_file"
+    )]
+    pub pii_key: Option<String>,
+    /// File holding the key.
+    #[arg(long, env = "MASHANG_PII_KEY_FILE")]
+    pub pii_key_file: Option<PathBuf>,
+}
+
 /// `mashang user create-county`.
 #[derive(Debug, Args)]
 pub struct CreateCountyArgs {
     /// PostgreSQL URL for the application role.
     #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
+    /// The key one-time codes are hashed with.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Full name.
     #[arg(long)]
     pub name: String,
@@ -426,6 +446,9 @@ pub struct ResetCodeArgs {
     /// PostgreSQL URL for the application role.
     #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
+    /// The key one-time codes are hashed with.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// The person's sign-in name (phone number or username).
     #[arg(long)]
     pub login: String,
@@ -474,6 +497,9 @@ pub struct TenantCreateArgs {
     /// PostgreSQL URL for the application role.
     #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
+    /// The key one-time codes are hashed with.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Short lowercase code, e.g. `caotan`; tracking numbers start with it in capitals.
     #[arg(long)]
     pub code: String,

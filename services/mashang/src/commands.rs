@@ -53,7 +53,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn pii_key(args: &ServeArgs) -> anyhow::Result<PiiKey> {
-    let encoded = match (&args.pii_key, &args.pii_key_file) {
+    load_pii_key(args.pii_key.as_ref(), args.pii_key_file.as_ref())
+}
+
+/// The deployment's personal-data key, from the environment or a file; reset codes'
+/// keyed hashes are derived from it too.
+pub fn load_pii_key(
+    key: Option<&String>,
+    file: Option<&std::path::PathBuf>,
+) -> anyhow::Result<PiiKey> {
+    let encoded = match (key, file) {
         (_, Some(path)) => std::fs::read_to_string(path)
             .with_context(|| format!("reading the PII key file {}", path.display()))?,
         (Some(key), None) => key.clone(),
@@ -106,6 +115,8 @@ fn components(services: &[ServiceArg]) -> Components {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    mashang_http::check_operator_token(args.operator_token.as_deref())
+        .map_err(anyhow::Error::msg)?;
     let mut db = DbConfig::new(args.database_url.clone());
     db.max_connections = args.db_max_connections;
     db.limits = mashang_db::StatementLimits {
@@ -169,4 +180,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let running = app::start(config).await?;
     tokio::spawn(mashang_http::shutdown_on_signal(running.shutdown.clone()));
     running.wait().await
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{PiiKey, serve};
+    use crate::cli::{Cli, Command};
+
+    #[tokio::test]
+    async fn serve_refuses_a_short_operator_token_and_says_which_setting() {
+        let key = PiiKey::generate_base64().expect("randomness");
+        let cli = Cli::try_parse_from([
+            "mashang",
+            "serve",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+            "--pii-key",
+            &key,
+            "--operator-token",
+            "operator-token-for-tests",
+        ])
+        .expect("the command line parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        let refused = serve(*args).await.expect_err("a short token is refused");
+        let message = refused.to_string();
+        assert!(
+            message.contains("MASHANG_OPERATOR_TOKEN") && message.contains("32"),
+            "{message}"
+        );
+    }
 }

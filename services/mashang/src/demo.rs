@@ -91,6 +91,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let dir: PathBuf = args.data_dir.clone();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let secrets = load_secrets(&dir)?;
+    mashang_http::check_operator_token(args.operator_token.as_deref())
+        .map_err(anyhow::Error::msg)?;
     let operator_token = args
         .operator_token
         .clone()

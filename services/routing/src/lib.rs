@@ -34,6 +34,8 @@ pub struct RoutingState {
     pub public_url: Arc<str>,
     /// Opens citizens' phone numbers for their case's assignee.
     pub pii_key: mashang_auth::PiiKey,
+    /// Keys derived from it: one-time reset codes are stored as their keyed hash.
+    pub keys: mashang_auth::Keys,
     /// Where intake keeps photos and voice notes, for staff to open them.
     pub blobs: Option<Arc<dyn mashang_storage::BlobStore>>,
 }
@@ -44,6 +46,7 @@ impl RoutingState {
         Self {
             db,
             public_url: Arc::from(public_url.trim_end_matches('/')),
+            keys: mashang_auth::Keys::derive(&pii_key),
             pii_key,
             blobs: None,
         }

@@ -174,9 +174,56 @@ fn several_roles_add_up() {
         }
     ));
     assert_eq!(
-        visible_roots(&p, Action::ViewCase),
-        Some(vec![tree.grid, tree.village])
+        visibility(&p, Action::ViewCase),
+        Some(Visible {
+            subtrees: vec![tree.village],
+            nodes: vec![tree.grid],
+            own_cases: true,
+        })
     );
+}
+
+#[test]
+fn an_own_role_and_a_subtree_role_see_exactly_their_union() {
+    let tree = Tree::new();
+    // A grid worker at one village's grid who also leads another village's grid.
+    let mut p = holder(Role::GridWorker, &tree);
+    let elsewhere = tree.other_village;
+    p.roles.push(RoleGrant {
+        role: Role::GridLeader,
+        node: Some(elsewhere),
+    });
+    let visible = visibility(&p, Action::ViewCase).expect("not township-wide");
+    // The own role gives its own cases, not its grid's subtree of cases.
+    assert!(visible.own_cases);
+    assert_eq!(visible.subtrees, vec![elsewhere]);
+    assert!(!visible.subtrees.contains(&tree.grid));
+    // Someone else's case at the worker's own grid: neither role allows it.
+    let other_person = Some(UserId::new());
+    assert!(!allows(
+        &p,
+        Action::ViewCase,
+        Target::Case {
+            ancestry: &tree.grid_line(),
+            assignee: other_person,
+        }
+    ));
+    // Anyone's case under the led grid: the subtree role allows it.
+    assert!(allows(
+        &p,
+        Action::ViewCase,
+        Target::Case {
+            ancestry: &tree.other_line(),
+            assignee: other_person,
+        }
+    ));
+    // Nodes: the worker's own grid itself (own), the led grid's subtree.
+    assert_eq!(
+        visibility(&p, Action::ViewGrid).map(|v| v.nodes),
+        Some(vec![tree.grid])
+    );
+    // Posters: only what a role grants for them (neither does).
+    assert_eq!(visible_roots(&p, Action::PrintPosters), Some(vec![]));
 }
 
 #[test]

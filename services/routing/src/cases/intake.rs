@@ -4,7 +4,6 @@
 //! one transaction with the inbox record and the outgoing events.
 
 use async_trait::async_trait;
-use base64::Engine;
 use chrono::Utc;
 use mashang_bus::{Handler, HandlerError, Service, inbox, outbox};
 use mashang_db::Db;
@@ -58,23 +57,13 @@ impl Handler for ReportHandler {
             .await
             .map_err(retry)?;
         let calendar = calendar::load(&mut tx).await.map_err(retry)?;
-        let sealed_phone = match &report.contact_phone_sealed {
-            Some(b64) => Some(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .map_err(|e| {
-                        HandlerError::Poison(anyhow::anyhow!("sealed phone is not base64: {e}"))
-                    })?,
-            ),
-            None => None,
-        };
         let attachments = serde_json::to_value(&report.attachments)
             .map_err(|e| HandlerError::Poison(e.into()))?;
         let inserted = sqlx::query(
             "INSERT INTO routing.cases (id, tenant_id, report_id, tracking_number, grid_node_id, \
                  category, description, state, version, submitted_at, priority, \
-                 contact_name, contact_phone_masked, contact_phone_sealed, lat, lng, attachments, channel, flags) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'created', 1, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                 lat, lng, attachments, channel, flags) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'created', 1, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (tenant_id, report_id) DO NOTHING",
         )
         .bind(case_id.as_uuid())
@@ -86,9 +75,6 @@ impl Handler for ReportHandler {
         .bind(&report.description)
         .bind(report.submitted_at)
         .bind(&priority)
-        .bind(&report.contact_name)
-        .bind(&report.contact_phone_masked)
-        .bind(&sealed_phone)
         .bind(report.location.map(|l| l.lat))
         .bind(report.location.map(|l| l.lng))
         .bind(attachments)

@@ -58,10 +58,11 @@ pub struct CaseView {
     pub county_requested_at: Option<DateTime<Utc>>,
     /// The deadline the county set, if any.
     pub county_deadline: Option<DateTime<Utc>>,
-    /// The name the citizen gave.
+    /// The name the citizen gave (read from intake's report, see [`with_contact`]).
+    #[sqlx(skip)]
     pub contact_name: Option<String>,
     /// The citizen's phone: in full for the assignee (each view audited), else masked.
-    #[sqlx(rename = "contact_phone_masked")]
+    #[sqlx(skip)]
     pub contact_phone: Option<String>,
     /// Whether `contact_phone` is the full number.
     #[sqlx(skip)]
@@ -103,7 +104,7 @@ pub async fn load(tx: &mut TenantTx, id: CaseId) -> Result<Option<CaseView>, sql
         "SELECT id, tracking_number, report_id, grid_node_id, category, description, state, \
              assignee_id, assigned_node_id, vacancy, version, submitted_at, priority, first_response_due, \
              resolution_due, follow_up_due, deadlines_provisional, responded_at, resolved_at, closed_at, \
-             reopen_count, in_triage, county_requested_at, county_deadline, contact_name, contact_phone_masked, lat, lng, attachments, channel, flags \
+             reopen_count, in_triage, county_requested_at, county_deadline, lat, lng, attachments, channel, flags \
          FROM routing.cases WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tx.tenant().as_uuid())
@@ -132,32 +133,61 @@ pub async fn load(tx: &mut TenantTx, id: CaseId) -> Result<Option<CaseView>, sql
     Ok(Some(case))
 }
 
-/// Opens the citizen's phone for `viewer` (the assignee) and records the view.
-pub async fn unmask_phone(
+/// Fills in the citizen's contact details, read where intake keeps them (they never
+/// travel on the bus): the name, and the phone masked, or in full for `assignee` (the
+/// person who must call back; each such view is audited).
+pub async fn with_contact(
     tx: &mut TenantTx,
     key: &mashang_auth::PiiKey,
-    case: CaseId,
-    viewer: mashang_domain::UserId,
-) -> Result<Option<String>, anyhow::Error> {
-    let sealed: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
-        "SELECT contact_phone_sealed FROM routing.cases WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tx.tenant().as_uuid())
-    .bind(case.as_uuid())
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((Some(sealed),)) = sealed else {
-        return Ok(None);
+    case: &mut CaseView,
+    assignee: Option<mashang_domain::UserId>,
+) -> Result<(), anyhow::Error> {
+    let row: Option<(Option<String>, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT contact_name, contact_phone_sealed FROM intake.citizen_contact($1)")
+            .bind(case.report_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some((name, sealed)) = row else {
+        return Ok(());
     };
-    let phone = key.open(&sealed)?;
-    sqlx::query(
-        "INSERT INTO routing.pii_views (id, tenant_id, case_id, viewer_id, field) VALUES ($1, $2, $3, $4, 'contact_phone')",
-    )
-    .bind(Uuid::now_v7())
-    .bind(tx.tenant().as_uuid())
-    .bind(case.as_uuid())
-    .bind(viewer.as_uuid())
-    .execute(&mut **tx)
-    .await?;
-    Ok(Some(phone))
+    case.contact_name = name;
+    let Some(sealed) = sealed else {
+        return Ok(());
+    };
+    // A value that does not open here (sealed for another row or township, or under
+    // another key) shows no number; the case still shows.
+    let phone = match key.open_bound(
+        &sealed,
+        tx.tenant().as_uuid(),
+        case.report_id,
+        "contact_phone",
+    ) {
+        Ok(phone) => phone,
+        Err(err) => {
+            tracing::warn!(case_id = %case.id, error = %err, "a citizen's phone does not open for its report");
+            return Ok(());
+        }
+    };
+    let full = assignee.is_some_and(|me| case.assignee_id == Some(me.as_uuid()));
+    if let Some(me) = assignee.filter(|_| full) {
+        sqlx::query(
+            "INSERT INTO routing.pii_views (id, tenant_id, case_id, viewer_id, field) VALUES ($1, $2, $3, $4, 'contact_phone')",
+        )
+        .bind(Uuid::now_v7())
+        .bind(tx.tenant().as_uuid())
+        .bind(case.id)
+        .bind(me.as_uuid())
+        .execute(&mut **tx)
+        .await?;
+        case.contact_phone = Some(phone);
+        case.contact_phone_unmasked = true;
+    } else {
+        case.contact_phone = Some(
+            mashang_domain::PhoneNumber::parse(&phone)
+                .map(|p| p.masked())
+                .unwrap_or_else(|_| "***".to_owned()),
+        );
+        case.contact_phone_unmasked = false;
+    }
+    Ok(())
 }

@@ -57,13 +57,22 @@ fn check(code: &str, name: &str) -> Result<(), DirectoryError> {
 }
 
 /// Inserts a node in the transaction's tenant. Only the township root has no parent,
-/// and a township node is only ever the root.
+/// and a township node is only ever the root; no node goes deeper than [`MAX_DEPTH`].
 pub async fn insert_node(tx: &mut TenantTx, node: &NewNode) -> Result<GridNodeId, DirectoryError> {
     check(&node.code, &node.name)?;
     if (node.parent.is_none()) != (node.kind == NodeKind::Township) {
         return Err(DirectoryError::Invalid(
             "only the township node is the root, and it has no parent".into(),
         ));
+    }
+    if let Some(parent) = node.parent {
+        lock_tree(tx).await?;
+        // The parent's ancestry has its depth + 1 entries; the new node is one below.
+        if ancestry(tx, parent).await?.len() as i32 > MAX_DEPTH {
+            return Err(DirectoryError::Invalid(format!(
+                "the tree would be deeper than {MAX_DEPTH} levels"
+            )));
+        }
     }
     let id = GridNodeId::new();
     sqlx::query(
@@ -120,7 +129,7 @@ pub async fn ancestry(
              SELECT id, parent_id, 0 FROM routing.grid_nodes WHERE tenant_id = $1 AND id = $2 \
              UNION ALL \
              SELECT n.id, n.parent_id, up.depth + 1 FROM routing.grid_nodes n JOIN up ON n.id = up.parent_id \
-             WHERE n.tenant_id = $1 AND up.depth < 64) \
+             WHERE n.tenant_id = $1 AND up.depth < 32) \
          SELECT id FROM up ORDER BY depth",
     )
     .bind(tx.tenant().as_uuid())
@@ -167,13 +176,31 @@ pub async fn update_node(
     Ok(())
 }
 
+/// The deepest a grid tree may be (the township is depth 0). Every walk up or down the
+/// tree stops here, so even a damaged tree cannot make a query run away.
+pub const MAX_DEPTH: i32 = 32;
+
+/// Holds the tenant's tree lock until the transaction ends: tree moves take it, so two
+/// moves (A under B and B under A) cannot both pass their cycle check.
+async fn lock_tree(tx: &mut TenantTx) -> Result<(), DirectoryError> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('mashang.grid_tree:' || $1::text, 0))",
+    )
+    .bind(tx.tenant().as_uuid())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Moves a node (and its subtree) under another parent; refuses a move under itself or
-/// one of its own descendants, and moving the root.
+/// one of its own descendants, moving the root, and a move that would make the tree
+/// deeper than [`MAX_DEPTH`]. The check and the move run under the tenant's tree lock.
 pub async fn move_node(
     tx: &mut TenantTx,
     id: GridNodeId,
     parent: GridNodeId,
 ) -> Result<(), DirectoryError> {
+    lock_tree(tx).await?;
     let current = node(tx, id)
         .await?
         .ok_or_else(|| DirectoryError::NotFound("node".into()))?;
@@ -190,6 +217,25 @@ pub async fn move_node(
         return Err(DirectoryError::Invalid(
             "a node cannot move under itself or one of its descendants".into(),
         ));
+    }
+    let (height,): (i32,) = sqlx::query_as(
+        "WITH RECURSIVE down(id, depth) AS ( \
+             SELECT id, 0 FROM routing.grid_nodes WHERE tenant_id = $1 AND id = $2 \
+             UNION ALL \
+             SELECT n.id, down.depth + 1 FROM routing.grid_nodes n JOIN down ON n.parent_id = down.id \
+             WHERE n.tenant_id = $1 AND down.depth < $3) \
+         SELECT coalesce(max(depth), 0) FROM down",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(id.as_uuid())
+    .bind(MAX_DEPTH)
+    .fetch_one(&mut **tx)
+    .await?;
+    // The new parent's depth is its ancestry's length less one; the node goes below it.
+    if target_line.len() as i32 + height > MAX_DEPTH {
+        return Err(DirectoryError::Invalid(format!(
+            "the tree would be deeper than {MAX_DEPTH} levels"
+        )));
     }
     sqlx::query("UPDATE routing.grid_nodes SET parent_id = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2")
         .bind(tx.tenant().as_uuid())
@@ -208,10 +254,11 @@ pub async fn set_active(
     active: bool,
 ) -> Result<u64, DirectoryError> {
     let done = sqlx::query(
-        "WITH RECURSIVE down(id) AS ( \
-             SELECT id FROM routing.grid_nodes WHERE tenant_id = $1 AND id = $2 \
+        "WITH RECURSIVE down(id, depth) AS ( \
+             SELECT id, 0 FROM routing.grid_nodes WHERE tenant_id = $1 AND id = $2 \
              UNION ALL \
-             SELECT n.id FROM routing.grid_nodes n JOIN down ON n.parent_id = down.id WHERE n.tenant_id = $1) \
+             SELECT n.id, down.depth + 1 FROM routing.grid_nodes n JOIN down ON n.parent_id = down.id \
+             WHERE n.tenant_id = $1 AND down.depth < 32) \
          UPDATE routing.grid_nodes SET active = $3, updated_at = now() \
          WHERE tenant_id = $1 AND id IN (SELECT id FROM down)",
     )
@@ -233,7 +280,7 @@ pub async fn subtree(tx: &mut TenantTx, id: GridNodeId) -> Result<Vec<GridNodeId
              SELECT id, 0 FROM routing.grid_nodes WHERE tenant_id = $1 AND id = $2 \
              UNION ALL \
              SELECT n.id, down.depth + 1 FROM routing.grid_nodes n JOIN down ON n.parent_id = down.id \
-             WHERE n.tenant_id = $1 AND down.depth < 64) \
+             WHERE n.tenant_id = $1 AND down.depth < 32) \
          SELECT id FROM down",
     )
     .bind(tx.tenant().as_uuid())

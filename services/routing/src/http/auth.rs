@@ -175,6 +175,7 @@ async fn reset(
     let address = auth.client_address(&parts);
     mashang_auth::redeem_reset_code(
         &auth.db,
+        &auth.keys,
         &body.login,
         &body.code,
         &new,

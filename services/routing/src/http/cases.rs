@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use mashang_auth::permissions::{Action as Permission, Target, visible_roots};
+use mashang_auth::permissions::{Action as Permission, Target, visibility};
 use mashang_auth::{Auth, Principal, PrincipalKind};
 use mashang_domain::case::{Action, ActionKind, Actor, WorkflowError};
 use mashang_domain::role::Role;
@@ -81,28 +81,25 @@ async fn list(
     allow(&principal, Permission::ViewCase, Target::List)?;
     let me = principal.user().map(|u| u.as_uuid());
     let mut tx = tenant_tx(&state, &principal).await?;
-    // Own scope sees only its cases; subtree scope the nodes below its roles.
-    let roots = visible_roots(&principal, Permission::ViewCase);
-    let (only_mine, nodes_in): (bool, Option<Vec<Uuid>>) = match roots {
-        None => (q.mine, None),
-        Some(roots) => {
-            let own_only = principal.roles.iter().all(|g| {
-                mashang_auth::permissions::scope_of(g.role, Permission::ViewCase)
-                    == Some(mashang_auth::Scope::Own)
-                    || mashang_auth::permissions::scope_of(g.role, Permission::ViewCase).is_none()
-            });
-            let mut all = Vec::new();
-            for root in roots {
-                all.extend(
-                    nodes::subtree(&mut tx, root)
-                        .await?
-                        .into_iter()
-                        .map(|n| n.as_uuid()),
-                );
+    // Exactly the union of the roles: an own role adds the person's own cases, a
+    // subtree role every case below its node.
+    let (nodes_in, own_cases): (Option<Vec<Uuid>>, bool) =
+        match visibility(&principal, Permission::ViewCase) {
+            None => (None, true),
+            Some(visible) => {
+                let mut all = Vec::new();
+                for root in visible.subtrees {
+                    all.extend(
+                        nodes::subtree(&mut tx, root)
+                            .await?
+                            .into_iter()
+                            .map(|n| n.as_uuid()),
+                    );
+                }
+                (Some(all), visible.own_cases)
             }
-            (q.mine || own_only, Some(all))
-        }
-    };
+        };
+    let only_mine = q.mine;
     let node: Option<Uuid> = match &q.node_id {
         Some(raw) => Some(
             raw.parse()
@@ -136,7 +133,7 @@ async fn list(
          FROM routing.cases \
          WHERE tenant_id = $1 \
            AND (NOT $2 OR assignee_id = $3) \
-           AND ($4::uuid[] IS NULL OR grid_node_id = ANY($4) OR assignee_id = $3) \
+           AND ($4::uuid[] IS NULL OR grid_node_id = ANY($4) OR ($9 AND assignee_id = $3)) \
            AND ($5::uuid[] IS NULL OR grid_node_id = ANY($5)) \
            AND ($6::text IS NULL OR state = $6) \
            AND (NOT $7 OR in_triage) \
@@ -150,6 +147,7 @@ async fn list(
     .bind(&q.state)
     .bind(q.triage)
     .bind(limit)
+    .bind(own_cases)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -184,15 +182,9 @@ async fn get_case(
     )?;
     let mut case = case;
     // The full number only for the person who must call back; every such view is audited.
-    if let Some(me) = principal.user()
-        && case.assignee_id == Some(me.as_uuid())
-        && let Some(phone) = crate::cases::read::unmask_phone(&mut tx, &state.pii_key, id, me)
-            .await
-            .map_err(ApiError::internal)?
-    {
-        case.contact_phone = Some(phone);
-        case.contact_phone_unmasked = true;
-    }
+    crate::cases::read::with_contact(&mut tx, &state.pii_key, &mut case, principal.user())
+        .await
+        .map_err(ApiError::internal)?;
     tx.commit().await?;
     Ok(ApiJson(case))
 }
@@ -383,7 +375,10 @@ async fn take_action(
         ActError::Workflow(w) => refusal(w),
         ActError::Other(o) => ApiError::internal(o),
     })?;
-    let view = load(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let mut view = load(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    crate::cases::read::with_contact(&mut tx, &state.pii_key, &mut view, None)
+        .await
+        .map_err(ApiError::internal)?;
     tx.commit().await?;
     Ok(ApiJson(view))
 }

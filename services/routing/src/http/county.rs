@@ -106,7 +106,7 @@ async fn create(
         )
         .await?;
         grant_role(&mut tx, user, Role::TownshipAdmin, created.root).await?;
-        let code = mashang_auth::issue_reset_code(&mut tx, user, principal.user())
+        let code = mashang_auth::issue_reset_code(&mut tx, &state.keys, user, principal.user())
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the new administrator vanished")))?;
         tx.commit().await?;

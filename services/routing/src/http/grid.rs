@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use mashang_auth::Auth;
-use mashang_auth::permissions::{Action, Target, visible_roots};
+use mashang_auth::permissions::{Action, Target, visibility};
 use mashang_domain::GridNodeId;
 use mashang_domain::grid::NodeKind;
 use mashang_http::{ApiError, ApiJson};
@@ -41,9 +41,11 @@ async fn tree(
     allow(&principal, Action::ViewGrid, Target::List)?;
     let mut tx = tenant_tx(&state, &principal).await?;
     let mut all = nodes::tree(&mut tx).await?;
-    if let Some(roots) = visible_roots(&principal, Action::ViewGrid) {
-        let mut visible = std::collections::HashSet::new();
-        for root in roots {
+    if let Some(allowed) = visibility(&principal, Action::ViewGrid) {
+        // Own roles see their node itself, subtree roles everything below theirs.
+        let mut visible: std::collections::HashSet<uuid::Uuid> =
+            allowed.nodes.iter().map(|n| n.as_uuid()).collect();
+        for root in allowed.subtrees {
             visible.extend(
                 nodes::subtree(&mut tx, root)
                     .await?

@@ -262,6 +262,28 @@ async fn update(
     let id = user_id(&id)?;
     let mut tx = tenant_tx(&state, &principal).await?;
     let (input, roles) = parse_person(&mut tx, body).await?;
+    // As on the pages: an administrator who deactivated themselves or dropped their own
+    // administrator role could lock the township out.
+    if principal.user() == Some(id) {
+        let mut errors = Vec::new();
+        if !input.active {
+            errors.push(FieldError::new(
+                "active",
+                "不能停用自己的账号 (you cannot deactivate yourself)",
+            ));
+        }
+        if principal.has_role(Role::TownshipAdmin)
+            && !roles.iter().any(|(r, _)| *r == Role::TownshipAdmin)
+        {
+            errors.push(FieldError::new(
+                "roles",
+                "不能去掉自己的镇管理员角色，请让另一位镇管理员来改 (you cannot remove your own administrator role)",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+    }
     update_person(&mut tx, id, &input).await.map_err(taken)?;
     set_roles(&mut tx, id, &roles).await?;
     let person = load(&mut tx, Some(id))
@@ -291,7 +313,7 @@ async fn reset_code(
     allow(&principal, Action::ResetPassword, Target::Township)?;
     let id = user_id(&id)?;
     let mut tx = tenant_tx(&state, &principal).await?;
-    let code = mashang_auth::issue_reset_code(&mut tx, id, principal.user())
+    let code = mashang_auth::issue_reset_code(&mut tx, &state.keys, id, principal.user())
         .await?
         .ok_or(ApiError::NotFound)?;
     tx.commit().await?;

@@ -292,8 +292,9 @@ async fn posters(
         // The names between the township and the grid (village, community).
         let mut path = Vec::new();
         let mut parent = grid.parent_id;
+        // Bounded like every walk of the tree, whatever the rows say.
         while let Some(p) = parent.and_then(name_of) {
-            if p.parent_id.is_none() {
+            if p.parent_id.is_none() || path.len() >= crate::directory::nodes::MAX_DEPTH as usize {
                 break;
             }
             path.push(p.name.clone());

@@ -86,7 +86,10 @@ async fn reapply(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    let view = load(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let mut view = load(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    crate::cases::read::with_contact(&mut tx, &state.pii_key, &mut view, None)
+        .await
+        .map_err(ApiError::internal)?;
     tx.commit().await?;
     Ok(ApiJson(view))
 }

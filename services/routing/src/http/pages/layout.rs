@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use mashang_auth::permissions::{Action, Target, allows};
-use mashang_auth::{MaybeAuth, Principal};
+use mashang_auth::{MaybeSignedIn, Principal};
 use mashang_domain::TenantId;
 use mashang_http::ApiError;
 
@@ -25,7 +25,7 @@ pub(super) struct Chrome {
     pub name: String,
     /// Their township's name.
     pub township: String,
-    /// The session's CSRF token, appended to every form's action as `?_csrf=`.
+    /// The session's CSRF token, sent by every form as its hidden `_csrf` field.
     pub csrf: String,
     /// The links their roles allow.
     pub nav: Nav,
@@ -55,7 +55,7 @@ impl Nav {
 
 /// A signed-in township person, for the admin pages. No session sends the browser to
 /// the sign-in page; a change without the session's CSRF token is refused (403) by
-/// `MaybeAuth`, which checks it; county accounts are refused here.
+/// `MaybeSignedIn`, which checks it; county accounts are refused here.
 #[derive(Clone, Debug)]
 pub(super) struct Staff {
     pub principal: Principal,
@@ -103,7 +103,7 @@ impl FromRequestParts<RoutingState> for Staff {
         parts: &mut Parts,
         state: &RoutingState,
     ) -> Result<Self, Self::Rejection> {
-        let MaybeAuth(principal) = MaybeAuth::from_request_parts(parts, state).await?;
+        let MaybeSignedIn(principal) = MaybeSignedIn::from_request_parts(parts, state).await?;
         let principal = principal.ok_or(PageError::SignIn)?;
         let csrf = principal.csrf.clone().unwrap_or_default();
         let Some(tenant) = principal.tenant() else {

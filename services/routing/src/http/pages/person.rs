@@ -264,7 +264,7 @@ pub(super) async fn reset_code(
         .await?
         .pop()
         .ok_or_else(PageError::not_found)?;
-    let code = mashang_auth::issue_reset_code(&mut tx, id, staff.principal.user())
+    let code = mashang_auth::issue_reset_code(&mut tx, &state.keys, id, staff.principal.user())
         .await?
         .ok_or_else(PageError::not_found)?;
     tx.commit().await?;

@@ -1,4 +1,6 @@
-//! Signing in and out, and setting a password with a one-time code.
+//! Signing in and out, and setting a password with a one-time code. The sign-in and
+//! reset forms carry a token tied to a cookie set when the form was shown (login
+//! CSRF): a page elsewhere cannot sign a browser in to an account of its choosing.
 
 use askama::Template;
 use axum::Extension;
@@ -6,7 +8,7 @@ use axum::extract::{Form, Query};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use mashang_auth::{AuthError, Authenticator, MaybeAuth, Password, sign_in};
+use mashang_auth::{AuthError, Authenticator, MaybeSignedIn, Password, sign_in};
 use mashang_http::ApiError;
 use serde::Deserialize;
 
@@ -18,6 +20,22 @@ struct LoginPage<'a> {
     login: &'a str,
     error: Option<String>,
     notice: Option<&'static str>,
+    form_token: String,
+}
+
+/// What a person is told when the form's token does not match its cookie.
+const FORM_EXPIRED: &str =
+    "页面已过期，请重新填写提交。(This page expired: please fill it in and submit again.)";
+
+/// Renders a sign-in or reset form with a fresh form token and its cookie.
+fn with_form_cookie(
+    auth: &Authenticator,
+    page: impl FnOnce(String) -> Response,
+) -> Result<Response, PageError> {
+    let (cookie, token) = auth.signin_form()?;
+    let mut response = page(token);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -28,11 +46,12 @@ pub(super) struct LoginQuery {
 
 /// `GET /admin/login`; a signed-in person goes straight to the home page.
 pub(super) async fn login_page(
-    auth: Result<MaybeAuth, ApiError>,
+    Extension(authenticator): Extension<Authenticator>,
+    auth: Result<MaybeSignedIn, ApiError>,
     Query(query): Query<LoginQuery>,
-) -> Response {
-    if matches!(auth, Ok(MaybeAuth(Some(_)))) {
-        return see_other("/admin");
+) -> Result<Response, PageError> {
+    if matches!(auth, Ok(MaybeSignedIn(Some(_)))) {
+        return Ok(see_other("/admin"));
     }
     let notice = match query.ok.as_deref() {
         Some("reset") => {
@@ -41,18 +60,23 @@ pub(super) async fn login_page(
         Some("out") => Some("已退出登录。(Signed out.)"),
         _ => None,
     };
-    render(
-        StatusCode::OK,
-        &LoginPage {
-            login: "",
-            error: None,
-            notice,
-        },
-    )
+    with_form_cookie(&authenticator, |form_token| {
+        render(
+            StatusCode::OK,
+            &LoginPage {
+                login: "",
+                error: None,
+                notice,
+                form_token,
+            },
+        )
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct LoginForm {
+    #[serde(default, rename = "_csrf")]
+    form_token: String,
     #[serde(default)]
     login: String,
     #[serde(default)]
@@ -85,6 +109,20 @@ pub(super) async fn login(
     parts: Parts,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
+    if !auth.signin_form_ok(&parts.headers, &form.form_token) {
+        let login = form.login.trim().to_owned();
+        return with_form_cookie(&auth, |form_token| {
+            render(
+                StatusCode::FORBIDDEN,
+                &LoginPage {
+                    login: &login,
+                    error: Some(FORM_EXPIRED.to_owned()),
+                    notice: None,
+                    form_token,
+                },
+            )
+        });
+    }
     let address = auth.client_address(&parts);
     match sign_in(
         &auth.db,
@@ -109,23 +147,26 @@ pub(super) async fn login(
                 _ => StatusCode::UNAUTHORIZED,
             };
             let error = refusal(err)?;
-            Ok(render(
-                status,
-                &LoginPage {
-                    login: form.login.trim(),
-                    error: Some(error),
-                    notice: None,
-                },
-            ))
+            with_form_cookie(&auth, |form_token| {
+                render(
+                    status,
+                    &LoginPage {
+                        login: form.login.trim(),
+                        error: Some(error),
+                        notice: None,
+                        form_token,
+                    },
+                )
+            })
         }
     }
 }
 
-/// `POST /admin/logout?_csrf=…`: ends the session (the extractor checked the CSRF
-/// token) and clears the cookie.
+/// `POST /admin/logout` with the form's `_csrf` field: ends the session (the
+/// extractor checked the CSRF token) and clears the cookie.
 pub(super) async fn logout(
     Extension(auth): Extension<Authenticator>,
-    auth_check: Result<MaybeAuth, ApiError>,
+    auth_check: Result<MaybeSignedIn, ApiError>,
     parts: Parts,
 ) -> Result<Response, PageError> {
     // A signed-in browser must send the session's CSRF token (checked by the extractor).
@@ -156,22 +197,30 @@ struct ResetPage<'a> {
     login: &'a str,
     code: &'a str,
     error: Option<String>,
+    form_token: String,
 }
 
 /// `GET /admin/reset`: set a password with the code an administrator gave.
-pub(super) async fn reset_page() -> Response {
-    render(
-        StatusCode::OK,
-        &ResetPage {
-            login: "",
-            code: "",
-            error: None,
-        },
-    )
+pub(super) async fn reset_page(
+    Extension(auth): Extension<Authenticator>,
+) -> Result<Response, PageError> {
+    with_form_cookie(&auth, |form_token| {
+        render(
+            StatusCode::OK,
+            &ResetPage {
+                login: "",
+                code: "",
+                error: None,
+                form_token,
+            },
+        )
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct ResetForm {
+    #[serde(default, rename = "_csrf")]
+    form_token: String,
     #[serde(default)]
     login: String,
     #[serde(default)]
@@ -188,7 +237,9 @@ pub(super) async fn reset(
     parts: Parts,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, PageError> {
-    let outcome = if form.password != form.password2 {
+    let outcome = if !auth.signin_form_ok(&parts.headers, &form.form_token) {
+        Err(FORM_EXPIRED.to_owned())
+    } else if form.password != form.password2 {
         Err("两次输入的新密码不一样。(The two new passwords differ.)".to_owned())
     } else {
         match Password::new(&form.password) {
@@ -197,6 +248,7 @@ pub(super) async fn reset(
                 let address = auth.client_address(&parts);
                 match mashang_auth::redeem_reset_code(
                     &auth.db,
+                    &auth.keys,
                     &form.login,
                     &form.code,
                     &password,
@@ -213,13 +265,16 @@ pub(super) async fn reset(
     };
     match outcome {
         Ok(()) => Ok(see_other(&format!("{LOGIN}?ok=reset"))),
-        Err(error) => Ok(render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &ResetPage {
-                login: form.login.trim(),
-                code: form.code.trim(),
-                error: Some(error),
-            },
-        )),
+        Err(error) => with_form_cookie(&auth, |form_token| {
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ResetPage {
+                    login: form.login.trim(),
+                    code: form.code.trim(),
+                    error: Some(error),
+                    form_token,
+                },
+            )
+        }),
     }
 }

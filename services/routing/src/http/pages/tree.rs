@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use mashang_auth::permissions::{Action, Target, visible_roots};
+use mashang_auth::permissions::{Action, Target, visibility};
 use mashang_db::TenantTx;
 use mashang_domain::GridNodeId;
 use mashang_domain::grid::NodeKind;
@@ -162,11 +162,12 @@ async fn tree_page(
 ) -> Result<TreePage, PageError> {
     let mut tx = state.db.tenant(staff.tenant).await?;
     let all = nodes::tree(&mut tx).await?;
-    let visible = match visible_roots(&staff.principal, Action::ViewGrid) {
+    let visible = match visibility(&staff.principal, Action::ViewGrid) {
         None => None,
-        Some(roots) => {
-            let mut set = HashSet::new();
-            for root in roots {
+        Some(allowed) => {
+            // Own roles see their node itself, subtree roles everything below theirs.
+            let mut set: HashSet<uuid::Uuid> = allowed.nodes.iter().map(|n| n.as_uuid()).collect();
+            for root in allowed.subtrees {
                 set.extend(
                     nodes::subtree(&mut tx, root)
                         .await?
