@@ -247,3 +247,59 @@ async fn behind_a_trusted_proxy_the_right_most_untrusted_address_is_the_client()
     );
     running.stop().await.expect("a clean shutdown");
 }
+
+async fn post_from(client: &Client, token: &str, forwarded_for: &str) -> u16 {
+    reqwest::Client::new()
+        .post(client.url("/api/v1/reports"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&report(token, "垃圾堆在路口"))
+        .send()
+        .await
+        .expect("a reply")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citizens_behind_one_trusted_ingress_each_get_their_own_quota() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "ingress").await;
+    let limits = mashang_intake::LimitConfig {
+        posts_per_address_per_minute: 2,
+        ..Default::default()
+    };
+
+    let mut config = monolith_config(&env);
+    config.intake_limits = limits;
+    config.edge.trusted_proxies = TrustedProxies::parse("127.0.0.1").expect("a range");
+    let running = mashang::start(config).await.expect("starting");
+    let client = Client::new(running.base_url());
+    client.wait_ready().await;
+    // A spoofed left-most entry does not give a client a fresh quota.
+    let a = [
+        "1.1.1.1, 198.51.100.1",
+        "2.2.2.2, 198.51.100.1",
+        "3.3.3.3, 198.51.100.1",
+    ];
+    let mut statuses = Vec::new();
+    for xff in a {
+        statuses.push(post_from(&client, &fx.qr_token, xff).await);
+    }
+    assert_eq!(statuses, [201, 201, 429]);
+    // Another villager behind the same ingress is not held up by the first.
+    assert_eq!(post_from(&client, &fx.qr_token, "198.51.100.2").await, 201);
+    running.stop().await.expect("a clean shutdown");
+
+    // Without trusted proxies the header means nothing: everyone here is 127.0.0.1.
+    let mut config = monolith_config(&env);
+    config.intake_limits = limits;
+    let running = mashang::start(config).await.expect("starting");
+    let client = Client::new(running.base_url());
+    client.wait_ready().await;
+    let mut statuses = Vec::new();
+    for xff in ["198.51.100.3", "198.51.100.4", "198.51.100.5"] {
+        statuses.push(post_from(&client, &fx.qr_token, xff).await);
+    }
+    assert_eq!(statuses, [201, 201, 429]);
+    running.stop().await.expect("a clean shutdown");
+}

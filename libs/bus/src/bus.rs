@@ -50,6 +50,15 @@ impl From<sqlx::Error> for HandlerError {
     }
 }
 
+impl From<BusError> for HandlerError {
+    fn from(err: BusError) -> Self {
+        match err {
+            BusError::UnknownTenant(_) | BusError::Encoding(_) => Self::Poison(err.into()),
+            other => Self::Retry(other.into()),
+        }
+    }
+}
+
 impl From<mashang_domain::events::DecodeError> for HandlerError {
     fn from(err: mashang_domain::events::DecodeError) -> Self {
         Self::Poison(err.into())

@@ -15,6 +15,9 @@ pub enum BusError {
     /// The database (outbox or inbox) failed.
     #[error("outbox or inbox failed")]
     Db(#[from] mashang_db::DbError),
+    /// The event names a township that does not exist: it can never be handled.
+    #[error("the event's tenant {0} does not exist")]
+    UnknownTenant(uuid::Uuid),
 }
 
 impl From<sqlx::Error> for BusError {

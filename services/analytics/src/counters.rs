@@ -25,10 +25,7 @@ impl CountingHandler {
 impl Handler for CountingHandler {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandlerError> {
         let mut tx = self.db.tenant(envelope.tenant_id).await?;
-        if !inbox::claim(&mut tx, Service::Analytics, "analytics", &envelope)
-            .await
-            .map_err(|e| HandlerError::Retry(e.into()))?
-        {
+        if !inbox::claim(&mut tx, Service::Analytics, "analytics", &envelope).await? {
             return Ok(());
         }
         sqlx::query(

@@ -82,10 +82,7 @@ impl Handler for CaseHandler {
             .and_then(public_status)
             .unwrap_or(*status);
         let mut tx = self.db.tenant(envelope.tenant_id).await?;
-        if !inbox::claim(&mut tx, Service::Intake, "intake", &envelope)
-            .await
-            .map_err(|e| HandlerError::Retry(e.into()))?
-        {
+        if !inbox::claim(&mut tx, Service::Intake, "intake", &envelope).await? {
             return Ok(());
         }
         // Events may arrive out of order: only a newer case version moves the status.

@@ -7,11 +7,11 @@
 //! Every per-address limit takes the client's address from [`client_ip`], and only
 //! from there.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{Extensions, Method, StatusCode};
 use axum::middleware::Next;
@@ -51,12 +51,10 @@ impl Default for LimitConfig {
     }
 }
 
-/// The client's address, as every per-address limit in intake sees it: today the
-/// connection's peer (or what the server put there for a trusted proxy).
+/// The client's address, as every per-address limit in intake sees it: the one the
+/// edge resolved, behind trusted proxies if any (`mashang_http::TrustedProxies`).
 pub fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+    mashang_http::ClientIp::of(extensions)
 }
 
 /// Extractor of [`client_ip`], for handlers that limit per address.

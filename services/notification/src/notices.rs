@@ -28,10 +28,7 @@ impl Handler for AssignedHandler {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandlerError> {
         let assigned: CaseAssigned = envelope.decode()?;
         let mut tx = self.db.tenant(envelope.tenant_id).await?;
-        if !inbox::claim(&mut tx, Service::Notification, "notification", &envelope)
-            .await
-            .map_err(|e| HandlerError::Retry(e.into()))?
-        {
+        if !inbox::claim(&mut tx, Service::Notification, "notification", &envelope).await? {
             return Ok(());
         }
         let zone = tenant_zone(&mut tx).await?;

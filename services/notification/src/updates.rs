@@ -101,10 +101,7 @@ async fn notice(
 impl Handler for UpdateHandler {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandlerError> {
         let mut tx = self.db.tenant(envelope.tenant_id).await?;
-        if !inbox::claim(&mut tx, Service::Notification, "notification", &envelope)
-            .await
-            .map_err(|e| HandlerError::Retry(e.into()))?
-        {
+        if !inbox::claim(&mut tx, Service::Notification, "notification", &envelope).await? {
             return Ok(());
         }
         let kind = envelope.event_type.as_str().replace('.', "_");

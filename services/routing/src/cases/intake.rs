@@ -42,10 +42,7 @@ impl Handler for ReportHandler {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandlerError> {
         let report: ReportSubmitted = envelope.decode()?;
         let mut tx = self.db.tenant(envelope.tenant_id).await?;
-        if !inbox::claim(&mut tx, Service::Routing, "routing", &envelope)
-            .await
-            .map_err(retry)?
-        {
+        if !inbox::claim(&mut tx, Service::Routing, "routing", &envelope).await? {
             return Ok(());
         }
         let now = Utc::now();

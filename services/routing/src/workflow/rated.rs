@@ -33,10 +33,7 @@ impl Handler for RatedHandler {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandlerError> {
         let rated: ReportRated = envelope.decode()?;
         let mut tx = self.db.tenant(envelope.tenant_id).await?;
-        if !inbox::claim(&mut tx, Service::Routing, "routing", &envelope)
-            .await
-            .map_err(|e| HandlerError::Retry(e.into()))?
-        {
+        if !inbox::claim(&mut tx, Service::Routing, "routing", &envelope).await? {
             return Ok(());
         }
         let case: Option<(Uuid,)> =
