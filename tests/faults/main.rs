@@ -29,6 +29,28 @@ fn endpoints(env: &TestEnv) -> Endpoints {
     }
 }
 
+/// Starts the stream of submissions to `intake_base` in the background: its size,
+/// its count of accepted submissions, and the task that ends with what it met.
+fn start_stream(
+    intake_base: String,
+    qr_token: &str,
+) -> (
+    usize,
+    Arc<AtomicUsize>,
+    tokio::task::JoinHandle<harness::Submissions>,
+) {
+    let total = reports_per_scenario();
+    let progress = Arc::new(AtomicUsize::new(0));
+    let stream = tokio::spawn(submit_stream(
+        intake_base,
+        qr_token.to_owned(),
+        total,
+        CONCURRENCY,
+        progress.clone(),
+    ));
+    (total, progress, stream)
+}
+
 fn host_port(url: &str) -> String {
     url.split("://")
         .nth(1)
@@ -43,15 +65,8 @@ async fn r1_services_killed_with_sigkill_mid_stream_lose_nothing_and_do_nothing_
     let env = TestEnv::new().await;
     let fx = seed_tenant(env.db(), "rkill").await;
     let mut deployment = Deployment::start(&endpoints(&env)).await;
-    let total = reports_per_scenario();
-    let progress = Arc::new(AtomicUsize::new(0));
-    let stream = tokio::spawn(submit_stream(
-        deployment.service("intake").client().base,
-        fx.qr_token.clone(),
-        total,
-        CONCURRENCY,
-        progress.clone(),
-    ));
+    let (total, progress, stream) =
+        start_stream(deployment.service("intake").client().base, &fx.qr_token);
 
     // Each service dies at its point of the stream and comes back a moment later;
     // intake twice.
@@ -97,16 +112,8 @@ async fn r2_with_nats_away_every_submission_is_accepted_and_the_backlog_drains()
     let mut ends = endpoints(&env);
     ends.nats_url = format!("nats://{}", proxy.addr());
     let mut deployment = Deployment::start(&ends).await;
-    let total = reports_per_scenario();
-    let progress = Arc::new(AtomicUsize::new(0));
     let intake = deployment.service("intake").client();
-    let stream = tokio::spawn(submit_stream(
-        intake.base.clone(),
-        fx.qr_token.clone(),
-        total,
-        CONCURRENCY,
-        progress.clone(),
-    ));
+    let (total, progress, stream) = start_stream(intake.base.clone(), &fx.qr_token);
 
     when_accepted(&progress, total / 4).await;
     proxy.cut();
@@ -155,15 +162,8 @@ async fn r3_a_database_restart_mid_stream_gives_503s_and_loses_nothing_acknowled
         s3_endpoint: mashang_tests::infra::s3_endpoint(),
     })
     .await;
-    let total = reports_per_scenario();
-    let progress = Arc::new(AtomicUsize::new(0));
-    let stream = tokio::spawn(submit_stream(
-        deployment.service("intake").client().base,
-        fx.qr_token.clone(),
-        total,
-        CONCURRENCY,
-        progress.clone(),
-    ));
+    let (total, progress, stream) =
+        start_stream(deployment.service("intake").client().base, &fx.qr_token);
 
     when_accepted(&progress, total / 3).await;
     pg.stop().expect("stopping PostgreSQL");
@@ -224,15 +224,7 @@ async fn r4_with_s3_away_text_reports_are_accepted_and_uploads_get_a_clear_503()
     .await;
 
     proxy.cut();
-    let total = reports_per_scenario();
-    let progress = Arc::new(AtomicUsize::new(0));
-    let stream = tokio::spawn(submit_stream(
-        intake.base.clone(),
-        fx.qr_token.clone(),
-        total,
-        CONCURRENCY,
-        progress.clone(),
-    ));
+    let (_, _, stream) = start_stream(intake.base.clone(), &fx.qr_token);
     for seed in 0..3 {
         let refused = mashang_tests::intake::upload(
             &intake,
