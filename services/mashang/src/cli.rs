@@ -50,18 +50,13 @@ pub enum LogFormatArg {
 /// Logging and tracing flags.
 #[derive(Debug, Args)]
 pub struct TelemetryArgs {
-    /// Log line format.
-    #[arg(
-        long,
-        env = "MASHANG_LOG_FORMAT",
-        value_enum,
-        default_value = "json",
-        global = true
-    )]
-    pub log_format: LogFormatArg,
-    /// Log filter directives, e.g. `info` or `info,mashang_bus=debug`.
-    #[arg(long, env = "MASHANG_LOG", default_value = "info", global = true)]
-    pub log: String,
+    /// Log line format: `json` by default, `pretty` for `mashang demo`.
+    #[arg(long, env = "MASHANG_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormatArg>,
+    /// Log filter directives, e.g. `info` or `info,mashang_bus=debug`: `info` by
+    /// default, `warn` for `mashang demo` (whose banner says what a person needs).
+    #[arg(long, env = "MASHANG_LOG", global = true)]
+    pub log: Option<String>,
     /// OTLP/HTTP endpoint to export traces to, e.g. `http://otel-collector:4318`; none when unset.
     #[arg(long, env = "MASHANG_OTLP_ENDPOINT", global = true)]
     pub otlp_endpoint: Option<String>,

@@ -21,13 +21,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         _ => "mashang".to_owned(),
     };
+    // The demo is run by a person at a terminal: readable lines, warnings and worse.
+    let demo = matches!(cli.command, Command::Demo(_));
     let telemetry = mashang_telemetry::init(&TelemetryConfig {
         service_name,
-        log_format: match cli.telemetry.log_format {
-            LogFormatArg::Json => LogFormat::Json,
-            LogFormatArg::Pretty => LogFormat::Pretty,
+        log_format: match (cli.telemetry.log_format, demo) {
+            (Some(LogFormatArg::Json), _) | (None, false) => LogFormat::Json,
+            (Some(LogFormatArg::Pretty), _) | (None, true) => LogFormat::Pretty,
         },
-        log_filter: cli.telemetry.log.clone(),
+        log_filter: cli
+            .telemetry
+            .log
+            .clone()
+            .unwrap_or_else(|| if demo { "warn" } else { "info" }.to_owned()),
         otlp_endpoint: cli.telemetry.otlp_endpoint.clone(),
     })?;
     let outcome = match cli.command {

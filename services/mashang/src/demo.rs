@@ -188,6 +188,9 @@ async fn serve(
     };
     let townships = describe(&db, &base_url, &staff_password).await?;
     db.close().await;
+    crate::demo_cases::seed_cases(&running.base_url(), owner_url, &townships)
+        .await
+        .context("seeding the demo's cases")?;
     let info = DemoInfo {
         base_url: &base_url,
         operator_token,

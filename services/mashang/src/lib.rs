@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 mod commands;
 pub mod demo;
+mod demo_cases;
 pub mod embedded_pg;
 mod events;
 mod probes;

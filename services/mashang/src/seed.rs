@@ -93,6 +93,10 @@ pub async fn seed(db: &Db, password: &mashang_auth::Password) -> anyhow::Result<
         staff::grant_role(&mut tx, centre, Role::TownshipCentre, created.root)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let can_sign_in = t < 2;
+        if can_sign_in {
+            mashang_auth::set_staff_password(&mut tx, centre, password).await?;
+        }
         let n = next();
         let admin = staff::insert_user(&mut tx, &format!("{}管理员", township.name), &phone(t, n)?)
             .await
@@ -100,7 +104,6 @@ pub async fn seed(db: &Db, password: &mashang_auth::Password) -> anyhow::Result<
         staff::grant_role(&mut tx, admin, Role::TownshipAdmin, created.root)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let can_sign_in = t < 2;
         if can_sign_in {
             mashang_auth::set_staff_password(&mut tx, admin, password).await?;
         }
@@ -190,7 +193,7 @@ pub struct DemoTownship {
 /// A demo sign-in.
 #[derive(Debug, Serialize)]
 pub struct DemoLogin {
-    /// `township_admin` or `grid_worker`.
+    /// `township_admin`, `township_centre` or `grid_worker`.
     pub role: String,
     /// Sign-in name (the phone number).
     pub login: String,
@@ -260,7 +263,8 @@ pub async fn describe(
              JOIN routing.staff_users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id \
              JOIN routing.grid_nodes n ON n.tenant_id = r.tenant_id AND n.id = r.node_id \
              WHERE r.tenant_id = $1 AND u.password_hash IS NOT NULL \
-               AND r.role IN ('township_admin', 'grid_worker') ORDER BY r.role DESC, n.code",
+               AND r.role IN ('township_admin', 'township_centre', 'grid_worker') \
+             ORDER BY r.role DESC, n.code",
         )
         .bind(tenant.id.as_uuid())
         .fetch_all(&mut *tx)

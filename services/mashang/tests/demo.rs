@@ -142,7 +142,7 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
         .to_owned();
     let townships = info["townships"].as_array().expect("townships").clone();
     assert_eq!(townships.len(), 3);
-    // Sign-ins for a township administrator and a grid worker in two townships.
+    // Sign-ins for the township centre, an administrator and a grid worker in two townships.
     for t in &townships[..2] {
         let roles: Vec<&str> = t["logins"]
             .as_array()
@@ -150,7 +150,11 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
             .iter()
             .filter_map(|l| l["role"].as_str())
             .collect();
-        assert_eq!(roles, ["township_admin", "grid_worker"], "{t}");
+        assert_eq!(
+            roles,
+            ["township_centre", "township_admin", "grid_worker"],
+            "{t}"
+        );
     }
     let _ = &operator;
     let first = &townships[0];
@@ -221,6 +225,10 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
         .expect("a session token")
         .to_owned();
     let inbox_url = format!("{base}/api/v1/inbox");
+    let number = created["tracking_number"]
+        .as_str()
+        .expect("a tracking number")
+        .to_owned();
     poll("the worker's notice", async || {
         let inbox: Value = http
             .get(&inbox_url)
@@ -231,7 +239,57 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
             .json()
             .await
             .ok()?;
-        (inbox["notices"].as_array()?.len() == 1).then_some(())
+        inbox["notices"]
+            .as_array()?
+            .iter()
+            .any(|n| n["title"].as_str().is_some_and(|t| t.contains(&number)))
+            .then_some(())
+    })
+    .await;
+
+    // The first run seeded cases in the states the staff pages show: new,
+    // acknowledged, resolved awaiting follow-up, and one past its first-response
+    // deadline, which the timers have escalated.
+    let cases = |http: reqwest::Client, base: String, token: String| async move {
+        let list: Value = http
+            .get(format!("{base}/api/v1/cases?mine=true"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        list["cases"].as_array().expect("cases").clone()
+    };
+    let seeded = cases(http.clone(), base.clone(), token.clone()).await;
+    let mut states: Vec<&str> = seeded.iter().filter_map(|c| c["state"].as_str()).collect();
+    states.sort_unstable();
+    assert_eq!(
+        states,
+        [
+            "acknowledged",
+            "assigned",
+            "assigned",
+            "assigned",
+            "resolved"
+        ],
+        "{seeded:?}"
+    );
+    let overdue: Vec<&Value> = seeded.iter().filter(|c| c["overdue"] == true).collect();
+    assert_eq!(overdue.len(), 1, "{seeded:?}");
+    let late = overdue[0]["id"].as_str().expect("an id").to_owned();
+    poll("the overdue case to be escalated", async || {
+        let case: Value = http
+            .get(format!("{base}/api/v1/cases/{late}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (!case["supervisors"].as_array()?.is_empty()).then_some(())
     })
     .await;
     drop(demo);
@@ -262,6 +320,22 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
         .await
         .expect("JSON");
     assert_eq!(s["status"], "assigned");
+    // Nothing is seeded twice.
+    let signed: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"login": login["login"], "password": login["password"]}))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON");
+    let token = signed["token"].as_str().expect("a token").to_owned();
+    assert_eq!(
+        cases(http.clone(), base.to_owned(), token).await.len(),
+        5,
+        "the second run seeds no more cases"
+    );
     drop(demo);
     let _ = std::fs::remove_dir_all(&dir);
 }
