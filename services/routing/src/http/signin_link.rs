@@ -60,7 +60,8 @@ button:focus,a.btn:focus{outline:3px solid #f0a500;outline-offset:2px}
 <body>
 <main>
 <h1>{{ title }}</h1>
-{% for line in lines %}<p>{{ line }}</p>{% endfor %}
+{% for line in zh %}<p>{{ line }}</p>{% endfor %}
+<p class="en" lang="en">{{ en }}</p>
 {% match action %}
 {% when Some with (path) %}
 <form method="post" action="{{ path }}">
@@ -75,7 +76,10 @@ button:focus,a.btn:focus{outline:3px solid #f0a500;outline-offset:2px}
 )]
 struct LinkPage {
     title: &'static str,
-    lines: Vec<String>,
+    /// What to do, in Chinese, a line each.
+    zh: Vec<String>,
+    /// The same in English.
+    en: String,
     /// The form's target when the page offers to open the case.
     action: Option<String>,
     sign_in: &'static str,
@@ -85,12 +89,12 @@ impl LinkPage {
     fn confirm(token: &str) -> Self {
         Self {
             title: "打开案件 Open the case",
-            lines: vec![
+            zh: vec![
                 "点击下方按钮，以您的账号登录并打开案件。".to_owned(),
                 "此链接只能使用一次，请勿转发。".to_owned(),
-                "Tap the button to sign in and open the case. The link works once: do not forward it."
-                    .to_owned(),
             ],
+            en: "Tap the button to sign in and open the case. The link works once: do not forward it."
+                .to_owned(),
             action: Some(format!("/l/{token}")),
             sign_in: SIGN_IN,
         }
@@ -107,7 +111,8 @@ impl LinkPage {
     fn refused(title: &'static str, zh: &str, en: &str) -> Self {
         Self {
             title,
-            lines: vec![zh.to_owned(), en.to_owned()],
+            zh: vec![zh.to_owned()],
+            en: en.to_owned(),
             action: None,
             sign_in: SIGN_IN,
         }
