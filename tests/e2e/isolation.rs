@@ -12,13 +12,14 @@ use sqlx::AssertSqlSafe;
 
 /// Global lookup tables: they answer only "which tenant, which row" before the tenant
 /// is known, and hold nothing else (DESIGN.md, Data).
-const GLOBAL_LOOKUPS: [&str; 6] = [
+const GLOBAL_LOOKUPS: [&str; 7] = [
     "routing.qr_tokens",
     "intake.tracking_numbers",
     "routing.logins",
     "routing.sessions",
     "routing.api_token_lookup",
     "routing.reset_codes",
+    "routing.case_link_lookup",
 ];
 
 /// Routing's settings, each through its admin API, so their tables have rows.
@@ -143,6 +144,17 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         .get(&format!("/api/v1/cases/{case_id}"))
         .await
         .expect(200);
+    // A sign-in link to the case, as a message to the worker would carry.
+    mashang_auth::mint_case_link(
+        env.db(),
+        &mashang_auth::Keys::derive(&mashang_tests::infra::pii_key()),
+        fx.tenant,
+        fx.worker,
+        mashang_domain::CaseId::from_uuid(case_id.parse().expect("a case id")),
+        None,
+    )
+    .await
+    .expect("a sign-in link");
     // The first-response deadline passes: the grid leader is added as supervisor.
     let mut owner = env.database.owner().await;
     sqlx::query(

@@ -16,6 +16,7 @@ mod qr;
 mod readiness;
 mod schema;
 mod security;
+mod sign_in_links;
 mod signin;
 mod skeleton;
 mod transfer;

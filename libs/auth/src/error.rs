@@ -14,6 +14,9 @@ pub enum AuthError {
     /// The township is suspended.
     #[error("the township is suspended")]
     TenantSuspended,
+    /// A sign-in link that is unknown, used, expired or revoked (never says which).
+    #[error("the sign-in link no longer works")]
+    LinkGone,
     /// No valid session or token.
     #[error("not signed in")]
     NotSignedIn,
@@ -53,6 +56,9 @@ impl From<AuthError> for ApiError {
         match err {
             AuthError::BadCredentials => ApiError::Unauthorized,
             AuthError::NotSignedIn => ApiError::Unauthorized,
+            AuthError::LinkGone => {
+                ApiError::Gone("此链接已失效 (this link no longer works)".to_owned())
+            }
             AuthError::Throttled(secs) => ApiError::TooManyRequests {
                 retry_after: Some(secs),
             },

@@ -63,6 +63,8 @@ pub struct Keys {
     pub reset_codes: MacKey,
     /// The sign-in form's token (login CSRF).
     pub signin_forms: MacKey,
+    /// Stored hashes of sign-in links' tokens.
+    pub case_links: MacKey,
 }
 
 impl Keys {
@@ -71,6 +73,7 @@ impl Keys {
         Self {
             reset_codes: MacKey::derive(root, "reset-codes/v1"),
             signin_forms: MacKey::derive(root, "signin-forms/v1"),
+            case_links: MacKey::derive(root, "case-links/v1"),
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Staff access: sign-in with a phone number or username and a password (argon2id),
 //! session cookies with CSRF protection for the web console, bearer tokens for API
 //! clients, API tokens for integrations, throttling of failed sign-ins, one-time reset
-//! codes, and the permission matrix that every handler checks in one place.
+//! codes, single-use sign-in links that open one case on a phone, and the permission
+//! matrix that every handler checks in one place.
 //!
 //! The tenant of a request always comes from the signed-in principal, never from a
 //! parameter the client controls.
 
 mod api_tokens;
+mod case_link;
 mod cookie;
 mod error;
 mod extract;
@@ -22,6 +24,10 @@ mod signin;
 
 pub use api_tokens::{
     ApiTokenInfo, NewApiToken, create_api_token, list_api_tokens, revoke_api_token,
+};
+pub use case_link::{
+    CASE_LINK_DEFAULT_HOURS, CASE_LINK_MAX_HOURS, CASE_LINK_TOKEN_MAX, CaseLink, RedeemedLink,
+    link_lifetime, mint_case_link, redeem_case_link, token_well_formed,
 };
 pub use cookie::{SESSION_COOKIE, SIGNIN_COOKIE};
 pub use error::AuthError;

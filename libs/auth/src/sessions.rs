@@ -2,11 +2,12 @@
 //! stored only as its hash, with a CSRF token for forms.
 
 use chrono::{DateTime, Duration, Utc};
-use mashang_db::Db;
+use mashang_db::{Db, PgConnection};
 use mashang_domain::{TenantId, UserId};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::case_link::revoke_case_links;
 use crate::error::AuthError;
 use crate::secret;
 
@@ -34,20 +35,8 @@ pub async fn start_session(
     user: UserId,
     tenant: Option<TenantId>,
 ) -> Result<SignedIn, AuthError> {
-    let token = secret::token(SESSION_PREFIX, 32)?;
-    let csrf_token = secret::token("", 24)?;
-    let expires_at = Utc::now() + Duration::hours(SESSION_LIFETIME_HOURS);
     let mut tx = db.global().await?;
-    sqlx::query(
-        "INSERT INTO routing.sessions (token_hash, user_id, tenant_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(secret::hash(&token))
-    .bind(user.as_uuid())
-    .bind(tenant.map(|t| t.as_uuid()))
-    .bind(&csrf_token)
-    .bind(expires_at)
-    .execute(&mut *tx)
-    .await?;
+    let session = insert_session(&mut tx, user, tenant).await?;
     // Sessions that ended are removed as new ones begin; no separate sweeper needed.
     sqlx::query(
         "DELETE FROM routing.sessions WHERE expires_at < now() OR last_seen_at < now() - make_interval(hours => $1)",
@@ -56,6 +45,30 @@ pub async fn start_session(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    Ok(session)
+}
+
+/// Opens a session inside the caller's transaction (the sessions table is a global
+/// lookup, so a tenant transaction may write it too): a sign-in link is consumed and
+/// its session begins in one commit.
+pub(crate) async fn insert_session(
+    conn: &mut PgConnection,
+    user: UserId,
+    tenant: Option<TenantId>,
+) -> Result<SignedIn, AuthError> {
+    let token = secret::token(SESSION_PREFIX, 32)?;
+    let csrf_token = secret::token("", 24)?;
+    let expires_at = Utc::now() + Duration::hours(SESSION_LIFETIME_HOURS);
+    sqlx::query(
+        "INSERT INTO routing.sessions (token_hash, user_id, tenant_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(secret::hash(&token))
+    .bind(user.as_uuid())
+    .bind(tenant.map(|t| t.as_uuid()))
+    .bind(&csrf_token)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?;
     Ok(SignedIn {
         token,
         csrf_token,
@@ -106,13 +119,41 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// Ends every session of a person (password changed, person deactivated).
+/// Ends every session of a person and revokes their unused sign-in links (signing out
+/// everywhere, password changed, person deactivated). Both happen in one transaction
+/// that first locks the person's unused links, so a link redeemed at the same moment
+/// either is refused or has its new session ended here.
 pub async fn end_all_sessions(db: &Db, user: UserId) -> Result<(), AuthError> {
-    let mut tx = db.global().await?;
+    let tenant = {
+        let mut tx = db.global().await?;
+        let row: Option<(Option<Uuid>,)> =
+            sqlx::query_as("SELECT tenant_id FROM routing.logins WHERE user_id = $1 LIMIT 1")
+                .bind(user.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        row.and_then(|(t,)| t).map(TenantId::from_uuid)
+    };
+    match tenant {
+        Some(tenant) => {
+            let mut tx = db.tenant(tenant).await?;
+            revoke_case_links(&mut tx, user).await?;
+            delete_sessions(&mut tx, user).await?;
+            tx.commit().await?;
+        }
+        None => {
+            let mut tx = db.global().await?;
+            delete_sessions(&mut tx, user).await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(())
+}
+
+async fn delete_sessions(conn: &mut PgConnection, user: UserId) -> Result<(), AuthError> {
     sqlx::query("DELETE FROM routing.sessions WHERE user_id = $1")
         .bind(user.as_uuid())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -14,6 +14,7 @@ mod people;
 mod qr;
 mod reapply;
 mod settings;
+mod signin_link;
 mod tokens;
 mod transfer;
 
@@ -43,6 +44,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(cases::routes())
         .merge(attachments::routes())
         .merge(pages::routes())
+        .merge(signin_link::routes())
         .with_state(state)
 }
 
