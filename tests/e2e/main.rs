@@ -2,6 +2,7 @@
 
 mod admin_pages;
 mod bad_input;
+mod case_list;
 mod delivery;
 mod directory;
 mod edge;

@@ -1,19 +1,18 @@
-//! Cases over HTTP: the list (mine, by state, node, overdue) with deadlines and time
-//! left, one case with its timeline, and one endpoint per action.
+//! Cases over HTTP: one case with its timeline, and one endpoint per action (the list
+//! is `case_list`).
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
-use mashang_auth::permissions::{Action as Permission, Target, visibility};
+use chrono::Utc;
+use mashang_auth::permissions::{Action as Permission, Target};
 use mashang_auth::{Auth, Principal, PrincipalKind};
 use mashang_domain::case::{Action, ActionKind, Actor, WorkflowError};
 use mashang_domain::role::Role;
 use mashang_domain::sla::EscalationLevel;
 use mashang_domain::{CaseId, GridNodeId, UserId};
-use mashang_http::{ApiError, ApiJson, ApiQuery, FieldError};
-use serde::{Deserialize, Serialize};
+use mashang_http::{ApiError, ApiJson, FieldError};
 use uuid::Uuid;
 
 use super::{allow, tenant_tx};
@@ -26,140 +25,13 @@ use crate::workflow::{calendar, record};
 
 pub(super) fn routes() -> Router<RoutingState> {
     Router::new()
-        .route("/api/v1/cases", get(list))
+        .route("/api/v1/cases", get(super::case_list::list))
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/{action}", post(take_action))
 }
 
 fn case_id(raw: &str) -> Result<CaseId, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound)
-}
-
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    #[serde(default)]
-    mine: bool,
-    state: Option<String>,
-    node_id: Option<String>,
-    #[serde(default)]
-    overdue: bool,
-    #[serde(default)]
-    triage: bool,
-    limit: Option<i64>,
-}
-
-/// One line of the list.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct CaseLine {
-    id: Uuid,
-    tracking_number: String,
-    category: String,
-    state: String,
-    priority: String,
-    grid_node_id: Uuid,
-    assignee_id: Option<Uuid>,
-    in_triage: bool,
-    vacancy: bool,
-    submitted_at: DateTime<Utc>,
-    first_response_due: Option<DateTime<Utc>>,
-    resolution_due: Option<DateTime<Utc>>,
-    follow_up_due: Option<DateTime<Utc>>,
-    deadlines_provisional: bool,
-    next_deadline: Option<DateTime<Utc>>,
-    #[sqlx(skip)]
-    time_left_seconds: Option<i64>,
-    #[sqlx(skip)]
-    overdue: bool,
-}
-
-/// `GET /api/v1/cases`: the cases the person may see, soonest deadline first.
-async fn list(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-    ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
-    allow(&principal, Permission::ViewCase, Target::List)?;
-    let me = principal.user().map(|u| u.as_uuid());
-    let mut tx = tenant_tx(&state, &principal).await?;
-    // Exactly the union of the roles: an own role adds the person's own cases, a
-    // subtree role every case below its node.
-    let (nodes_in, own_cases): (Option<Vec<Uuid>>, bool) =
-        match visibility(&principal, Permission::ViewCase) {
-            None => (None, true),
-            Some(visible) => {
-                let mut all = Vec::new();
-                for root in visible.subtrees {
-                    all.extend(
-                        nodes::subtree(&mut tx, root)
-                            .await?
-                            .into_iter()
-                            .map(|n| n.as_uuid()),
-                    );
-                }
-                (Some(all), visible.own_cases)
-            }
-        };
-    let only_mine = q.mine;
-    let node: Option<Uuid> = match &q.node_id {
-        Some(raw) => Some(
-            raw.parse()
-                .map_err(|_| ApiError::field("node_id", "不是有效的节点编号 (not a node id)"))?,
-        ),
-        None => None,
-    };
-    let under: Option<Vec<Uuid>> = match node {
-        Some(n) => Some(
-            nodes::subtree(&mut tx, GridNodeId::from_uuid(n))
-                .await?
-                .into_iter()
-                .map(|n| n.as_uuid())
-                .collect(),
-        ),
-        None => None,
-    };
-    if let Some(s) = &q.state
-        && mashang_domain::case::CaseState::parse(s).is_none()
-    {
-        return Err(ApiError::field("state", "未知状态 (unknown state)"));
-    }
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let mut lines: Vec<CaseLine> = sqlx::query_as(
-        "SELECT id, tracking_number, category, state, priority, grid_node_id, assignee_id, in_triage, vacancy, submitted_at, \
-             first_response_due, resolution_due, follow_up_due, deadlines_provisional, \
-             CASE WHEN responded_at IS NULL AND state NOT IN ('closed', 'invalid') THEN first_response_due \
-                  WHEN state = 'resolved' THEN follow_up_due \
-                  WHEN state IN ('closed', 'invalid', 'followed_up') THEN NULL \
-                  ELSE resolution_due END AS next_deadline \
-         FROM routing.cases \
-         WHERE tenant_id = $1 \
-           AND (NOT $2 OR assignee_id = $3) \
-           AND ($4::uuid[] IS NULL OR grid_node_id = ANY($4) OR ($9 AND assignee_id = $3)) \
-           AND ($5::uuid[] IS NULL OR grid_node_id = ANY($5)) \
-           AND ($6::text IS NULL OR state = $6) \
-           AND (NOT $7 OR in_triage) \
-         ORDER BY next_deadline NULLS LAST, submitted_at LIMIT $8",
-    )
-    .bind(tx.tenant().as_uuid())
-    .bind(only_mine)
-    .bind(me)
-    .bind(nodes_in)
-    .bind(under)
-    .bind(&q.state)
-    .bind(q.triage)
-    .bind(limit)
-    .bind(own_cases)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let now = Utc::now();
-    for line in &mut lines {
-        line.time_left_seconds = line.next_deadline.map(|d| (d - now).num_seconds());
-        line.overdue = line.next_deadline.is_some_and(|d| d < now);
-    }
-    if q.overdue {
-        lines.retain(|l| l.overdue);
-    }
-    Ok(ApiJson(serde_json::json!({ "cases": lines })))
 }
 
 /// `GET /api/v1/cases/{id}`: a case of the person's township that their roles reach.

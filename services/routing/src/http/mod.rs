@@ -4,6 +4,7 @@
 
 mod attachments;
 mod auth;
+mod case_list;
 mod cases;
 mod categories;
 mod county;
