@@ -769,3 +769,37 @@ async fn refused_sign_ins_say_what_to_do() {
         throttled.html
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_are_styled_by_a_cached_stylesheet_and_run_nothing_inline() {
+    let env = TestEnv::new().await;
+    let app = TestApp::monolith(&env).await;
+    let b = Browser::new(&app.routing.base);
+    let fetch = |path: String| b.http.get(format!("{}{path}", b.base)).send();
+    let response = fetch("/admin/login".to_owned()).await.expect("the page");
+    let header = |name: &str| response.headers()[name].to_str().unwrap_or("").to_owned();
+    let csp = header("content-security-policy");
+    assert!(csp.contains("style-src 'self'"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    assert_eq!(header("x-frame-options"), "DENY");
+    let page = Page::read(response).await.expect(200);
+    assert!(!page.has("<style") && !page.has("<script"));
+    let (_, rest) = page
+        .html
+        .split_once(r#"<link rel="stylesheet" href=""#)
+        .expect("a stylesheet link");
+    let href = rest.split('"').next().expect("its URL");
+    assert!(href.starts_with("/static/admin/"), "{href}");
+
+    let css = fetch(href.to_owned()).await.expect("the stylesheet");
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert_eq!(
+        css.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(css.text().await.expect("its text").contains("header.bar"));
+}

@@ -8,11 +8,12 @@ use axum::routing::get;
 use mashang_auth::MaybeAuth;
 use mashang_domain::report::Channel;
 use mashang_http::{ApiError, ApiJson};
+use mashang_web::Lang;
 use serde::Deserialize;
 
 use crate::form::{MAX_REPORT_JSON, RawReport, TypedFields, read_multipart};
 use crate::pages::{
-    ClosedCode, Landing, Lang, StatusContext, StatusMissing, StatusPage, UnknownCode, render,
+    ClosedCode, Landing, StatusContext, StatusMissing, StatusPage, UnknownCode, render,
 };
 use crate::qr::{Closed, Lookup, QrContext, count_scan, lookup, resolve};
 use crate::submit::{Origin, Submitted, submit};
@@ -61,7 +62,7 @@ pub fn router(state: IntakeState) -> Router {
             state.limits.clone(),
             crate::limits::by_address,
         ))
-        .merge(crate::assets::router())
+        .merge(crate::assets::ASSETS.router())
         .with_state(state)
 }
 

@@ -1,106 +1,19 @@
 //! The citizen's pages, rendered on the server: the QR landing page with its form,
 //! the status page (also shown as the "submitted" page right after sending), and
 //! the pages of codes that lead nowhere. Chinese first; English by `?lang=en` or the
-//! browser's `Accept-Language`.
+//! browser's `Accept-Language` ([`Lang`]), in the shared layout with the citizen
+//! pages' headers (`mashang_web`).
 
 use askama::Template;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use mashang_domain::report::ReportStatus;
 use mashang_http::{ApiError, FieldError};
+use mashang_web::Lang;
 
 use crate::form::TypedFields;
 use crate::qr::QrContext;
 use crate::status::PublicStatus;
-
-/// The language a page is shown in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Lang {
-    /// Simplified Chinese, the default.
-    #[default]
-    Zh,
-    /// English.
-    En,
-}
-
-impl Lang {
-    /// The page's language: an explicit `?lang=` wins, then the browser's
-    /// `Accept-Language` (English only when it is preferred over Chinese).
-    pub fn detect(query: Option<&str>, headers: &HeaderMap) -> Self {
-        match query.map(str::trim) {
-            Some(q) if q.eq_ignore_ascii_case("en") || q.starts_with("en-") => return Self::En,
-            Some(q) if q.starts_with("zh") => return Self::Zh,
-            _ => {}
-        }
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        Self::from_accept_language(accept)
-    }
-
-    fn from_accept_language(accept: &str) -> Self {
-        let (mut zh, mut en) = (0.0_f32, 0.0_f32);
-        for part in accept.split(',') {
-            let mut pieces = part.split(';');
-            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").map(str::to_owned))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            if tag == "zh" || tag.starts_with("zh-") {
-                zh = zh.max(q);
-            } else if tag == "en" || tag.starts_with("en-") {
-                en = en.max(q);
-            }
-        }
-        if en > zh { Self::En } else { Self::Zh }
-    }
-
-    /// The `lang` attribute of the page.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Zh => "zh-CN",
-            Self::En => "en",
-        }
-    }
-
-    /// Whether the page is in English.
-    pub fn is_en(self) -> bool {
-        self == Self::En
-    }
-
-    /// One of two texts.
-    pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
-        match self {
-            Self::Zh => zh,
-            Self::En => en,
-        }
-    }
-
-    /// The part of a server message "中文 (English)" in this language; the whole
-    /// message when it is not in that shape.
-    pub fn pick(self, message: &str) -> String {
-        let split = message
-            .strip_suffix(')')
-            .and_then(|m| m.find(" (").map(|i| (&m[..i], &m[i + 2..])));
-        match (split, self) {
-            (Some((zh, _)), Self::Zh) => zh.to_owned(),
-            (Some((_, en)), Self::En) => en.to_owned(),
-            (None, _) => message.to_owned(),
-        }
-    }
-
-    /// `&lang=en` for links that must keep English, or nothing.
-    pub fn amp_param(self) -> &'static str {
-        self.t("", "&lang=en")
-    }
-
-    /// `?lang=en` for links that must keep English, or nothing.
-    pub fn query_param(self) -> &'static str {
-        self.t("", "?lang=en")
-    }
-}
 
 /// The icons a category may name; anything else is drawn as `dots`.
 const ICONS: [&str; 9] = [
@@ -362,68 +275,16 @@ impl<'a> StatusPage<'a> {
     }
 }
 
-/// Security headers of every citizen page: nothing from elsewhere, no inline script
-/// (a `<script>` that slipped into the page could not run), no referrer (status
-/// links carry their secret), never cached by shared caches.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-    img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; \
-    base-uri 'none'; frame-ancestors 'none'";
-
 /// Renders a page with a status code and the citizen pages' headers.
 pub fn render(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => {
-            let mut response = (status, Html(html)).into_response();
-            let headers = response.headers_mut();
-            for (name, value) in [
-                (header::CONTENT_SECURITY_POLICY, CSP),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (header::REFERRER_POLICY, "no-referrer"),
-                (header::CACHE_CONTROL, "private, no-store"),
-                (header::VARY, "Accept-Language"),
-            ] {
-                headers.insert(name, HeaderValue::from_static(value));
-            }
-            response
-        }
-        Err(err) => ApiError::internal(err).into_response(),
-    }
+    mashang_web::CITIZEN
+        .render(status, template)
+        .unwrap_or_else(|err| ApiError::internal(err).into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn english_only_when_asked_or_preferred() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(Lang::detect(None, &headers), Lang::Zh);
-        assert_eq!(Lang::detect(Some("en"), &headers), Lang::En);
-        headers.insert(
-            header::ACCEPT_LANGUAGE,
-            HeaderValue::from_static("en-US,en;q=0.9"),
-        );
-        assert_eq!(Lang::detect(None, &headers), Lang::En);
-        assert_eq!(Lang::detect(Some("zh"), &headers), Lang::Zh);
-        headers.insert(
-            header::ACCEPT_LANGUAGE,
-            HeaderValue::from_static("zh-CN,zh;q=0.9,en;q=0.8"),
-        );
-        assert_eq!(Lang::detect(None, &headers), Lang::Zh);
-        headers.insert(
-            header::ACCEPT_LANGUAGE,
-            HeaderValue::from_static("fr, en;q=0.5"),
-        );
-        assert_eq!(Lang::detect(None, &headers), Lang::En);
-    }
-
-    #[test]
-    fn server_messages_are_split_by_language() {
-        let m = "请选择问题类别 (choose a category)";
-        assert_eq!(Lang::Zh.pick(m), "请选择问题类别");
-        assert_eq!(Lang::En.pick(m), "choose a category");
-        assert_eq!(Lang::En.pick("plain"), "plain");
-    }
 
     fn resolved(rating: Option<crate::status::RatingView>) -> PublicStatus {
         let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a valid time");

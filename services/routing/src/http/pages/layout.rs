@@ -1,16 +1,17 @@
 //! What every admin page shares: the signed-in person's frame (name, township, CSRF
-//! token, the links their roles allow), rendering with the pages' headers, and the
-//! error pages (sign in, refused, not found, failed) in plain words.
+//! token, the links their roles allow), rendering with the staff pages' headers, and
+//! the error pages (sign in, refused, not found, failed) in plain words.
 
 use askama::Template;
 use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use mashang_auth::permissions::{Action, Target, allows};
 use mashang_auth::{MaybeSignedIn, Principal};
 use mashang_domain::TenantId;
 use mashang_http::ApiError;
+use mashang_web::strings;
 
 use crate::RoutingState;
 use crate::directory::DirectoryError;
@@ -136,29 +137,11 @@ impl FromRequestParts<RoutingState> for Staff {
     }
 }
 
-/// Headers of every admin page: nothing from elsewhere and no script at all (the
-/// layout's CSS is inline), never framed, never cached (reset codes are shown once).
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
-    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-/// Renders a page with a status code and the admin pages' headers.
+/// Renders a page with a status code and the staff pages' headers.
 pub(super) fn render(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => {
-            let mut response = (status, Html(html)).into_response();
-            let headers = response.headers_mut();
-            for (name, value) in [
-                (header::CONTENT_SECURITY_POLICY, CSP),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (header::REFERRER_POLICY, "same-origin"),
-                (header::CACHE_CONTROL, "private, no-store"),
-            ] {
-                headers.insert(name, HeaderValue::from_static(value));
-            }
-            response
-        }
-        Err(err) => PageError::Internal(err.into()).into_response(),
-    }
+    mashang_web::STAFF
+        .render(status, template)
+        .unwrap_or_else(|err| PageError::Internal(err.into()).into_response())
 }
 
 /// A 303 to `to` (after a form: the browser then GETs the page).
@@ -196,7 +179,7 @@ impl PageError {
     pub fn not_found() -> Self {
         Self::Refused {
             status: StatusCode::NOT_FOUND,
-            message: "没有找到这一项：它不存在，或不属于本镇。(Not found.)".to_owned(),
+            message: strings::NOT_FOUND.to_owned(),
             csrf: None,
         }
     }
@@ -218,33 +201,25 @@ impl IntoResponse for PageError {
                 status,
                 message,
                 csrf,
-            } => {
-                let title = match status {
-                    StatusCode::FORBIDDEN => "没有权限 (Not allowed)",
-                    StatusCode::NOT_FOUND => "没有找到 (Not found)",
-                    StatusCode::TOO_MANY_REQUESTS => "请稍后再试 (Too many requests)",
-                    _ => "无法完成 (Refused)",
-                };
-                render(
-                    status,
-                    &ErrorPage {
-                        title,
-                        message: &message,
-                        csrf: csrf.as_deref(),
-                    },
-                )
-            }
+            } => render(
+                status,
+                &ErrorPage {
+                    title: strings::error_title(status),
+                    message: &message,
+                    csrf: csrf.as_deref(),
+                },
+            ),
             Self::Internal(err) => {
                 tracing::error!(error = %format!("{err:#}"), "admin page failed");
                 let page = ErrorPage {
-                    title: "系统出错 (Internal error)",
-                    message: "系统出错，没有完成。请稍后再试；如果一直这样，请联系县里的系统管理员。",
+                    title: strings::INTERNAL_TITLE,
+                    message: strings::INTERNAL_MESSAGE,
                     csrf: None,
                 };
-                match page.render() {
-                    Ok(html) => (StatusCode::INTERNAL_SERVER_ERROR, Html(html)).into_response(),
-                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-                }
+                // Not through `render`, which would come back here if the page failed.
+                mashang_web::STAFF
+                    .render(StatusCode::INTERNAL_SERVER_ERROR, &page)
+                    .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
             }
         }
     }
