@@ -144,6 +144,18 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         .get(&format!("/api/v1/cases/{case_id}"))
         .await
         .expect(200);
+    // A photo the worker took of the measures.
+    let part = reqwest::multipart::Part::bytes(mashang_tests::photo::jpeg(20_000, 9))
+        .file_name("measures.jpg")
+        .mime_str("image/jpeg")
+        .expect("a MIME type");
+    worker
+        .post_multipart(
+            &format!("/api/v1/cases/{case_id}/attachments"),
+            reqwest::multipart::Form::new().part("file", part),
+        )
+        .await
+        .expect(201);
     // A sign-in link to the case, as a message to the worker would carry.
     mashang_auth::mint_case_link(
         env.db(),

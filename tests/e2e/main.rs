@@ -3,6 +3,7 @@
 mod admin_pages;
 mod bad_input;
 mod case_list;
+mod case_uploads;
 mod delivery;
 mod directory;
 mod edge;

@@ -48,11 +48,17 @@ async fn download(
     )?;
     let refs: Vec<AttachmentRef> =
         serde_json::from_value(case.attachments.clone()).map_err(ApiError::internal)?;
-    let found = refs
-        .into_iter()
-        .find(|a| a.id.to_string() == attachment)
-        .ok_or(ApiError::NotFound)?;
-    let key = BlobKey::parse(&found.key).map_err(ApiError::internal)?;
+    // The citizen's files, else the photos staff took of the measures.
+    let (key, content_type) = match refs.into_iter().find(|a| a.id.to_string() == attachment) {
+        Some(found) => (found.key, found.content_type),
+        None => {
+            let mut tx = tenant_tx(&state, &principal).await?;
+            let staff = super::case_uploads::find(&mut tx, id, &attachment).await?;
+            tx.commit().await?;
+            staff.ok_or(ApiError::NotFound)?
+        }
+    };
+    let key = BlobKey::parse(&key).map_err(ApiError::internal)?;
     if Some(key.tenant()) != principal.tenant() {
         // Keys begin with their tenant; a case can only name its own township's files.
         return Err(ApiError::NotFound);
@@ -61,7 +67,7 @@ async fn download(
         ApiError::Unavailable("文件存储未配置 (no blob store configured for this service)".into())
     })?;
     let blob = blobs.get(&key).await.map_err(ApiError::internal)?;
-    let content_type = HeaderValue::from_str(&found.content_type)
+    let content_type = HeaderValue::from_str(&content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     Response::builder()
         .header(header::CONTENT_TYPE, content_type)

@@ -169,6 +169,19 @@ async fn take_action(
         serde_json::Value::Null => serde_json::json!({}),
         other => other,
     };
+    if kind == ActionKind::Resolve {
+        // Photos of the measures: only ones this person uploaded to this case.
+        let photos: Vec<Uuid> = details
+            .get("photos")
+            .and_then(|p| p.as_array())
+            .map(|all| {
+                all.iter()
+                    .filter_map(|p| p.as_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        super::case_uploads::check_photos(&mut tx, id, user, &photos).await?;
+    }
     // Escalation without a named person goes to the nearest holder of the level.
     let mut node = None;
     if kind == ActionKind::Escalate {

@@ -5,6 +5,7 @@
 mod attachments;
 mod auth;
 mod case_list;
+mod case_uploads;
 mod cases;
 mod categories;
 mod county;
@@ -44,6 +45,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(transfer::routes())
         .merge(cases::routes())
         .merge(attachments::routes())
+        .merge(case_uploads::routes())
         .merge(pages::routes())
         .merge(signin_link::routes())
         .with_state(state)
