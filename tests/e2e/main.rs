@@ -16,6 +16,7 @@ mod intake_status;
 mod isolation;
 mod qr;
 mod readiness;
+mod reply_templates;
 mod schema;
 mod security;
 mod sign_in_links;

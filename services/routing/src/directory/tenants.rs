@@ -72,6 +72,9 @@ pub async fn create_tenant(
     )
     .await?;
     insert_defaults(&mut tx).await?;
+    sqlx::query("SELECT routing.add_default_reply_templates()")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(CreatedTenant {
         tenant: Tenant {

@@ -15,6 +15,7 @@ mod pages;
 mod people;
 mod qr;
 mod reapply;
+mod reply_templates;
 mod settings;
 mod signin_link;
 mod tokens;
@@ -46,6 +47,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(cases::routes())
         .merge(attachments::routes())
         .merge(case_uploads::routes())
+        .merge(reply_templates::routes())
         .merge(pages::routes())
         .merge(signin_link::routes())
         .with_state(state)
