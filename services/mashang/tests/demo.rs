@@ -127,6 +127,23 @@ async fn poll<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     }
 }
 
+/// Signs in with one of `demo.json`'s logins; the session token.
+async fn sign_in(http: &reqwest::Client, base: &str, login: &Value) -> String {
+    let signed: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"login": login["login"], "password": login["password"]}))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON");
+    signed["token"]
+        .as_str()
+        .expect("a session token")
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
     let dir = data_dir();
@@ -211,19 +228,7 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
         .find(|l| l["role"] == "grid_worker")
         .expect("a grid worker's sign-in");
     assert_eq!(login["node_code"], qr["node_code"]);
-    let signed: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"login": login["login"], "password": login["password"]}))
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("JSON");
-    let token = signed["token"]
-        .as_str()
-        .expect("a session token")
-        .to_owned();
+    let token = sign_in(&http, &base, login).await;
     let inbox_url = format!("{base}/api/v1/inbox");
     let number = created["tracking_number"]
         .as_str()
@@ -321,16 +326,7 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
         .expect("JSON");
     assert_eq!(s["status"], "assigned");
     // Nothing is seeded twice.
-    let signed: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"login": login["login"], "password": login["password"]}))
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("JSON");
-    let token = signed["token"].as_str().expect("a token").to_owned();
+    let token = sign_in(&http, base, login).await;
     assert_eq!(
         cases(http.clone(), base.to_owned(), token).await.len(),
         5,
