@@ -3,6 +3,7 @@
 mod admin_pages;
 mod bad_input;
 mod case_list;
+mod console_signin;
 mod delivery;
 mod directory;
 mod edge;
