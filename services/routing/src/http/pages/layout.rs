@@ -433,3 +433,76 @@ pub(super) fn notice(ok: Option<&str>) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use mashang_auth::RoleGrant;
+    use mashang_domain::{GridNodeId, UserId};
+
+    use super::*;
+
+    fn township(roles: &[Role]) -> Principal {
+        Principal {
+            kind: PrincipalKind::Staff {
+                user: UserId::new(),
+                tenant: TenantId::new(),
+            },
+            name: "某人".to_owned(),
+            roles: roles
+                .iter()
+                .map(|&role| RoleGrant {
+                    role,
+                    node: Some(GridNodeId::new()),
+                })
+                .collect(),
+            csrf: None,
+        }
+    }
+
+    #[test]
+    fn several_roles_go_to_the_centre_then_the_administrator_then_the_cases() {
+        use Role::*;
+        assert_eq!(home_of(&township(&[GridWorker])), "/console");
+        assert_eq!(home_of(&township(&[VillageHead])), "/console");
+        assert_eq!(home_of(&township(&[GridWorker, TownshipAdmin])), "/admin");
+        assert_eq!(
+            home_of(&township(&[TownshipAdmin, GridLeader, TownshipCentre])),
+            "/console/queue"
+        );
+        let county = Principal {
+            kind: PrincipalKind::County {
+                user: UserId::new(),
+            },
+            roles: vec![RoleGrant {
+                role: CountyCentre,
+                node: None,
+            }],
+            ..township(&[])
+        };
+        assert_eq!(home_of(&county), "/county");
+    }
+
+    #[test]
+    fn next_is_a_path_of_this_site_only() {
+        for ok in ["/console", "/admin/people?q=a%20b", "/console/cases/1#x"] {
+            assert!(safe_next(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "console",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/console\n",
+            "/login?next=/login",
+        ] {
+            assert!(!safe_next(bad), "{bad:?}");
+        }
+        assert_eq!(
+            login_then(Some("/admin/people?q=a b")),
+            "/login?next=/admin/people%3Fq%3Da%20b"
+        );
+        assert_eq!(login_then(Some("//evil.example")), "/login");
+    }
+}
