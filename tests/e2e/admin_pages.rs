@@ -109,9 +109,9 @@ impl Browser {
 
     /// Shows the sign-in form and posts it.
     async fn login(&self, login: &str, password: &str) -> Page {
-        let form = self.get("/admin/login").await.expect(200).csrf();
+        let form = self.get("/login").await.expect(200).csrf();
         self.post(
-            "/admin/login",
+            "/login",
             &[("_csrf", &form), ("login", login), ("password", password)],
         )
         .await
@@ -120,15 +120,15 @@ impl Browser {
     /// Signs in through the form (shown first, for its token); returns the CSRF token
     /// of the session.
     async fn sign_in(&self, login: &str, password: &str) -> String {
-        let form = self.get("/admin/login").await.expect(200).csrf();
+        let form = self.get("/login").await.expect(200).csrf();
         let to = self
             .post(
-                "/admin/login",
+                "/login",
                 &[("_csrf", &form), ("login", login), ("password", password)],
             )
             .await
             .see_other();
-        assert_eq!(to, "/admin");
+        assert!(to.starts_with('/') && !to.starts_with("/login"), "{to}");
         self.get("/admin").await.expect(200).csrf()
     }
 }
@@ -141,26 +141,29 @@ async fn an_administrator_signs_in_sees_the_links_and_changes_need_the_csrf_toke
     let b = Browser::new(&app.routing.base);
 
     // Signed out: every admin page sends the browser to the sign-in page.
-    assert_eq!(b.get("/admin/grid").await.see_other(), "/admin/login");
-    assert_eq!(b.get("/admin").await.see_other(), "/admin/login");
-    let login = b.get("/admin/login").await.expect(200);
-    assert!(login.has(r#"action="/admin/login""#) && login.has("手机号或登录名"));
+    assert_eq!(
+        b.get("/admin/grid").await.see_other(),
+        "/login?next=/admin/grid"
+    );
+    assert_eq!(b.get("/admin").await.see_other(), "/login?next=/admin");
+    let login = b.get("/login").await.expect(200);
+    assert!(login.has(r#"action="/login""#) && login.has("手机号或登录名"));
 
     // Login CSRF: a form posted from elsewhere (no token of a form this browser was
     // shown) signs nobody in, even with the right password.
     let forged = Browser::new(&app.routing.base);
     let refused = forged
         .post(
-            "/admin/login",
+            "/login",
             &[("login", &fx.logins.admin), ("password", PASSWORD)],
         )
         .await
         .expect(403);
     assert!(refused.has("页面已过期"));
-    let other_form = b.get("/admin/login").await.expect(200).csrf();
+    let other_form = b.get("/login").await.expect(200).csrf();
     forged
         .post(
-            "/admin/login",
+            "/login",
             &[
                 ("_csrf", &other_form),
                 ("login", &fx.logins.admin),
@@ -169,14 +172,14 @@ async fn an_administrator_signs_in_sees_the_links_and_changes_need_the_csrf_toke
         )
         .await
         .expect(403);
-    assert_eq!(forged.get("/admin").await.see_other(), "/admin/login");
+    assert_eq!(forged.get("/admin").await.see_other(), "/login?next=/admin");
 
     // A wrong password: the form again, the login kept, a plain message.
     // (Each showing of the form replaces the browser's form cookie: the latest counts.)
     let form = other_form;
     let wrong = b
         .post(
-            "/admin/login",
+            "/login",
             &[
                 ("_csrf", &form),
                 ("login", &fx.logins.admin),
@@ -203,7 +206,7 @@ async fn an_administrator_signs_in_sees_the_links_and_changes_need_the_csrf_toke
     }
     assert!(home.has("镇管理员") && home.has("pgsign镇"));
     assert!(
-        b.get("/admin/login").await.see_other() == "/admin",
+        b.get("/login").await.see_other() == "/admin",
         "signed in: the login page leads home"
     );
 
@@ -241,15 +244,15 @@ async fn an_administrator_signs_in_sees_the_links_and_changes_need_the_csrf_toke
     .expect(403);
     assert!(!b.get("/admin/grid").await.expect(200).has("pgsign-urlcsrf"));
     assert!(!b.get("/admin/grid").await.expect(200).has("pgsign-nocsrf"));
-    b.post("/admin/logout", &[]).await.expect(403);
+    b.post("/logout", &[]).await.expect(403);
 
     // Signing out ends the session.
     let to = b
-        .post("/admin/logout", &[("_csrf", csrf.as_str())])
+        .post("/logout", &[("_csrf", csrf.as_str())])
         .await
         .see_other();
-    assert!(to.starts_with("/admin/login"));
-    assert_eq!(b.get("/admin").await.see_other(), "/admin/login");
+    assert!(to.starts_with("/login"));
+    assert_eq!(b.get("/admin").await.see_other(), "/login?next=/admin");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -569,14 +572,14 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
         .await
         .expect(200);
     let code = code_on(&issued);
-    assert!(issued.has("/admin/reset") && issued.has(&phone));
+    assert!(issued.has("/login/reset") && issued.has(&phone));
     assert!(!b.get(&person_path).await.expect(200).has(&code));
 
     let newcomer = Browser::new(&app.routing.base);
-    let form = newcomer.get("/admin/reset").await.expect(200).csrf();
+    let form = newcomer.get("/login/reset").await.expect(200).csrf();
     let differ = newcomer
         .post(
-            "/admin/reset",
+            "/login/reset",
             &[
                 ("_csrf", &form),
                 ("login", &phone),
@@ -591,7 +594,7 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
     let form = differ.csrf();
     let to = newcomer
         .post(
-            "/admin/reset",
+            "/login/reset",
             &[
                 ("_csrf", &form),
                 ("login", &phone),
@@ -602,16 +605,16 @@ async fn people_are_listed_added_edited_and_set_their_password_with_a_code() {
         )
         .await
         .see_other();
-    assert_eq!(to, "/admin/login?ok=reset");
+    assert_eq!(to, "/login?ok=reset");
     assert!(newcomer.get(&to).await.expect(200).has("请用新密码登录"));
     newcomer.sign_in("zhao.xin", "a-new-password-1").await;
     assert!(newcomer.get("/admin").await.expect(200).has("网格长"));
     // The code was good once.
     let stranger = Browser::new(&app.routing.base);
-    let form = stranger.get("/admin/reset").await.expect(200).csrf();
+    let form = stranger.get("/login/reset").await.expect(200).csrf();
     let again = stranger
         .post(
-            "/admin/reset",
+            "/login/reset",
             &[
                 ("_csrf", &form),
                 ("login", &phone),
@@ -776,12 +779,12 @@ async fn the_pages_are_styled_by_a_cached_stylesheet_and_run_nothing_inline() {
     let app = TestApp::monolith(&env).await;
     let b = Browser::new(&app.routing.base);
     let fetch = |path: String| b.http.get(format!("{}{path}", b.base)).send();
-    let response = fetch("/admin/login".to_owned()).await.expect("the page");
+    let response = fetch("/login".to_owned()).await.expect("the page");
     let header = |name: &str| response.headers()[name].to_str().unwrap_or("").to_owned();
     let csp = header("content-security-policy");
     assert!(csp.contains("style-src 'self'"), "{csp}");
     assert!(
-        !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+        !csp.contains("unsafe-inline") && csp.contains("script-src 'self';"),
         "{csp}"
     );
     assert_eq!(header("x-frame-options"), "DENY");

@@ -7,7 +7,7 @@ use axum::http::header::COOKIE;
 pub const SESSION_COOKIE: &str = "mashang_session";
 
 /// The sign-in form's cookie: a random value whose keyed hash the form carries
-/// (login CSRF), sent only to `/admin` pages.
+/// (login CSRF), sent only to the sign-in pages under `/login`.
 pub const SIGNIN_COOKIE: &str = "mashang_signin";
 
 /// The session token from the request's cookies, if present.
@@ -28,10 +28,10 @@ pub fn named(headers: &HeaderMap, cookie: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// `Set-Cookie` for the sign-in form's value: HttpOnly, SameSite=Strict, `/admin` only.
+/// `Set-Cookie` for the sign-in form's value: HttpOnly, SameSite=Strict, `/login` only.
 pub fn set_signin(value: &str, max_age_secs: i64, secure: bool) -> String {
     format!(
-        "{SIGNIN_COOKIE}={value}; Path=/admin; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{}",
+        "{SIGNIN_COOKIE}={value}; Path=/login; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{}",
         if secure { "; Secure" } else { "" }
     )
 }

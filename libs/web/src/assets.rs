@@ -44,6 +44,9 @@ impl Asset {
 /// The stylesheet of the staff pages (admin today, the console next).
 pub const STAFF_CSS: Asset = Asset::css("staff.css", include_str!("../static/staff.css"));
 
+/// The staff header's script: fills the unread-notices badge from `/api/v1/inbox`.
+pub const HEADER_JS: Asset = Asset::js("header.js", include_str!("../static/header.js"));
+
 /// A service's set of files, served together under one version.
 #[derive(Debug)]
 pub struct Assets {

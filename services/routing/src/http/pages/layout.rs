@@ -8,16 +8,76 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use mashang_auth::permissions::{Action, Target, allows};
-use mashang_auth::{MaybeSignedIn, Principal};
+use mashang_auth::{MaybeSignedIn, Principal, PrincipalKind};
 use mashang_domain::TenantId;
+use mashang_domain::role::Role;
 use mashang_http::ApiError;
 use mashang_web::strings;
 
 use crate::RoutingState;
 use crate::directory::DirectoryError;
 
-/// Where people sign in.
-pub(super) const LOGIN: &str = "/admin/login";
+/// Where every staff member signs in.
+pub(super) const LOGIN: &str = "/login";
+
+/// What the header says in place of a township for county staff.
+const COUNTY_CENTRE: &str = "县综治中心";
+
+/// The sign-in page that returns to `next` afterwards (when `next` is a path on this
+/// site).
+pub(super) fn login_then(next: Option<&str>) -> String {
+    match next.filter(|n| safe_next(n)) {
+        Some(next) => format!("{LOGIN}?next={}", percent_encode(next)),
+        None => LOGIN.to_owned(),
+    }
+}
+
+/// Whether `next` is a relative path on this site: one leading `/`, never `//` or a
+/// backslash (which browsers read as another host), no control characters, and not
+/// the sign-in pages themselves (which would send a signed-in person round in circles).
+pub(super) fn safe_next(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("/login")
+        && !next.starts_with("/logout")
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 512
+        && !next.chars().any(char::is_control)
+}
+
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where a person lands after signing in. County staff go to the county's pages;
+/// for a township person holding several roles the first of the township centre
+/// (its queue), the administrator (`/admin`) and the grid and village roles (their
+/// cases) wins: the centre's work is the most time-bound, the administrator's the
+/// least.
+pub(super) fn home_of(principal: &Principal) -> &'static str {
+    if matches!(principal.kind, PrincipalKind::County { .. }) {
+        "/county"
+    } else if principal.has_role(Role::TownshipCentre) {
+        "/console/queue"
+    } else if principal.has_role(Role::TownshipAdmin) {
+        "/admin"
+    } else if [Role::GridWorker, Role::GridLeader, Role::VillageHead]
+        .into_iter()
+        .any(|r| principal.has_role(r))
+    {
+        "/console"
+    } else {
+        "/admin"
+    }
+}
 
 /// The signed-in person's frame around every page.
 #[derive(Clone, Debug)]
@@ -30,6 +90,40 @@ pub(super) struct Chrome {
     pub csrf: String,
     /// The links their roles allow.
     pub nav: Nav,
+    /// Their home page (the brand link).
+    pub home: &'static str,
+}
+
+impl Chrome {
+    /// The frame of a signed-in person: their name and their township's (county
+    /// staff: the county centre).
+    pub async fn of(state: &RoutingState, principal: &Principal) -> Result<Self, PageError> {
+        let township = match principal.tenant() {
+            Some(tenant) => {
+                let mut tx = state.db.tenant(tenant).await?;
+                let (township,): (String,) =
+                    sqlx::query_as("SELECT name FROM routing.tenants WHERE id = $1")
+                        .bind(tenant.as_uuid())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                township
+            }
+            None => COUNTY_CENTRE.to_owned(),
+        };
+        Ok(Self {
+            name: principal.name.clone(),
+            township,
+            csrf: principal.csrf.clone().unwrap_or_default(),
+            nav: Nav::of(principal),
+            home: home_of(principal),
+        })
+    }
+
+    /// The header's script (the unread-notices badge).
+    pub fn header_js(&self) -> String {
+        super::header_js_url()
+    }
 }
 
 /// Which sections the signed-in person may open.
@@ -104,8 +198,7 @@ impl FromRequestParts<RoutingState> for Staff {
         parts: &mut Parts,
         state: &RoutingState,
     ) -> Result<Self, Self::Rejection> {
-        let MaybeSignedIn(principal) = MaybeSignedIn::from_request_parts(parts, state).await?;
-        let principal = principal.ok_or(PageError::SignIn)?;
+        let principal = signed_in(parts, state).await?;
         let csrf = principal.csrf.clone().unwrap_or_default();
         let Some(tenant) = principal.tenant() else {
             return Err(PageError::Refused {
@@ -116,24 +209,39 @@ impl FromRequestParts<RoutingState> for Staff {
                 csrf: Some(csrf),
             });
         };
-        let mut tx = state.db.tenant(tenant).await?;
-        let (township,): (String,) =
-            sqlx::query_as("SELECT name FROM routing.tenants WHERE id = $1")
-                .bind(tenant.as_uuid())
-                .fetch_one(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        let chrome = Chrome {
-            name: principal.name.clone(),
-            township,
-            csrf,
-            nav: Nav::of(&principal),
-        };
+        let chrome = Chrome::of(state, &principal).await?;
         Ok(Self {
             principal,
             tenant,
             chrome,
         })
+    }
+}
+
+/// The signed-in person, or the sign-in page that comes back here.
+async fn signed_in(parts: &mut Parts, state: &RoutingState) -> Result<Principal, PageError> {
+    let MaybeSignedIn(principal) = MaybeSignedIn::from_request_parts(parts, state).await?;
+    principal
+        .ok_or_else(|| PageError::SignIn(parts.uri.path_and_query().map(|p| p.as_str().to_owned())))
+}
+
+/// Any signed-in staff member, township or county, for the pages every role opens.
+#[derive(Clone, Debug)]
+pub(super) struct Person {
+    pub principal: Principal,
+    pub chrome: Chrome,
+}
+
+impl FromRequestParts<RoutingState> for Person {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &RoutingState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = signed_in(parts, state).await?;
+        let chrome = Chrome::of(state, &principal).await?;
+        Ok(Self { principal, chrome })
     }
 }
 
@@ -152,8 +260,8 @@ pub(super) fn see_other(to: &str) -> Response {
 /// Why a page could not be shown, answered as a page.
 #[derive(Debug)]
 pub(super) enum PageError {
-    /// Not signed in: to the sign-in page.
-    SignIn,
+    /// Not signed in: to the sign-in page, which comes back to this path after.
+    SignIn(Option<String>),
     /// Refused, with what to tell the person.
     Refused {
         status: StatusCode,
@@ -196,7 +304,7 @@ struct ErrorPage<'a> {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
-            Self::SignIn => see_other(LOGIN),
+            Self::SignIn(next) => see_other(&login_then(next.as_deref())),
             Self::Refused {
                 status,
                 message,
@@ -230,7 +338,7 @@ impl From<ApiError> for PageError {
         let err = err.classify();
         let status = err.status();
         let message = match err {
-            ApiError::Unauthorized => return Self::SignIn,
+            ApiError::Unauthorized => return Self::SignIn(None),
             ApiError::Internal(err) => return Self::Internal(err),
             ApiError::NotFound => return Self::not_found(),
             ApiError::Forbidden(m)
@@ -324,4 +432,77 @@ pub(super) fn notice(ok: Option<&str>) -> Option<&'static str> {
         "saved" => "已保存。(Saved.)",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use mashang_auth::RoleGrant;
+    use mashang_domain::{GridNodeId, UserId};
+
+    use super::*;
+
+    fn township(roles: &[Role]) -> Principal {
+        Principal {
+            kind: PrincipalKind::Staff {
+                user: UserId::new(),
+                tenant: TenantId::new(),
+            },
+            name: "某人".to_owned(),
+            roles: roles
+                .iter()
+                .map(|&role| RoleGrant {
+                    role,
+                    node: Some(GridNodeId::new()),
+                })
+                .collect(),
+            csrf: None,
+        }
+    }
+
+    #[test]
+    fn several_roles_go_to_the_centre_then_the_administrator_then_the_cases() {
+        use Role::*;
+        assert_eq!(home_of(&township(&[GridWorker])), "/console");
+        assert_eq!(home_of(&township(&[VillageHead])), "/console");
+        assert_eq!(home_of(&township(&[GridWorker, TownshipAdmin])), "/admin");
+        assert_eq!(
+            home_of(&township(&[TownshipAdmin, GridLeader, TownshipCentre])),
+            "/console/queue"
+        );
+        let county = Principal {
+            kind: PrincipalKind::County {
+                user: UserId::new(),
+            },
+            roles: vec![RoleGrant {
+                role: CountyCentre,
+                node: None,
+            }],
+            ..township(&[])
+        };
+        assert_eq!(home_of(&county), "/county");
+    }
+
+    #[test]
+    fn next_is_a_path_of_this_site_only() {
+        for ok in ["/console", "/admin/people?q=a%20b", "/console/cases/1#x"] {
+            assert!(safe_next(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "console",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/console\n",
+            "/login?next=/login",
+        ] {
+            assert!(!safe_next(bad), "{bad:?}");
+        }
+        assert_eq!(
+            login_then(Some("/admin/people?q=a b")),
+            "/login?next=/admin/people%3Fq%3Da%20b"
+        );
+        assert_eq!(login_then(Some("//evil.example")), "/login");
+    }
 }

@@ -1,12 +1,15 @@
-//! The township administrator's pages, rendered on the server in Chinese: sign in, the
+//! The staff pages' sign-in (`/login`, for every role, which then sends each person to
+//! their home), the placeholders of the console homes, and the township
+//! administrator's pages, rendered on the server in Chinese: the
 //! grid tree, import and export, people and their roles, QR codes and posters. Plain
-//! HTML forms, no script; every form sends the session's CSRF token as a hidden
+//! HTML forms (the only script fills the header's unread-notices badge); every form sends the session's CSRF token as a hidden
 //! `_csrf` field (never in the URL), which the shared page layer's
 //! [`form_csrf`](mashang_web::csrf::form_csrf) moves into the header the
 //! `MaybeSignedIn` extractor checks. The layout, headers and stylesheet are the shared
 //! page layer's (`mashang_web`). The township is always the signed-in person's own;
 //! ids of another township's objects answer 404.
 
+mod console;
 mod home;
 mod layout;
 mod node;
@@ -31,10 +34,18 @@ use crate::directory::import::MAX_IMPORT_BYTES;
 
 pub(super) fn routes() -> Router<RoutingState> {
     Router::new()
-        .route("/admin", get(home::home))
-        .route("/admin/login", get(signin::login_page).post(signin::login))
+        .route("/login", get(signin::login_page).post(signin::login))
+        .route("/login/reset", get(signin::reset_page).post(signin::reset))
+        .route("/logout", post(signin::logout))
+        .route("/console", get(console::cases))
+        .route("/console/queue", get(console::queue))
+        .route("/county", get(console::county))
+        // The addresses of the administrator-only sign-in, kept for old bookmarks
+        // and links (308 keeps a form post a post).
+        .route("/admin/login", get(signin::moved).post(signin::moved))
+        .route("/admin/reset", get(signin::moved).post(signin::moved))
         .route("/admin/logout", post(signin::logout))
-        .route("/admin/reset", get(signin::reset_page).post(signin::reset))
+        .route("/admin", get(home::home))
         .route("/admin/grid", get(tree::page))
         .route("/admin/grid/nodes", post(tree::create))
         .route("/admin/grid/nodes/{id}", get(node::show))
@@ -63,8 +74,16 @@ pub(super) fn routes() -> Router<RoutingState> {
 const MAX_MULTIPART_BYTES: usize = MAX_IMPORT_BYTES + 64 * 1024;
 
 /// The files the pages link to, under `/static/admin/`.
-const FILES: [Asset; 1] = [mashang_web::assets::STAFF_CSS];
+const FILES: [Asset; 2] = [
+    mashang_web::assets::STAFF_CSS,
+    mashang_web::assets::HEADER_JS,
+];
 static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets::new("admin", &FILES));
+
+/// The header script's URL, for the layout.
+pub(super) fn header_js_url() -> String {
+    ASSETS.url(mashang_web::assets::HEADER_JS.name)
+}
 
 /// The stylesheet's URL, for the layout.
 pub(super) fn css_url() -> String {

@@ -1,23 +1,29 @@
 //! Signing in and out, and setting a password with a one-time code. The sign-in and
 //! reset forms carry a token tied to a cookie set when the form was shown (login
 //! CSRF): a page elsewhere cannot sign a browser in to an account of its choosing.
+//! One sign-in serves every staff role; afterwards each person lands on their home
+//! ([`home_of`]), or back on the page that sent them here (`next`, a path on this
+//! site only).
 
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Form, Query};
+use axum::http::Uri;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use mashang_auth::{AuthError, Authenticator, MaybeSignedIn, Password, sign_in};
 use mashang_http::ApiError;
 use serde::Deserialize;
 
-use super::layout::{LOGIN, PageError, render, see_other};
+use super::layout::{LOGIN, PageError, home_of, render, safe_next, see_other};
 
 #[derive(Debug, Template)]
 #[template(path = "admin/login.html")]
 struct LoginPage<'a> {
     login: &'a str,
+    /// Where to go after signing in (already checked to be a path on this site).
+    next: &'a str,
     error: Option<String>,
     notice: Option<&'static str>,
     form_token: String,
@@ -42,16 +48,48 @@ fn with_form_cookie(
 pub(super) struct LoginQuery {
     #[serde(default)]
     ok: Option<String>,
+    #[serde(default)]
+    next: Option<String>,
 }
 
-/// `GET /admin/login`; a signed-in person goes straight to the home page.
+/// `next` when it is a path on this site, else nothing.
+fn checked_next(next: Option<&str>) -> &str {
+    next.filter(|n| safe_next(n)).unwrap_or_default()
+}
+
+/// Where a person goes once signed in: back to `next`, or their home.
+fn destination(principal: &mashang_auth::Principal, next: &str) -> String {
+    if safe_next(next) {
+        next.to_owned()
+    } else {
+        home_of(principal).to_owned()
+    }
+}
+
+/// The old addresses under `/admin` (`/admin/login`, `/admin/reset`): a 308 to the
+/// same page under `/login`, with the query (`next`) kept.
+pub(super) async fn moved(uri: Uri) -> Response {
+    let to = if uri.path().ends_with("/reset") {
+        format!("{LOGIN}/reset")
+    } else {
+        LOGIN.to_owned()
+    };
+    let to = match uri.query() {
+        Some(query) => format!("{to}?{query}"),
+        None => to,
+    };
+    Redirect::permanent(&to).into_response()
+}
+
+/// `GET /login`; a signed-in person goes straight on to `next` or their home.
 pub(super) async fn login_page(
     Extension(authenticator): Extension<Authenticator>,
     auth: Result<MaybeSignedIn, ApiError>,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
-    if matches!(auth, Ok(MaybeSignedIn(Some(_)))) {
-        return Ok(see_other("/admin"));
+    let next = checked_next(query.next.as_deref());
+    if let Ok(MaybeSignedIn(Some(principal))) = auth {
+        return Ok(see_other(&destination(&principal, next)));
     }
     let notice = match query.ok.as_deref() {
         Some("reset") => {
@@ -65,6 +103,7 @@ pub(super) async fn login_page(
             StatusCode::OK,
             &LoginPage {
                 login: "",
+                next,
                 error: None,
                 notice,
                 form_token,
@@ -81,6 +120,8 @@ pub(super) struct LoginForm {
     login: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// What to tell a person whose sign-in or reset was refused.
@@ -102,13 +143,14 @@ fn refusal(err: AuthError) -> Result<String, PageError> {
     })
 }
 
-/// `POST /admin/login`: on success the session cookie and a 303 to the home page;
-/// otherwise the form again, with the login kept.
+/// `POST /login`: on success the session cookie and a 303 to `next` or the person's
+/// home; otherwise the form again, with the login (and `next`) kept.
 pub(super) async fn login(
     Extension(auth): Extension<Authenticator>,
     parts: Parts,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
+    let next = checked_next(Some(&form.next));
     if !auth.signin_form_ok(&parts.headers, &form.form_token) {
         let login = form.login.trim().to_owned();
         return with_form_cookie(&auth, |form_token| {
@@ -116,6 +158,7 @@ pub(super) async fn login(
                 StatusCode::FORBIDDEN,
                 &LoginPage {
                     login: &login,
+                    next,
                     error: Some(FORM_EXPIRED.to_owned()),
                     notice: None,
                     form_token,
@@ -133,8 +176,12 @@ pub(super) async fn login(
     )
     .await
     {
-        Ok((session, _, _)) => {
-            let mut response = see_other("/admin");
+        Ok((session, user, tenant)) => {
+            let to = match auth.load_person(user, tenant).await? {
+                Some(principal) => destination(&principal, next),
+                None => LOGIN.to_owned(),
+            };
+            let mut response = see_other(&to);
             response
                 .headers_mut()
                 .insert(header::SET_COOKIE, auth.session_cookie(&session));
@@ -152,6 +199,7 @@ pub(super) async fn login(
                     status,
                     &LoginPage {
                         login: form.login.trim(),
+                        next,
                         error: Some(error),
                         notice: None,
                         form_token,
@@ -162,7 +210,7 @@ pub(super) async fn login(
     }
 }
 
-/// `POST /admin/logout` with the form's `_csrf` field: ends the session (the
+/// `POST /logout` (or the old `/admin/logout`) with the form's `_csrf` field: ends the session (the
 /// extractor checked the CSRF token) and clears the cookie.
 pub(super) async fn logout(
     Extension(auth): Extension<Authenticator>,
@@ -184,7 +232,7 @@ pub(super) async fn logout(
     if let Some(token) = token {
         mashang_auth::end_session(&auth.db, &token).await?;
     }
-    let mut response = see_other("/admin/login?ok=out");
+    let mut response = see_other(&format!("{LOGIN}?ok=out"));
     response
         .headers_mut()
         .insert(header::SET_COOKIE, auth.clear_cookie());
@@ -200,7 +248,7 @@ struct ResetPage<'a> {
     form_token: String,
 }
 
-/// `GET /admin/reset`: set a password with the code an administrator gave.
+/// `GET /login/reset`: set a password with the code an administrator gave.
 pub(super) async fn reset_page(
     Extension(auth): Extension<Authenticator>,
 ) -> Result<Response, PageError> {
@@ -231,7 +279,7 @@ pub(super) struct ResetForm {
     password2: String,
 }
 
-/// `POST /admin/reset`: sets the password, then sends the person to sign in.
+/// `POST /login/reset`: sets the password, then sends the person to sign in.
 pub(super) async fn reset(
     Extension(auth): Extension<Authenticator>,
     parts: Parts,
