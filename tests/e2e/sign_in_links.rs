@@ -143,7 +143,7 @@ async fn a_link_shows_a_page_then_opens_its_case_signed_in_once() {
     assert_eq!(again.status(), 410);
     assert!(again.headers().get("set-cookie").is_none());
     let used = text(again).await;
-    assert!(used.contains("链接已失效") && used.contains("/admin/login"));
+    assert!(used.contains("链接已失效") && used.contains("href=\"/login\""));
     let unknown = post(c, "/l/AAAAAAAAAAAAAAAAAAAAAA").await;
     assert_eq!(unknown.status(), 410);
     assert_eq!(text(unknown).await, used);

@@ -221,7 +221,7 @@ async fn serve(
             );
         }
     }
-    println!("  admin pages: {base_url}/admin");
+    println!("  staff sign-in (every role lands on its own home): {base_url}/login");
     println!("  operator token (operations automation): {operator_token}");
     println!("  details for scripts: {}", dir.join("demo.json").display());
     println!("Press Ctrl-C to stop.");

@@ -28,7 +28,7 @@ use mashang_http::ApiError;
 use crate::RoutingState;
 
 /// Where a person whose link no longer works signs in instead.
-const SIGN_IN: &str = "/admin/login";
+const SIGN_IN: &str = "/login";
 
 pub(super) fn routes() -> Router<RoutingState> {
     Router::new()
