@@ -2,111 +2,17 @@
 //! plain HTML forms carrying the session's CSRF token as a hidden `_csrf` field, and
 //! 303s after every change.
 
+use mashang_tests::browser::{Browser, Page};
 use mashang_tests::{PASSWORD, TestApp, TestEnv, seed_tenant};
-use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 
-/// A browser: keeps cookies, does not follow redirects (so the 303s can be seen).
-struct Browser {
-    base: String,
-    http: reqwest::Client,
+/// Signing in through the form, as the administrator does.
+trait SignIn {
+    async fn login(&self, login: &str, password: &str) -> Page;
+    async fn sign_in(&self, login: &str, password: &str) -> String;
 }
 
-/// A page as the browser got it.
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    html: String,
-}
-
-impl Page {
-    async fn read(response: reqwest::Response) -> Self {
-        let status = response.status();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let html = response.text().await.expect("reading the page");
-        Self {
-            status,
-            location,
-            html,
-        }
-    }
-
-    fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "page: {}", self.html);
-        self
-    }
-
-    /// Asserts a 303 and returns where it leads.
-    fn see_other(self) -> String {
-        assert_eq!(self.status, StatusCode::SEE_OTHER, "page: {}", self.html);
-        self.location.expect("a Location")
-    }
-
-    /// The CSRF token the page's forms carry.
-    fn csrf(&self) -> String {
-        let (_, rest) = self
-            .html
-            .split_once(r#"name="_csrf" value=""#)
-            .expect("a form with a CSRF token");
-        rest.split('"').next().expect("a token").to_owned()
-    }
-
-    fn has(&self, text: &str) -> bool {
-        self.html.contains(text)
-    }
-}
-
-impl Browser {
-    fn new(base: &str) -> Self {
-        Self {
-            base: base.to_owned(),
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("an HTTP client"),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        Page::read(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .send()
-                .await
-                .expect("GET"),
-        )
-        .await
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        Page::read(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .form(form)
-                .send()
-                .await
-                .expect("POST"),
-        )
-        .await
-    }
-
-    async fn upload(&self, path: &str, form: Form) -> Page {
-        Page::read(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .multipart(form)
-                .send()
-                .await
-                .expect("POST"),
-        )
-        .await
-    }
-
+impl SignIn for Browser {
     /// Shows the sign-in form and posts it.
     async fn login(&self, login: &str, password: &str) -> Page {
         let form = self.get("/login").await.expect(200).csrf();
@@ -778,17 +684,15 @@ async fn the_pages_are_styled_by_a_cached_stylesheet_and_run_nothing_inline() {
     let env = TestEnv::new().await;
     let app = TestApp::monolith(&env).await;
     let b = Browser::new(&app.routing.base);
-    let fetch = |path: String| b.http.get(format!("{}{path}", b.base)).send();
-    let response = fetch("/login".to_owned()).await.expect("the page");
-    let header = |name: &str| response.headers()[name].to_str().unwrap_or("").to_owned();
-    let csp = header("content-security-policy");
+    let page = b.get("/login").await;
+    let csp = page.header("content-security-policy");
     assert!(csp.contains("style-src 'self'"), "{csp}");
     assert!(
         !csp.contains("unsafe-inline") && csp.contains("script-src 'self';"),
         "{csp}"
     );
-    assert_eq!(header("x-frame-options"), "DENY");
-    let page = Page::read(response).await.expect(200);
+    assert_eq!(page.header("x-frame-options"), "DENY");
+    let page = page.expect(200);
     assert!(!page.has("<style") && !page.has("<script"));
     let (_, rest) = page
         .html
@@ -797,12 +701,12 @@ async fn the_pages_are_styled_by_a_cached_stylesheet_and_run_nothing_inline() {
     let href = rest.split('"').next().expect("its URL");
     assert!(href.starts_with("/static/admin/"), "{href}");
 
-    let css = fetch(href.to_owned()).await.expect("the stylesheet");
-    assert_eq!(css.status(), StatusCode::OK);
-    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let css = b.get(href).await;
+    assert_eq!(css.status.as_u16(), 200);
+    assert_eq!(css.header("content-type"), "text/css; charset=utf-8");
     assert_eq!(
-        css.headers()["cache-control"],
+        css.header("cache-control"),
         "public, max-age=31536000, immutable"
     );
-    assert!(css.text().await.expect("its text").contains("header.bar"));
+    assert!(css.has("header.bar"));
 }

@@ -3,108 +3,16 @@
 
 use mashang_domain::PhoneNumber;
 use mashang_domain::role::Role;
+use mashang_tests::browser::Browser;
 use mashang_tests::{PASSWORD, TestApp, TestEnv, seed_tenant};
-use reqwest::StatusCode;
 
-/// A browser: keeps cookies, does not follow redirects.
-struct Browser {
-    base: String,
-    http: reqwest::Client,
+/// Signing in through the form, from any page that shows it.
+trait SignIn {
+    async fn sign_in_from(&self, page: &str, login: &str) -> String;
+    async fn sign_in(&self, login: &str) -> String;
 }
 
-/// A page as the browser got it.
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    content_type: String,
-    html: String,
-}
-
-impl Page {
-    async fn read(response: reqwest::Response) -> Self {
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let location = header("location");
-        let content_type = header("content-type").unwrap_or_default();
-        let status = response.status();
-        let html = response.text().await.expect("reading the page");
-        Self {
-            status,
-            location,
-            content_type,
-            html,
-        }
-    }
-
-    fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "page: {}", self.html);
-        self
-    }
-
-    /// Asserts a redirect with `status` and returns where it leads.
-    fn redirect(self, status: u16) -> String {
-        assert_eq!(self.status.as_u16(), status, "page: {}", self.html);
-        self.location.expect("a Location")
-    }
-
-    fn see_other(self) -> String {
-        self.redirect(303)
-    }
-
-    /// The token the page's first form carries.
-    fn csrf(&self) -> String {
-        let (_, rest) = self
-            .html
-            .split_once(r#"name="_csrf" value=""#)
-            .expect("a form with a token");
-        rest.split('"').next().expect("a token").to_owned()
-    }
-
-    fn has(&self, text: &str) -> bool {
-        self.html.contains(text)
-    }
-}
-
-impl Browser {
-    fn new(base: &str) -> Self {
-        Self {
-            base: base.to_owned(),
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("an HTTP client"),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        Page::read(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .send()
-                .await
-                .expect("GET"),
-        )
-        .await
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        Page::read(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .form(form)
-                .send()
-                .await
-                .expect("POST"),
-        )
-        .await
-    }
-
+impl SignIn for Browser {
     /// Shows the sign-in form (at `page`, which may carry `next`) and posts it;
     /// returns where the browser is sent.
     async fn sign_in_from(&self, page: &str, login: &str) -> String {
@@ -314,7 +222,7 @@ async fn the_header_shows_who_and_where_links_the_notices_and_signs_out() {
             .expect("the header's script");
         let src = rest.split('"').next().expect("its URL").to_owned();
         let script = b.get(&src).await.expect(200);
-        assert!(script.content_type.starts_with("text/javascript"));
+        assert!(script.header("content-type").starts_with("text/javascript"));
         assert!(script.has("/api/v1/inbox") && script.has("read_at"));
     }
     // What the script reads: the person's notices, each with `read_at`.

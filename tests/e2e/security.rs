@@ -12,6 +12,7 @@ use mashang_domain::role::Role;
 use mashang_domain::{GridNodeId, PhoneNumber};
 use mashang_routing::directory::nodes::{self, NewNode};
 use mashang_routing::directory::staff::{PersonInput, create_person, grant_role};
+use mashang_tests::cases::case_id;
 use mashang_tests::infra::pii_key;
 use mashang_tests::{PASSWORD, TestApp, TestEnv, eventually, seed_tenant};
 use serde_json::json;
@@ -360,15 +361,7 @@ async fn contact_details_stay_off_the_bus_and_a_sealed_phone_opens_only_in_its_r
             .as_str()
             .expect("a number")
             .to_owned();
-        let case = eventually("the case", WAIT, || async {
-            let list = worker.get("/api/v1/cases").await.expect(200).body;
-            list["cases"]
-                .as_array()?
-                .iter()
-                .find(|c| c["tracking_number"] == tracking.as_str())
-                .and_then(|c| c["id"].as_str().map(str::to_owned))
-        })
-        .await;
+        let case = case_id(&worker, &tracking).await;
         ids.push((created.body["id"].as_str().expect("an id").to_owned(), case));
     }
     // The assignee sees the name and the full number, read from intake's row.

@@ -1,16 +1,13 @@
 //! Sign-in links for phones: a link opens one case signed in as one person, once,
 //! within its lifetime, until the person signs out everywhere.
 
-use std::time::Duration;
-
 use chrono::Duration as Span;
 use mashang_auth::{CaseLink, Keys, mint_case_link};
 use mashang_domain::{CaseId, TenantId, UserId};
-use mashang_tests::{Client, Fixture, PASSWORD, TestApp, TestEnv, eventually, seed_tenant};
+use mashang_tests::cases::case_id;
+use mashang_tests::{Client, Fixture, PASSWORD, TestApp, TestEnv, seed_tenant};
 use reqwest::StatusCode;
 use serde_json::json;
-
-const WAIT: Duration = Duration::from_secs(30);
 
 fn keys() -> Keys {
     Keys::derive(&mashang_tests::infra::pii_key())
@@ -31,15 +28,7 @@ async fn a_case(app: &TestApp, fx: &Fixture) -> CaseId {
         .expect("a number")
         .to_owned();
     let worker = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
-    let id = eventually("the case", WAIT, || async {
-        let list = worker.get("/api/v1/cases").await.expect(200).body;
-        list["cases"]
-            .as_array()?
-            .iter()
-            .find(|c| c["tracking_number"] == tracking.as_str())
-            .and_then(|c| c["id"].as_str().map(str::to_owned))
-    })
-    .await;
+    let id = case_id(&worker, &tracking).await;
     CaseId::from_uuid(id.parse().expect("a case id"))
 }
 

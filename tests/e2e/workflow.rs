@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use mashang_tests::cases::case_id;
 use mashang_tests::{Client, Fixture, PASSWORD, TestApp, TestEnv, eventually, seed_tenant};
 use serde_json::{Value, json};
 
@@ -28,15 +29,7 @@ async fn report(app: &TestApp, fx: &Fixture, category: &str, worker: &Client) ->
         .as_str()
         .expect("a number")
         .to_owned();
-    let case = eventually("the case", WAIT, || async {
-        let list = worker.get("/api/v1/cases").await.expect(200).body;
-        list["cases"]
-            .as_array()?
-            .iter()
-            .find(|c| c["tracking_number"] == tracking.as_str())
-            .and_then(|c| c["id"].as_str().map(str::to_owned))
-    })
-    .await;
+    let case = case_id(worker, &tracking).await;
     (case, status_url)
 }
 

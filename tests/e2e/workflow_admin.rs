@@ -6,23 +6,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
 use mashang_domain::role::Role;
+use mashang_tests::cases::case_id;
 use mashang_tests::{Client, Fixture, PASSWORD, TestApp, TestEnv, eventually, seed_tenant};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// The id of the case of report `tracking`, once routing lists it to `viewer`.
-async fn case_id(viewer: &Client, tracking: &str) -> String {
-    eventually("the case", WAIT, || async {
-        let list = viewer.get("/api/v1/cases").await.expect(200).body;
-        list["cases"]
-            .as_array()?
-            .iter()
-            .find(|c| c["tracking_number"] == tracking)
-            .and_then(|c| c["id"].as_str().map(str::to_owned))
-    })
-    .await
-}
 
 /// Submits a report and returns the case once routing shows it to `viewer`.
 async fn report(app: &TestApp, fx: &Fixture, category: &str, viewer: &Client) -> Value {

@@ -323,7 +323,7 @@ pub async fn reconcile(
 }
 
 /// Waits for the backlog to drain, then returns the reconciliation; prints it as a
-/// table row either way.
+/// table (heading and row) either way.
 pub async fn settle(
     owner: &mut sqlx::PgConnection,
     fx: &Fixture,
@@ -338,12 +338,13 @@ pub async fn settle(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+    print_heading();
     print_row(scenario, &result, submissions);
     result
 }
 
 /// Prints the table's heading.
-pub fn print_heading() {
+fn print_heading() {
     println!(
         "{:<34} {:>8} {:>7} {:>6} {:>8} {:>8} {:>5} {:>5}  refused while the fault lasted",
         "scenario", "accepted", "stored", "cases", "notices", "counted", "lost", "twice"

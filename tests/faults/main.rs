@@ -13,8 +13,8 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use harness::{
-    Deployment, Endpoints, one_at_a_time, print_heading, reports_per_scenario, settle,
-    submit_stream, when_accepted,
+    Deployment, Endpoints, one_at_a_time, reports_per_scenario, settle, submit_stream,
+    when_accepted,
 };
 use mashang_tests::proxy::Proxy;
 use mashang_tests::{TestEnv, eventually, seed_tenant};
@@ -87,7 +87,6 @@ async fn r1_services_killed_with_sigkill_mid_stream_lose_nothing_and_do_nothing_
     let submissions = stream.await.expect("the stream finished");
 
     let mut owner = env.database.owner().await;
-    print_heading();
     let r = settle(
         &mut owner,
         &fx,
@@ -131,7 +130,6 @@ async fn r2_with_nats_away_every_submission_is_accepted_and_the_backlog_drains()
     let submissions = stream.await.expect("the stream finished");
 
     let mut owner = env.database.owner().await;
-    print_heading();
     let r = settle(
         &mut owner,
         &fx,
@@ -172,7 +170,6 @@ async fn r3_a_database_restart_mid_stream_gives_503s_and_loses_nothing_acknowled
     let submissions = stream.await.expect("the stream finished");
 
     let mut owner = database.owner().await;
-    print_heading();
     let r = settle(&mut owner, &fx, "R3 PostgreSQL restarted", &submissions).await;
     assert!(r.complete(), "{r:?}");
     assert_eq!(submissions.unanswered, 0, "intake kept answering");
@@ -256,7 +253,6 @@ async fn r4_with_s3_away_text_reports_are_accepted_and_uploads_get_a_clear_503()
         "image/jpeg",
     )
     .await;
-    print_heading();
     let r = settle(
         &mut owner,
         &fx,

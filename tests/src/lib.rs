@@ -3,6 +3,8 @@
 //! test), a real S3-compatible server (a fresh bucket per test), and the services
 //! started exactly as `mashang serve` starts them, on port 0.
 
+pub mod browser;
+pub mod cases;
 pub mod client;
 pub mod fixture;
 pub mod infra;
