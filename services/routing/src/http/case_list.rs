@@ -296,13 +296,13 @@ WHERE tenant_id = $1 \
   AND ($10::text IS NULL OR category = $10) \
   AND (NOT $11 OR list_deadline < now()) \
   AND ($12::bigint IS NULL OR (list_deadline >= now() AND list_deadline < now() + make_interval(mins => $12::int))) \
-  AND ($13::date IS NULL OR submitted_at >= $13::date::timestamp AT TIME ZONE $18) \
-  AND ($14::date IS NULL OR submitted_at < ($14::date + 1)::timestamp AT TIME ZONE $18) \
+  AND ($13::date IS NULL OR submitted_at >= $13::date::timestamp AT TIME ZONE (SELECT time_zone FROM routing.tenants WHERE id = $1)) \
+  AND ($14::date IS NULL OR submitted_at < ($14::date + 1)::timestamp AT TIME ZONE (SELECT time_zone FROM routing.tenants WHERE id = $1)) \
   AND ($15::text IS NULL OR tracking_number = $15) \
   AND ($16::text IS NULL OR description ILIKE $16) \
-  AND ($17::text IS NULL OR (list_deadline, id) > ($17::timestamptz, $19::uuid)) \
+  AND ($17::text IS NULL OR (list_deadline, id) > ($17::timestamptz, $18::uuid)) \
 ORDER BY list_deadline, id \
-LIMIT $20";
+LIMIT $19";
 
 /// `GET /api/v1/cases`.
 pub(super) async fn list(
@@ -325,11 +325,6 @@ pub(super) async fn list(
         ),
         None => None,
     };
-    let time_zone: String =
-        sqlx::query_scalar("SELECT time_zone FROM routing.tenants WHERE id = $1")
-            .bind(tx.tenant().as_uuid())
-            .fetch_one(&mut *tx)
-            .await?;
     let (after_deadline, after_id) = filters.after.clone().unzip();
     let mut lines: Vec<CaseLine> = sqlx::query_as(LIST_SQL)
         .bind(tx.tenant().as_uuid())
@@ -349,7 +344,6 @@ pub(super) async fn list(
         .bind(&filters.tracking_number)
         .bind(&filters.text)
         .bind(after_deadline)
-        .bind(time_zone)
         .bind(after_id)
         .bind(filters.limit + 1)
         .fetch_all(&mut *tx)
