@@ -28,60 +28,60 @@ const MAX_DUE_WITHIN_MINUTES: i64 = 7 * 24 * 60;
 
 /// The query string; every field optional.
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct ListQuery {
+pub(crate) struct ListQuery {
     /// Only the person's own cases.
     #[serde(default)]
-    mine: bool,
+    pub mine: bool,
     /// One state or several, comma-separated (`assigned,acknowledged`).
-    state: Option<String>,
+    pub state: Option<String>,
     /// The grid subtree under this node.
-    node_id: Option<String>,
+    pub node_id: Option<String>,
     /// Assigned to this person.
-    assignee_id: Option<String>,
+    pub assignee_id: Option<String>,
     /// Of this category code.
-    category: Option<String>,
+    pub category: Option<String>,
     /// Past their next deadline.
     #[serde(default)]
-    overdue: bool,
+    pub overdue: bool,
     /// Next deadline within this many minutes from now (not yet past).
-    due_within_minutes: Option<i64>,
+    pub due_within_minutes: Option<i64>,
     /// Held for the township centre's triage.
     #[serde(default)]
-    triage: bool,
+    pub triage: bool,
     /// Submitted on or after this day (`2026-12-01`, the township's calendar).
-    from: Option<String>,
+    pub from: Option<String>,
     /// Submitted on or before this day.
-    to: Option<String>,
+    pub to: Option<String>,
     /// A tracking number (exact), or text in the description.
-    q: Option<String>,
+    pub q: Option<String>,
     /// Lines per page (1–200).
-    limit: Option<i64>,
+    pub limit: Option<i64>,
     /// Where the next page starts: `next_cursor` of the previous page.
-    cursor: Option<String>,
+    pub cursor: Option<String>,
 }
 
 /// One line of the list.
 #[derive(Debug, Serialize, sqlx::FromRow)]
-pub(super) struct CaseLine {
-    id: Uuid,
-    tracking_number: String,
-    category: String,
-    state: String,
-    priority: String,
-    grid_node_id: Uuid,
-    assignee_id: Option<Uuid>,
-    in_triage: bool,
-    vacancy: bool,
-    submitted_at: DateTime<Utc>,
-    first_response_due: Option<DateTime<Utc>>,
-    resolution_due: Option<DateTime<Utc>>,
-    follow_up_due: Option<DateTime<Utc>>,
-    deadlines_provisional: bool,
-    next_deadline: Option<DateTime<Utc>>,
+pub(crate) struct CaseLine {
+    pub id: Uuid,
+    pub tracking_number: String,
+    pub category: String,
+    pub state: String,
+    pub priority: String,
+    pub grid_node_id: Uuid,
+    pub assignee_id: Option<Uuid>,
+    pub in_triage: bool,
+    pub vacancy: bool,
+    pub submitted_at: DateTime<Utc>,
+    pub first_response_due: Option<DateTime<Utc>>,
+    pub resolution_due: Option<DateTime<Utc>>,
+    pub follow_up_due: Option<DateTime<Utc>>,
+    pub deadlines_provisional: bool,
+    pub next_deadline: Option<DateTime<Utc>>,
     #[sqlx(skip)]
-    time_left_seconds: Option<i64>,
+    pub time_left_seconds: Option<i64>,
     #[sqlx(skip)]
-    overdue: bool,
+    pub overdue: bool,
 }
 
 /// The validated filters, ready to bind.
@@ -310,11 +310,25 @@ pub(super) async fn list(
     Auth(principal): Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<serde_json::Value>, ApiError> {
-    allow(&principal, Permission::ViewCase, Target::List)?;
+    let (lines, next_cursor) = query(&state, &principal, &q).await?;
+    Ok(ApiJson(
+        serde_json::json!({ "cases": lines, "next_cursor": next_cursor }),
+    ))
+}
+
+/// One page of the cases the person's roles reach that match `q`, soonest deadline
+/// first, and the cursor of the next page when there is one (the console's lists
+/// call this too).
+pub(crate) async fn query(
+    state: &RoutingState,
+    principal: &Principal,
+    q: &ListQuery,
+) -> Result<(Vec<CaseLine>, Option<String>), ApiError> {
+    allow(principal, Permission::ViewCase, Target::List)?;
     let filters = q.validate()?;
     let me = principal.user().map(|u| u.as_uuid());
-    let mut tx = tenant_tx(&state, &principal).await?;
-    let (nodes_in, own_cases) = reach(&mut tx, &principal).await?;
+    let mut tx = tenant_tx(state, principal).await?;
+    let (nodes_in, own_cases) = reach(&mut tx, principal).await?;
     let under: Option<Vec<Uuid>> = match filters.node {
         Some(node) => Some(
             nodes::subtree(&mut tx, node)
@@ -363,9 +377,7 @@ pub(super) async fn list(
         line.time_left_seconds = line.next_deadline.map(|d| (d - now).num_seconds());
         line.overdue = line.next_deadline.is_some_and(|d| d < now);
     }
-    Ok(ApiJson(
-        serde_json::json!({ "cases": lines, "next_cursor": next_cursor }),
-    ))
+    Ok((lines, next_cursor))
 }
 
 /// A line's deadline as the cursor keeps it: RFC 3339, or `infinity`.

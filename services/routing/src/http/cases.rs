@@ -137,33 +137,57 @@ async fn take_action(
 ) -> Result<ApiJson<CaseView>, ApiError> {
     let id = case_id(&id)?;
     let kind = ActionKind::from_slug(&slug).ok_or(ApiError::NotFound)?;
+    let expected = match headers.get("if-match").and_then(|v| v.to_str().ok()) {
+        Some(raw) => Some(raw.trim_matches('"').parse::<i64>().map_err(|_| {
+            ApiError::BadRequest(
+                "If-Match 须为案件版本号 (If-Match takes the case's version)".into(),
+            )
+        })?),
+        None => None,
+    };
+    perform(&state, &principal, id, kind, details, expected)
+        .await
+        .map(ApiJson)
+}
+
+/// Takes one action on a case for a signed-in staff member, exactly as the JSON API
+/// does (the console's forms call this too): the permission, the version the person
+/// saw (`expected`, when given), the action's own checks, then the workflow. Answers
+/// the case as it is afterwards, the phone masked.
+pub(crate) async fn perform(
+    state: &RoutingState,
+    principal: &Principal,
+    id: CaseId,
+    kind: ActionKind,
+    details: serde_json::Value,
+    expected: Option<i64>,
+) -> Result<CaseView, ApiError> {
     if matches!(kind, ActionKind::Rate | ActionKind::Assign) {
         // The citizen rates through intake; the system assigns (people dispatch).
         return Err(ApiError::NotFound);
     }
-    let (user, roles) = actor_of(&principal)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
+    let (user, roles) = actor_of(principal)?;
+    let mut tx = tenant_tx(state, principal).await?;
     let mut case = record::load_for_update(&mut tx, id)
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)?;
     let ancestry = nodes::ancestry(&mut tx, case.grid_node_id).await?;
     allow(
-        &principal,
+        principal,
         permission(kind),
         Target::Case {
             ancestry: &ancestry,
             assignee: case.facts.assignee,
         },
     )?;
-    if let Some(expected) = headers.get("if-match").and_then(|v| v.to_str().ok()) {
-        let expected = expected.trim_matches('"');
-        if expected != case.facts.version.to_string() {
-            return Err(ApiError::Conflict(format!(
-                "案件已被他人更新（当前版本 {}）(the case changed meanwhile; version is now {})",
-                case.facts.version, case.facts.version
-            )));
-        }
+    if let Some(expected) = expected
+        && expected != case.facts.version
+    {
+        return Err(ApiError::Conflict(format!(
+            "案件已被他人更新（当前版本 {}）(the case changed meanwhile; version is now {})",
+            case.facts.version, case.facts.version
+        )));
     }
     let mut details = match details {
         serde_json::Value::Null => serde_json::json!({}),
@@ -265,7 +289,7 @@ async fn take_action(
         .await
         .map_err(ApiError::internal)?;
     tx.commit().await?;
-    Ok(ApiJson(view))
+    Ok(view)
 }
 
 /// The person and roles of a principal that may act on cases.

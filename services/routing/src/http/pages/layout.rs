@@ -126,9 +126,24 @@ impl Chrome {
     }
 }
 
-/// Which sections the signed-in person may open.
+/// Which sections the signed-in person may open: the console's case pages first,
+/// then the administrator's.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Nav {
+    /// 我的案件 (`/console`): grid and village roles.
+    pub my_cases: bool,
+    /// 受理审核 (`/console/queue`): the township centre.
+    pub queue: bool,
+    /// 全部案件 (`/console/cases`): whoever sees more than their own cases.
+    pub all_cases: bool,
+    /// 超时督办 (`/console/overdue`): as the list.
+    pub overdue: bool,
+    /// 审批 (`/console/approvals`): who approves invalid requests and extensions.
+    pub approvals: bool,
+    /// 回访 (`/console/follow-ups`): the township centre.
+    pub follow_ups: bool,
+    /// 代为上报 (`/console/report`): whoever works cases.
+    pub report: bool,
     pub grid: bool,
     pub edit_grid: bool,
     pub import: bool,
@@ -138,7 +153,21 @@ pub(super) struct Nav {
 
 impl Nav {
     fn of(principal: &Principal) -> Self {
+        let handler = [Role::GridWorker, Role::GridLeader, Role::VillageHead]
+            .into_iter()
+            .any(|r| principal.has_role(r));
+        let centre = principal.has_role(Role::TownshipCentre);
+        let supervisor =
+            centre || principal.has_role(Role::VillageHead) || principal.has_role(Role::GridLeader);
+        let township = principal.tenant().is_some();
         Self {
+            my_cases: township && handler,
+            queue: township && centre,
+            all_cases: township && supervisor,
+            overdue: township && supervisor,
+            approvals: township && allows(principal, Action::ApproveInvalid, Target::List),
+            follow_ups: township && centre,
+            report: township && allows(principal, Action::WorkCase, Target::List),
             grid: allows(principal, Action::ViewGrid, Target::List),
             edit_grid: allows(principal, Action::EditGrid, Target::Township),
             import: allows(principal, Action::ImportExport, Target::Township),
