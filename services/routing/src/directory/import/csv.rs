@@ -1,5 +1,7 @@
-//! Reading the CSV layout: encoding (UTF-8 with or without BOM; GBK and UTF-16
-//! recognised and refused with advice), delimiter, and spreadsheet row numbers.
+//! Reading the CSV layout: encoding (UTF-8 with or without BOM, GBK / GB18030, UTF-16
+//! with BOM), delimiter, and spreadsheet row numbers.
+
+use std::borrow::Cow;
 
 use super::rejection::{FileError, FileErrorKind, ImportRejection};
 use super::rows::{RawRow, RawSheet};
@@ -25,30 +27,36 @@ fn encoding_error(message: &str) -> ImportRejection {
     ImportRejection::file(FileError::new(FileErrorKind::Encoding, message))
 }
 
-/// The file as text: UTF-8 without its BOM, or a clear refusal.
-fn decode(bytes: &[u8]) -> Result<&str, ImportRejection> {
-    if utf16_bom(bytes) {
-        return Err(encoding_error(
-            "文件编码为UTF-16（Excel的“Unicode文本”），请在Excel中另存为“CSV UTF-8（逗号分隔）”; \
-             the file is UTF-16 (Excel's \"Unicode Text\"): save it as \"CSV UTF-8 (Comma delimited)\"",
-        ));
+/// The file as text, whatever Excel on a Chinese Windows PC saved: UTF-8 with or
+/// without its BOM ("CSV UTF-8"), GBK / GB18030 (plain "CSV", the ANSI code page of
+/// a Chinese Windows), or UTF-16 with its BOM ("Unicode Text"). Anything else is
+/// refused with advice.
+fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, ImportRejection> {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes)
+        && encoding != encoding_rs::UTF_8
+    {
+        return encoding
+            .decode_without_bom_handling_and_without_replacement(&bytes[bom..])
+            .ok_or_else(|| {
+                encoding_error(
+                    "文件编码为UTF-16但内容有误，请在Excel中另存为“CSV UTF-8（逗号分隔）”; \
+                     the UTF-16 file is damaged: save it as \"CSV UTF-8 (Comma delimited)\"",
+                )
+            });
     }
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text),
-        Err(_) => {
-            let gbk = encoding_rs::GB18030
-                .decode_without_bom_handling_and_without_replacement(bytes)
-                .is_some();
-            Err(encoding_error(if gbk {
-                "文件编码为GBK，请在Excel中另存为“CSV UTF-8（逗号分隔）”; \
-                 the file is encoded in GBK: in Excel, save it as \"CSV UTF-8 (Comma delimited)\""
-            } else {
-                "文件不是UTF-8编码，请在Excel中另存为“CSV UTF-8（逗号分隔）”; \
-                 the file is not UTF-8: in Excel, save it as \"CSV UTF-8 (Comma delimited)\""
-            }))
-        }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(Cow::Borrowed(text));
     }
+    // GB18030 is a superset of GBK and GB2312: one decoder reads all three.
+    encoding_rs::GB18030
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .ok_or_else(|| {
+            encoding_error(
+                "文件既不是UTF-8也不是GBK编码，请在Excel中另存为“CSV UTF-8（逗号分隔）”; \
+                 the file is neither UTF-8 nor GBK: in Excel, save it as \"CSV UTF-8 (Comma delimited)\"",
+            )
+        })
 }
 
 /// The delimiter: a comma, unless the header line has more semicolons or tabs (as
@@ -69,6 +77,7 @@ fn delimiter(text: &str) -> u8 {
 /// Reads the whole file as one sheet; the first record is the header (row 1).
 pub(crate) fn read(bytes: &[u8]) -> Result<RawSheet, ImportRejection> {
     let text = decode(bytes)?;
+    let text = text.as_ref();
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

@@ -102,7 +102,7 @@ pub enum FileErrorKind {
     TooLarge,
     /// Not a CSV or XLSX file (an old `.xls`, a PDF, an image…).
     Unsupported,
-    /// A CSV file that is not UTF-8 (GBK, UTF-16…).
+    /// A CSV file in none of the accepted encodings (UTF-8, GBK / GB18030, UTF-16 with BOM).
     Encoding,
     /// Damaged: a workbook that cannot be opened, a CSV that cannot be split.
     Unreadable,

@@ -18,31 +18,51 @@ fn file_error(bytes: &[u8], format: ImportFormat) -> (FileErrorKind, String, u16
     (first.kind, first.message, rejection.http_status())
 }
 
+/// Every row as read, to compare files in different encodings.
+fn rows(file: &super::super::ImportFile) -> String {
+    format!("{:?}{:?}", file.nodes, file.people)
+}
+
 #[test]
-fn a_gbk_csv_is_refused_with_advice() {
+fn gbk_gb18030_and_utf16_files_read_like_utf8() {
     let text = csv(&refs(&small_township()));
+    let utf8 = parse(text.as_bytes(), ImportFormat::Csv).expect("parses");
+
+    // What Excel on a Chinese Windows saves as plain "CSV": the ANSI code page, GBK.
     let (gbk, _, unmappable) = encoding_rs::GBK.encode(&text);
     assert!(!unmappable);
-    assert_eq!(detect_format(Some("人员.csv"), &gbk), Ok(ImportFormat::Csv));
-    let (kind, message, status) = file_error(&gbk, ImportFormat::Csv);
-    assert_eq!((kind, status), (FileErrorKind::Encoding, 415));
-    assert!(
-        message.starts_with("文件编码为GBK，请在Excel中另存为“CSV UTF-8（逗号分隔）”"),
-        "{message}"
+    assert_ne!(
+        gbk.as_ref(),
+        text.as_bytes(),
+        "the Chinese is really re-encoded"
     );
-    assert!(message.contains("GBK") && message.contains("CSV UTF-8 (Comma delimited)"));
+    assert_eq!(detect_format(Some("人员.csv"), &gbk), Ok(ImportFormat::Csv));
+    let from_gbk = parse(&gbk, ImportFormat::Csv).expect("a GBK file is read");
+    assert_eq!(from_gbk.row_counts(), utf8.row_counts());
+    assert_eq!(rows(&from_gbk), rows(&utf8), "the same names and codes");
 
+    // A character outside GBK (䶮, in GB18030 only) survives too.
+    let rare = text.replacen("东湾村", "䶮湾村", 1);
+    assert_ne!(rare, text, "the fixture names the township");
+    let (gb18030, _, unmappable) = encoding_rs::GB18030.encode(&rare);
+    assert!(!unmappable);
+    let from_gb18030 = parse(&gb18030, ImportFormat::Csv).expect("a GB18030 file is read");
+    assert!(rows(&from_gb18030).contains("䶮湾村"));
+
+    // Excel's "Unicode Text": UTF-16 little-endian with its byte-order mark.
     let utf16: Vec<u8> = [0xFF, 0xFE]
         .into_iter()
-        .chain("表,编码\n".encode_utf16().flat_map(u16::to_le_bytes))
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
         .collect();
     assert_eq!(detect_format(Some("a.txt"), &utf16), Ok(ImportFormat::Csv));
-    let (kind, message, _) = file_error(&utf16, ImportFormat::Csv);
-    assert_eq!(kind, FileErrorKind::Encoding);
-    assert!(message.contains("UTF-16"), "{message}");
-    let (kind, message, _) = file_error(b"\xff\xff\xfd,a\n", ImportFormat::Csv);
-    assert_eq!(kind, FileErrorKind::Encoding);
-    assert!(message.contains("不是UTF-8"), "{message}");
+    let from_utf16 = parse(&utf16, ImportFormat::Csv).expect("a UTF-16 file is read");
+    assert_eq!(rows(&from_utf16), rows(&utf8));
+
+    // Bytes that are no text in any of them are refused with advice.
+    let (kind, message, status) = file_error(b"\xff\xff\xfd,a\n", ImportFormat::Csv);
+    assert_eq!((kind, status), (FileErrorKind::Encoding, 415));
+    assert!(message.contains("既不是UTF-8也不是GBK"), "{message}");
+    assert!(message.contains("CSV UTF-8 (Comma delimited)"), "{message}");
 }
 
 #[test]
