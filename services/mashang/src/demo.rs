@@ -36,6 +36,8 @@ struct DemoInfo<'a> {
     base_url: &'a str,
     operator_token: &'a str,
     townships: Vec<DemoTownship>,
+    /// The county centre's sign-ins, shaped as each township's `logins`.
+    county_logins: Vec<crate::seed::DemoLogin>,
 }
 
 fn random_token(bytes: usize) -> anyhow::Result<String> {
@@ -187,6 +189,7 @@ async fn serve(
         running.base_url()
     };
     let townships = describe(&db, &base_url, &staff_password).await?;
+    let county_logins = crate::seed::county_logins(&db, &staff_password).await?;
     db.close().await;
     crate::demo_cases::seed_cases(&running.base_url(), owner_url, &townships)
         .await
@@ -195,6 +198,7 @@ async fn serve(
         base_url: &base_url,
         operator_token,
         townships,
+        county_logins,
     };
     write_private(
         &dir.join("demo.json"),
@@ -220,6 +224,12 @@ async fn serve(
                 township.name, login.role, login.login, login.password
             );
         }
+    }
+    for login in &info.county_logins {
+        println!(
+            "  sign in (县综治中心 {}): {} / {}",
+            login.role, login.login, login.password
+        );
     }
     println!("  staff sign-in (every role lands on its own home): {base_url}/login");
     println!("  operator token (operations automation): {operator_token}");

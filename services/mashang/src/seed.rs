@@ -7,7 +7,7 @@ use mashang_domain::grid::NodeKind;
 use mashang_domain::role::Role;
 use mashang_domain::{GridNodeId, PhoneNumber, TenantCode, TenantId};
 use mashang_routing::directory::nodes::{NewNode, insert_node};
-use mashang_routing::directory::{qr, staff, tenants};
+use mashang_routing::directory::{county, qr, staff, tenants};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -61,8 +61,9 @@ fn phone(township: usize, n: usize) -> anyhow::Result<PhoneNumber> {
     PhoneNumber::parse(&format!("13{}{:08}", 7 + township, n + 1)).context("demo phone number")
 }
 
-/// Creates the demo townships that do not exist yet. In the first two, a township
-/// administrator and the first grid worker can sign in with `password`.
+/// Creates the demo townships that do not exist yet, and the county centre's sign-in.
+/// In the first two townships, the township centre, the administrator and the first
+/// grid worker can sign in with `password`.
 pub async fn seed(db: &Db, password: &mashang_auth::Password) -> anyhow::Result<()> {
     for (t, township) in TOWNSHIPS.iter().enumerate() {
         let code = TenantCode::parse(township.code).context("demo tenant code")?;
@@ -150,7 +151,55 @@ pub async fn seed(db: &Db, password: &mashang_auth::Password) -> anyhow::Result<
         }
         tx.commit().await?;
     }
+    seed_county(db, password).await
+}
+
+/// The county centre's person on duty, who signs in with the same password.
+const COUNTY_CENTRE: (&str, &str) = ("县综治中心值班员", "13600000001");
+
+/// Creates the county centre's sign-in unless it exists.
+async fn seed_county(db: &Db, password: &mashang_auth::Password) -> anyhow::Result<()> {
+    let (name, raw_phone) = COUNTY_CENTRE;
+    let mut tx = db.global().await?;
+    let exists: Option<(Uuid,)> =
+        sqlx::query_as("SELECT user_id FROM routing.logins WHERE login = $1")
+            .bind(raw_phone)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    if exists.is_some() {
+        return Ok(());
+    }
+    let phone = PhoneNumber::parse(raw_phone).context("demo county phone")?;
+    let user = county::create_county_user(db, name, &phone, &[Role::CountyCentre])
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the county centre's sign-in: {e}"))?;
+    mashang_auth::set_county_password(db, user, password).await?;
     Ok(())
+}
+
+/// The county's sign-ins, in the shape of a township's `logins` (no node: the county
+/// is above every township).
+pub async fn county_logins(db: &Db, password: &str) -> anyhow::Result<Vec<DemoLogin>> {
+    let mut tx = db.global().await?;
+    let rows: Vec<(Vec<String>, String)> = sqlx::query_as(
+        "SELECT roles, phone FROM routing.county_users \
+         WHERE active AND password_hash IS NOT NULL ORDER BY created_at",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(roles, login)| {
+            Some(DemoLogin {
+                role: roles.into_iter().next()?,
+                login,
+                password: password.to_owned(),
+                node_code: String::new(),
+            })
+        })
+        .collect())
 }
 
 async fn node(
@@ -193,13 +242,14 @@ pub struct DemoTownship {
 /// A demo sign-in.
 #[derive(Debug, Serialize)]
 pub struct DemoLogin {
-    /// `township_admin`, `township_centre` or `grid_worker`.
+    /// `township_admin`, `township_centre` or `grid_worker` (the county's:
+    /// `county_centre`).
     pub role: String,
     /// Sign-in name (the phone number).
     pub login: String,
     /// Password.
     pub password: String,
-    /// Where the role is held.
+    /// Where the role is held (empty for the county's).
     pub node_code: String,
 }
 

@@ -173,6 +173,21 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
             "{t}"
         );
     }
+    // The county centre's sign-in, shaped like a township's, works at once.
+    let county = info["county_logins"].as_array().expect("county_logins");
+    assert_eq!(county.len(), 1, "{info}");
+    assert_eq!(county[0]["role"], "county_centre");
+    let token = sign_in(&http, &base, &county[0]).await;
+    let me: Value = http
+        .get(format!("{base}/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(me.to_string().contains("county_centre"), "{me}");
     let _ = &operator;
     let first = &townships[0];
     let qr = &first["qr"][0];
@@ -313,6 +328,7 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
     let demo = Demo(Some(child));
     assert_eq!(again["operator_token"], info["operator_token"]);
     assert_eq!(again["townships"][0]["qr"][0]["token"], qr["token"]);
+    assert_eq!(again["county_logins"], info["county_logins"], "seeded once");
     let base = again["base_url"].as_str().expect("base_url");
     let status_url = status_url.replace(info["base_url"].as_str().expect("base_url"), base);
     let s: Value = http
