@@ -9,6 +9,8 @@
 //! page layer's (`mashang_web`). The township is always the signed-in person's own;
 //! ids of another township's objects answer 404.
 
+mod centre_cases;
+mod centre_names;
 mod console;
 mod home;
 mod layout;
@@ -39,6 +41,7 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/logout", post(signin::logout))
         .route("/console", get(console::cases))
         .route("/console/queue", get(console::queue))
+        .route("/console/cases", get(centre_cases::page))
         .route("/county", get(console::county))
         // The addresses of the administrator-only sign-in, kept for old bookmarks
         // and links (308 keeps a form post a post).
@@ -74,9 +77,10 @@ pub(super) fn routes() -> Router<RoutingState> {
 const MAX_MULTIPART_BYTES: usize = MAX_IMPORT_BYTES + 64 * 1024;
 
 /// The files the pages link to, under `/static/admin/`.
-const FILES: [Asset; 2] = [
+const FILES: [Asset; 3] = [
     mashang_web::assets::STAFF_CSS,
     mashang_web::assets::HEADER_JS,
+    CENTRE_CSS,
 ];
 static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets::new("admin", &FILES));
 
@@ -88,4 +92,12 @@ pub(super) fn header_js_url() -> String {
 /// The stylesheet's URL, for the layout.
 pub(super) fn css_url() -> String {
     ASSETS.url(mashang_web::assets::STAFF_CSS.name)
+}
+
+/// The township centre's pages' own styles (tables that turn into cards on a phone).
+const CENTRE_CSS: Asset = Asset::css("centre.css", include_str!("../../../static/centre.css"));
+
+/// The centre pages' stylesheet URL.
+pub(super) fn centre_css_url() -> String {
+    ASSETS.url(CENTRE_CSS.name)
 }
