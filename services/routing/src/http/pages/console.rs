@@ -76,19 +76,6 @@ pub(super) async fn cases(person: Person) -> Result<Response, PageError> {
     )
 }
 
-/// `GET /console/queue`: the township centre's queue.
-pub(super) async fn queue(person: Person) -> Result<Response, PageError> {
-    soon(
-        person,
-        For::Township,
-        ("受理审核", "Triage queue"),
-        (
-            "综治中心的案件队列即将上线。",
-            "The township centre's case queue is coming soon.",
-        ),
-    )
-}
-
 /// `GET /county`: the county's pages.
 pub(super) async fn county(person: Person) -> Result<Response, PageError> {
     soon(

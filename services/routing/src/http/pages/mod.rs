@@ -11,6 +11,7 @@
 
 mod centre_cases;
 mod centre_names;
+mod centre_queue;
 mod console;
 mod home;
 mod layout;
@@ -40,7 +41,7 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/login/reset", get(signin::reset_page).post(signin::reset))
         .route("/logout", post(signin::logout))
         .route("/console", get(console::cases))
-        .route("/console/queue", get(console::queue))
+        .route("/console/queue", get(centre_queue::page))
         .route("/console/cases", get(centre_cases::page))
         .route("/county", get(console::county))
         // The addresses of the administrator-only sign-in, kept for old bookmarks
