@@ -126,10 +126,11 @@ impl Names {
         .bind(people)
         .fetch_all(&mut **tx)
         .await?;
-        let (zone,): (String,) = sqlx::query_as("SELECT time_zone FROM routing.tenants WHERE id = $1")
-            .bind(t)
-            .fetch_one(&mut **tx)
-            .await?;
+        let (zone,): (String,) =
+            sqlx::query_as("SELECT time_zone FROM routing.tenants WHERE id = $1")
+                .bind(t)
+                .fetch_one(&mut **tx)
+                .await?;
         Ok(Self {
             categories: categories.into_iter().collect(),
             nodes: nodes
@@ -197,7 +198,6 @@ pub(super) struct Row {
     pub tracking_number: String,
     pub category: String,
     pub grid: String,
-    pub grid_node_id: Uuid,
     pub state_zh: &'static str,
     pub state_en: &'static str,
     pub assignee: String,
@@ -216,7 +216,6 @@ impl Row {
             tracking_number: line.tracking_number.clone(),
             category: names.category(&line.category),
             grid: names.grid(line.grid_node_id),
-            grid_node_id: line.grid_node_id,
             state_zh,
             state_en,
             assignee: names.person(line.assignee_id),

@@ -109,11 +109,19 @@ pub(super) async fn page(
     let names = Names::load(&mut tx, &ids).await?;
     tx.commit().await?;
     let now = Utc::now();
-    let next = position.and_then(|i| lines.get(i + 1)).map(|l| l.id).or_else(|| {
-        // Past the last one (or a case not in the queue): back to the first.
-        lines.first().map(|l| l.id).filter(|f| Some(*f) != case.as_ref().map(|c| c.id))
-    });
-    let row = position.and_then(|i| lines.get(i)).map(|l| Row::of(l, &names, now));
+    let next = position
+        .and_then(|i| lines.get(i + 1))
+        .map(|l| l.id)
+        .or_else(|| {
+            // Past the last one (or a case not in the queue): back to the first.
+            lines
+                .first()
+                .map(|l| l.id)
+                .filter(|f| Some(*f) != case.as_ref().map(|c| c.id))
+        });
+    let row = position
+        .and_then(|i| lines.get(i))
+        .map(|l| Row::of(l, &names, now));
     let (photos, submitted, handlers, may_return) = match &case {
         Some(c) => {
             let photos = c

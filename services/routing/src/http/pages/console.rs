@@ -1,6 +1,5 @@
 //! The homes people land on after signing in that have no pages yet: the grid
-//! workers' cases (`/console`), the township centre's queue (`/console/queue`) and
-//! the county's pages (`/county`). Each says, under the staff header, that it is
+//! workers' cases (`/console`) and the county's pages (`/county`). Each says, under the staff header, that it is
 //! coming.
 
 use askama::Template;

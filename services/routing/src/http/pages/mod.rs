@@ -9,8 +9,11 @@
 //! page layer's (`mashang_web`). The township is always the signed-in person's own;
 //! ids of another township's objects answer 404.
 
+mod centre_approvals;
 mod centre_cases;
+mod centre_follow_ups;
 mod centre_names;
+mod centre_overdue;
 mod centre_queue;
 mod console;
 mod home;
@@ -43,6 +46,17 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/console", get(console::cases))
         .route("/console/queue", get(centre_queue::page))
         .route("/console/cases", get(centre_cases::page))
+        .route("/console/overdue", get(centre_overdue::page))
+        .route("/console/approvals", get(centre_approvals::page))
+        .route("/console/follow-ups", get(centre_follow_ups::page))
+        .route(
+            "/console/extension-requests/{id}/{decision}",
+            post(centre_approvals::decision),
+        )
+        .route(
+            "/console/cases/{id}/extension",
+            post(centre_approvals::request),
+        )
         .route("/county", get(console::county))
         // The addresses of the administrator-only sign-in, kept for old bookmarks
         // and links (308 keeps a form post a post).
