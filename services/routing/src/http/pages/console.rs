@@ -1,6 +1,5 @@
 //! The homes people land on after signing in that have no pages yet: the grid
-//! workers' cases (`/console`), the township centre's queue (`/console/queue`) and
-//! the county's pages (`/county`). Each says, under the staff header, that it is
+//! workers' cases (`/console`) and the county's pages (`/county`). Each says, under the staff header, that it is
 //! coming.
 
 use askama::Template;
@@ -73,19 +72,6 @@ pub(super) async fn cases(person: Person) -> Result<Response, PageError> {
         For::Township,
         ("我的案件", "My cases"),
         ("案件工作台即将上线。", "The case console is coming soon."),
-    )
-}
-
-/// `GET /console/queue`: the township centre's queue.
-pub(super) async fn queue(person: Person) -> Result<Response, PageError> {
-    soon(
-        person,
-        For::Township,
-        ("受理审核", "Triage queue"),
-        (
-            "综治中心的案件队列即将上线。",
-            "The township centre's case queue is coming soon.",
-        ),
     )
 }
 

@@ -9,6 +9,12 @@
 //! page layer's (`mashang_web`). The township is always the signed-in person's own;
 //! ids of another township's objects answer 404.
 
+mod centre_approvals;
+mod centre_cases;
+mod centre_follow_ups;
+mod centre_names;
+mod centre_overdue;
+mod centre_queue;
 mod console;
 mod home;
 mod layout;
@@ -38,7 +44,19 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/login/reset", get(signin::reset_page).post(signin::reset))
         .route("/logout", post(signin::logout))
         .route("/console", get(console::cases))
-        .route("/console/queue", get(console::queue))
+        .route("/console/queue", get(centre_queue::page))
+        .route("/console/cases", get(centre_cases::page))
+        .route("/console/overdue", get(centre_overdue::page))
+        .route("/console/approvals", get(centre_approvals::page))
+        .route("/console/follow-ups", get(centre_follow_ups::page))
+        .route(
+            "/console/extension-requests/{id}/{decision}",
+            post(centre_approvals::decision),
+        )
+        .route(
+            "/console/cases/{id}/extension",
+            post(centre_approvals::request),
+        )
         .route("/county", get(console::county))
         // The addresses of the administrator-only sign-in, kept for old bookmarks
         // and links (308 keeps a form post a post).
@@ -74,9 +92,10 @@ pub(super) fn routes() -> Router<RoutingState> {
 const MAX_MULTIPART_BYTES: usize = MAX_IMPORT_BYTES + 64 * 1024;
 
 /// The files the pages link to, under `/static/admin/`.
-const FILES: [Asset; 2] = [
+const FILES: [Asset; 3] = [
     mashang_web::assets::STAFF_CSS,
     mashang_web::assets::HEADER_JS,
+    CENTRE_CSS,
 ];
 static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets::new("admin", &FILES));
 
@@ -88,4 +107,12 @@ pub(super) fn header_js_url() -> String {
 /// The stylesheet's URL, for the layout.
 pub(super) fn css_url() -> String {
     ASSETS.url(mashang_web::assets::STAFF_CSS.name)
+}
+
+/// The township centre's pages' own styles (tables that turn into cards on a phone).
+const CENTRE_CSS: Asset = Asset::css("centre.css", include_str!("../../../static/centre.css"));
+
+/// The centre pages' stylesheet URL.
+pub(super) fn centre_css_url() -> String {
+    ASSETS.url(CENTRE_CSS.name)
 }
