@@ -1,5 +1,5 @@
-//! The homes people land on after signing in that have no pages yet: the grid
-//! workers' cases (`/console`), the township centre's queue (`/console/queue`) and
+//! The homes people land on after signing in that have no pages yet: the township
+//! centre's queue (`/console/queue`) and
 //! the county's pages (`/county`). Each says, under the staff header, that it is
 //! coming.
 
@@ -64,16 +64,6 @@ fn soon(
             soon_en: soon.1,
         },
     ))
-}
-
-/// `GET /console`: the grid worker's cases.
-pub(super) async fn cases(person: Person) -> Result<Response, PageError> {
-    soon(
-        person,
-        For::Township,
-        ("我的案件", "My cases"),
-        ("案件工作台即将上线。", "The case console is coming soon."),
-    )
 }
 
 /// `GET /console/queue`: the township centre's queue.
