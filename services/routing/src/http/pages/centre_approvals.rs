@@ -187,9 +187,7 @@ async fn build(
                         requester: names.person(Some(by)),
                         reason,
                         current: due
-                            .map(|d| {
-                                format!("{}（{}）", names.when(d), left_zh(Some(d), now))
-                            })
+                            .map(|d| format!("{}（{}）", names.when(d), left_zh(Some(d), now)))
                             .unwrap_or_else(|| "—".into()),
                         until: names.when(until),
                         mine: Some(by) == me,

@@ -102,10 +102,7 @@ pub(super) async fn page(
                 grid: names.grid(v.grid_node_id),
                 description: v.description.chars().take(200).collect(),
                 handler: names.person(v.assignee_id),
-                resolved_at: v
-                    .resolved_at
-                    .map(|d| names.when(d))
-                    .unwrap_or_default(),
+                resolved_at: v.resolved_at.map(|d| names.when(d)).unwrap_or_default(),
                 due: left_zh(v.follow_up_due, now),
                 late: v.follow_up_due.is_some_and(|d| d < now),
                 contact_name: v.contact_name.unwrap_or_default(),
