@@ -8,6 +8,7 @@ mod console_signin;
 mod delivery;
 mod directory;
 mod edge;
+mod extensions;
 mod intake_api;
 mod intake_hardening;
 mod intake_housekeeping;

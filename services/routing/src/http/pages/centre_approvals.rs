@@ -15,7 +15,8 @@ use mashang_http::ApiError;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::centre_names::{Names, local, state_label, time_left};
+use super::case_fmt::state_label;
+use super::centre_names::{Names, left_zh};
 use super::layout::{Chrome, PageError, Staff, render, safe_next, see_other};
 use crate::RoutingState;
 use crate::http::extensions::{AskBody, ask, decide};
@@ -41,7 +42,7 @@ struct ExtensionRequest {
     tracking_number: String,
     category: String,
     grid: String,
-    state: &'static str,
+    state: String,
     requester: String,
     reason: String,
     current: String,
@@ -148,12 +149,7 @@ async fn build(
     .bind(SHOWN)
     .fetch_all(&mut *tx)
     .await?;
-    let mut people: Vec<Uuid> = invalid
-        .iter()
-        .filter_map(|r| r.6.as_deref().and_then(|u| u.parse().ok()))
-        .collect();
-    people.extend(ext.iter().map(|r| r.6));
-    let names = Names::load(&mut tx, &people).await?;
+    let names = Names::load(&mut tx).await?;
     tx.commit().await?;
     let now = Utc::now();
     let page = ApprovalsPage {
@@ -191,13 +187,11 @@ async fn build(
                         requester: names.person(Some(by)),
                         reason,
                         current: due
-                            .map(|d| {
-                                format!("{}（{}）", local(d, names.zone), time_left(Some(d), now))
-                            })
+                            .map(|d| format!("{}（{}）", names.when(d), left_zh(Some(d), now)))
                             .unwrap_or_else(|| "—".into()),
-                        until: local(until, names.zone),
+                        until: names.when(until),
                         mine: Some(by) == me,
-                        asked: local(at, names.zone),
+                        asked: names.when(at),
                     }
                 },
             )
@@ -312,6 +306,20 @@ impl ExtensionFormView {
             ..Self::default()
         }
     }
+}
+
+/// The extension form on the case page (`templates/console/case.html` calls this at
+/// its marked spot): while the resolution clock runs, for a person the page offers the
+/// case's work (the handler, or a supervisor above the grid: the same people
+/// `extensions::ask` accepts). The page knows no time zone; townships keep China's.
+pub(super) fn extension_on(
+    case: &crate::cases::read::CaseView,
+    forms: &[super::case_page::ActionForm],
+) -> Option<ExtensionFormView> {
+    const WORK: [&str; 4] = ["acknowledge", "start", "resume", "resolve"];
+    let works = forms.iter().any(|f| WORK.contains(&f.name.as_str()));
+    (works && case.resolution_due.is_some())
+        .then(|| ExtensionFormView::for_case(case.id, chrono_tz::Asia::Shanghai))
 }
 
 #[derive(Template)]

@@ -12,7 +12,8 @@ use mashang_domain::case::CaseState;
 use mashang_http::ApiError;
 use uuid::Uuid;
 
-use super::centre_names::{Desk, Names, Row, encode, require, state_label};
+use super::case_fmt::state_label;
+use super::centre_names::{Desk, Names, Row, encode, require};
 use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::http::case_list::{ListQuery, query};
@@ -117,7 +118,7 @@ struct CasesPage {
     rows: Vec<Row>,
     next: Option<String>,
     first_page: Option<String>,
-    states: Vec<(&'static str, &'static str, &'static str)>,
+    states: Vec<(&'static str, String, String)>,
     categories: Vec<(String, String)>,
     nodes: Vec<(Uuid, String)>,
     people: Vec<(Uuid, String)>,
@@ -149,17 +150,6 @@ pub(super) async fn handlers(
     Ok(rows)
 }
 
-/// A role's Chinese name.
-pub(super) fn role_zh(role: &str) -> &'static str {
-    match role {
-        "grid_worker" => "网格员",
-        "grid_leader" => "网格长",
-        "village_head" => "村负责人",
-        "township_centre" => "综治中心",
-        _ => "",
-    }
-}
-
 /// `GET /console/cases`.
 pub(super) async fn page(
     State(state): State<RoutingState>,
@@ -179,9 +169,13 @@ pub(super) async fn page(
     };
     let mut tx = state.db.tenant(staff.tenant).await?;
     let people = handlers(&mut tx).await?;
-    let mut ids: Vec<Uuid> = lines.iter().filter_map(|l| l.assignee_id).collect();
-    ids.extend(people.iter().map(|p| p.0));
-    let names = Names::load(&mut tx, &ids).await?;
+    let names = Names::load(&mut tx).await?;
+    let categories: Vec<(String, String)> = sqlx::query_as(
+        "SELECT code, name_zh FROM routing.categories WHERE tenant_id = $1 ORDER BY name_zh, code",
+    )
+    .bind(tx.tenant().as_uuid())
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
     let now = Utc::now();
     let rows = lines.iter().map(|l| Row::of(l, &names, now)).collect();
@@ -207,7 +201,7 @@ pub(super) async fn page(
                 (s.as_str(), zh, en)
             })
             .collect(),
-        categories: names.category_options(),
+        categories,
         nodes: names.node_options(),
         people,
         f,

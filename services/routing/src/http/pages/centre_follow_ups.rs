@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use mashang_domain::CaseId;
 use uuid::Uuid;
 
-use super::centre_names::{Desk, Names, local, require, time_left};
+use super::centre_names::{Desk, Names, left_zh, require};
 use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::cases::read::{load, with_contact};
@@ -76,8 +76,7 @@ pub(super) async fn page(
             views.push(v);
         }
     }
-    let people: Vec<Uuid> = views.iter().filter_map(|v| v.assignee_id).collect();
-    let names = Names::load(&mut tx, &people).await?;
+    let names = Names::load(&mut tx).await?;
     tx.commit().await?;
     let now = Utc::now();
     let cases = views
@@ -103,11 +102,8 @@ pub(super) async fn page(
                 grid: names.grid(v.grid_node_id),
                 description: v.description.chars().take(200).collect(),
                 handler: names.person(v.assignee_id),
-                resolved_at: v
-                    .resolved_at
-                    .map(|d| local(d, names.zone))
-                    .unwrap_or_default(),
-                due: time_left(v.follow_up_due, now),
+                resolved_at: v.resolved_at.map(|d| names.when(d)).unwrap_or_default(),
+                due: left_zh(v.follow_up_due, now),
                 late: v.follow_up_due.is_some_and(|d| d < now),
                 contact_name: v.contact_name.unwrap_or_default(),
                 phone: v.contact_phone,

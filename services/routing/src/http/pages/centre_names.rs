@@ -1,6 +1,6 @@
-//! What the township centre's pages share: who may open them, and the names that
-//! turn a case line's codes and ids into words (category, village › grid, person,
-//! state, time left).
+//! What the township centre's pages share: who may open them, a grid as
+//! `village › grid`, and a case line in words (the words themselves come from
+//! `case_fmt`, shared with the worker's pages).
 
 use std::collections::HashMap;
 
@@ -9,6 +9,7 @@ use mashang_db::TenantTx;
 use mashang_domain::role::Role;
 use uuid::Uuid;
 
+use super::case_fmt::{self, state_label, time_left};
 use super::layout::{PageError, Staff};
 use crate::http::case_list::CaseLine;
 
@@ -45,109 +46,48 @@ pub(super) fn require(staff: &Staff, desk: Desk) -> Result<(), PageError> {
     }
 }
 
-/// A state's label: Chinese, then English.
-pub(super) fn state_label(state: &str) -> (&'static str, &'static str) {
-    match state {
-        "created" => ("待受理", "New"),
-        "assigned" => ("已派单", "Assigned"),
-        "acknowledged" => ("已联系", "Contacted"),
-        "in_progress" => ("处理中", "In progress"),
-        "waiting_on_citizen" => ("等待群众", "Waiting on citizen"),
-        "resolved" => ("已办结", "Resolved"),
-        "followed_up" => ("已回访", "Followed up"),
-        "closed" => ("已关闭", "Closed"),
-        "returned" => ("已退单", "Returned"),
-        "transferred" => ("已改派", "Transferred"),
-        "escalated" => ("已上报", "Escalated"),
-        "invalid_requested" => ("申请无效", "Invalid requested"),
-        "invalid" => ("无效", "Invalid"),
-        "reopened" => ("重新办理", "Reopened"),
-        _ => ("未知", "Unknown"),
-    }
+/// Time left to (or past) a deadline in words (`还剩 25 分钟`, `已超时 1 小时 5 分`);
+/// `—` without one.
+pub(super) fn left_zh(deadline: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    deadline.map_or_else(|| "—".to_owned(), |d| time_left(d, now).zh)
 }
 
-/// Time left to (or past) a deadline, in words: `还剩 2小时5分` or `超时 40分`.
-pub(super) fn time_left(deadline: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    let Some(d) = deadline else {
-        return "—".to_owned();
-    };
-    let secs = (d - now).num_seconds();
-    let m = secs.abs() / 60;
-    let span = if m >= 24 * 60 {
-        format!("{}天{}小时", m / (24 * 60), (m % (24 * 60)) / 60)
-    } else if m >= 60 {
-        format!("{}小时{}分", m / 60, m % 60)
-    } else {
-        format!("{m}分")
-    };
-    if secs < 0 {
-        format!("超时 {span}")
-    } else {
-        format!("还剩 {span}")
-    }
-}
-
-/// A time in the township's zone, `12-03 14:05`.
-pub(super) fn local(at: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
-    at.with_timezone(&zone).format("%m-%d %H:%M").to_string()
-}
-
-/// The township's names for categories, grid nodes and people.
-#[derive(Debug, Default)]
+/// The township's names: the shared ones (categories, people, time zone) and the
+/// grid tree, so that a grid reads `village › grid`.
+#[derive(Debug)]
 pub(super) struct Names {
-    categories: HashMap<String, String>,
-    /// Node id → (name, parent id).
+    shared: case_fmt::Names,
+    /// Node id → (name, parent id, kind).
     nodes: HashMap<Uuid, (String, Option<Uuid>, String)>,
-    people: HashMap<Uuid, String>,
-    /// The township's time zone.
-    pub zone: chrono_tz::Tz,
 }
 
 impl Names {
-    /// Loads every category and node of the township (both small), and the people
-    /// named by `people`.
-    pub async fn load(tx: &mut TenantTx, people: &[Uuid]) -> Result<Self, PageError> {
-        let t = tx.tenant().as_uuid();
-        let categories: Vec<(String, String)> =
-            sqlx::query_as("SELECT code, name_zh FROM routing.categories WHERE tenant_id = $1")
-                .bind(t)
-                .fetch_all(&mut **tx)
-                .await?;
+    /// Loads the township's names (a few hundred rows at most).
+    pub async fn load(tx: &mut TenantTx) -> Result<Self, PageError> {
+        let shared = case_fmt::Names::load(tx).await?;
         let nodes: Vec<(Uuid, String, Option<Uuid>, String)> = sqlx::query_as(
             "SELECT id, name, parent_id, kind FROM routing.grid_nodes WHERE tenant_id = $1",
         )
-        .bind(t)
+        .bind(tx.tenant().as_uuid())
         .fetch_all(&mut **tx)
         .await?;
-        let people: Vec<(Uuid, String)> = sqlx::query_as(
-            "SELECT id, name FROM routing.staff_users WHERE tenant_id = $1 AND id = ANY($2)",
-        )
-        .bind(t)
-        .bind(people)
-        .fetch_all(&mut **tx)
-        .await?;
-        let (zone,): (String,) =
-            sqlx::query_as("SELECT time_zone FROM routing.tenants WHERE id = $1")
-                .bind(t)
-                .fetch_one(&mut **tx)
-                .await?;
         Ok(Self {
-            categories: categories.into_iter().collect(),
+            shared,
             nodes: nodes
                 .into_iter()
                 .map(|(id, name, parent, kind)| (id, (name, parent, kind)))
                 .collect(),
-            people: people.into_iter().collect(),
-            zone: zone.parse().unwrap_or(chrono_tz::Asia::Shanghai),
         })
     }
 
     /// A category's Chinese name (the code when unknown).
     pub fn category(&self, code: &str) -> String {
-        self.categories
-            .get(code)
-            .cloned()
-            .unwrap_or_else(|| code.to_owned())
+        self.shared.category(code)
+    }
+
+    /// A moment in the township's time.
+    pub fn when(&self, at: DateTime<Utc>) -> String {
+        self.shared.when(at)
     }
 
     /// A node as `village › grid` (its parent, unless that is the township).
@@ -161,10 +101,9 @@ impl Names {
         }
     }
 
-    /// A person's name.
+    /// A person's name; `—` for nobody.
     pub fn person(&self, id: Option<Uuid>) -> String {
-        id.and_then(|i| self.people.get(&i).cloned())
-            .unwrap_or_else(|| "—".to_owned())
+        id.map_or_else(|| "—".to_owned(), |i| self.shared.person(Some(i)))
     }
 
     /// The nodes of the township as `(id, label)`, in tree order by label.
@@ -178,17 +117,6 @@ impl Names {
         all.sort_by(|a, b| a.1.cmp(&b.1));
         all
     }
-
-    /// The categories as `(code, name)`, by name.
-    pub fn category_options(&self) -> Vec<(String, String)> {
-        let mut all: Vec<(String, String)> = self
-            .categories
-            .iter()
-            .map(|(c, n)| (c.clone(), n.clone()))
-            .collect();
-        all.sort_by(|a, b| a.1.cmp(&b.1));
-        all
-    }
 }
 
 /// A case line in words, for a table or a card.
@@ -198,8 +126,8 @@ pub(super) struct Row {
     pub tracking_number: String,
     pub category: String,
     pub grid: String,
-    pub state_zh: &'static str,
-    pub state_en: &'static str,
+    pub state_zh: String,
+    pub state_en: String,
     pub assignee: String,
     pub submitted: String,
     pub left: String,
@@ -219,8 +147,8 @@ impl Row {
             state_zh,
             state_en,
             assignee: names.person(line.assignee_id),
-            submitted: local(line.submitted_at, names.zone),
-            left: time_left(line.next_deadline, now),
+            submitted: names.when(line.submitted_at),
+            left: left_zh(line.next_deadline, now),
             overdue: line.next_deadline.is_some_and(|d| d < now),
             soon: line
                 .next_deadline

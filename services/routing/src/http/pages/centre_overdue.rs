@@ -13,7 +13,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::centre_names::{Desk, Names, Row, local, require};
+use super::centre_names::{Desk, Names, Row, require};
 use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::http::case_list::{ListQuery, query};
@@ -88,21 +88,12 @@ pub(super) async fn page(
     .bind(&grids)
     .fetch_all(&mut *tx)
     .await?;
-    let mut people: Vec<Uuid> = lines.iter().filter_map(|l| l.assignee_id).collect();
-    people.extend(sups.iter().map(|s| s.1));
-    people.extend(above.iter().map(|a| a.1));
-    people.extend(traces.iter().filter_map(|t| t.4));
-    people.extend(traces.iter().filter_map(|t| {
-        t.2["supervisor"]
-            .as_str()
-            .and_then(|s| s.parse::<Uuid>().ok())
-    }));
-    let names = Names::load(&mut tx, &people).await?;
+    let names = Names::load(&mut tx).await?;
     tx.commit().await?;
     let now = Utc::now();
     let mut by_case: HashMap<Uuid, Vec<String>> = HashMap::new();
     for (case, action, details, at, assignee) in &traces {
-        let when = local(*at, names.zone);
+        let when = names.when(*at);
         let line = if action == "reminder" {
             format!("{when} 催办 {}", names.person(*assignee))
         } else {

@@ -10,12 +10,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use mashang_domain::CaseId;
-use mashang_domain::case::{ActionKind, CaseState, next as workflow_next};
+use mashang_domain::case::{ActionKind, CaseState, ReturnReason, next as workflow_next};
+use mashang_domain::role::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::centre_cases::{handlers, role_zh};
-use super::centre_names::{Desk, Names, Row, local, require};
+use super::centre_cases::handlers;
+use super::centre_names::{Desk, Names, Row, require};
 use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::cases::read::{CaseView, load};
@@ -50,6 +51,8 @@ struct QueuePage {
     next: Option<Uuid>,
     position: usize,
     may_return: bool,
+    /// The return reasons: (value, Chinese).
+    return_reasons: Vec<(&'static str, &'static str)>,
     back: String,
 }
 
@@ -105,8 +108,7 @@ pub(super) async fn page(
         (None, None) => None,
     };
     let all = handlers(&mut tx).await?;
-    let ids: Vec<Uuid> = all.iter().map(|h| h.0).collect();
-    let names = Names::load(&mut tx, &ids).await?;
+    let names = Names::load(&mut tx).await?;
     tx.commit().await?;
     let now = Utc::now();
     let next = position
@@ -143,7 +145,11 @@ pub(super) async fn page(
                 .iter()
                 .map(|(id, name, node, role)| Handler {
                     id: *id,
-                    label: format!("{name} · {}（{}）", role_zh(role), names.grid(*node)),
+                    label: format!(
+                        "{name} · {}（{}）",
+                        Role::parse(role).map_or("", |r| r.name_zh()),
+                        names.grid(*node)
+                    ),
                     selected: false,
                 })
                 .collect();
@@ -157,7 +163,7 @@ pub(super) async fn page(
             }
             let may_return = CaseState::parse(&c.state)
                 .is_some_and(|s| workflow_next(s, ActionKind::Return).is_some());
-            (photos, local(c.submitted_at, names.zone), hs, may_return)
+            (photos, names.when(c.submitted_at), hs, may_return)
         }
         None => (Vec::new(), String::new(), Vec::new(), false),
     };
@@ -180,6 +186,10 @@ pub(super) async fn page(
         next,
         position: position.map_or(0, |p| p + 1),
         may_return,
+        return_reasons: ReturnReason::ALL
+            .iter()
+            .map(|r| (r.as_str(), r.label_zh()))
+            .collect(),
         back,
     };
     Ok(render(StatusCode::OK, &page))

@@ -19,11 +19,8 @@ struct SoonPage {
     soon_en: &'static str,
 }
 
-fn soon(
-    person: Person,
-    title: (&'static str, &'static str),
-    soon: (&'static str, &'static str),
-) -> Result<Response, PageError> {
+/// `GET /county`: the county's pages.
+pub(super) async fn county(person: Person) -> Result<Response, PageError> {
     if !matches!(person.principal.kind, PrincipalKind::County { .. }) {
         return Err(PageError::Refused {
             status: StatusCode::FORBIDDEN,
@@ -35,19 +32,10 @@ fn soon(
         StatusCode::OK,
         &SoonPage {
             chrome: person.chrome,
-            title_zh: title.0,
-            title_en: title.1,
-            soon_zh: soon.0,
-            soon_en: soon.1,
+            title_zh: "县综治中心",
+            title_en: "County centre",
+            soon_zh: "县级页面即将上线。",
+            soon_en: "The county's pages are coming soon.",
         },
     ))
-}
-
-/// `GET /county`: the county's pages.
-pub(super) async fn county(person: Person) -> Result<Response, PageError> {
-    soon(
-        person,
-        ("县综治中心", "County centre"),
-        ("县级页面即将上线。", "The county's pages are coming soon."),
-    )
 }
