@@ -11,8 +11,11 @@ use mashang_auth::permissions::{Action, Target, allows};
 use mashang_auth::{Principal, PrincipalKind};
 use mashang_domain::role::Role;
 
-use crate::Assets;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
 use crate::assets::{HEADER_JS, STAFF_CSS};
+use crate::{Assets, strings};
 
 /// Where every staff member signs in.
 pub const LOGIN: &str = "/login";
@@ -189,6 +192,32 @@ pub struct StaffError<'a> {
     pub stylesheet: &'a str,
     /// The session's CSRF token, for the sign-out button.
     pub csrf: Option<&'a str>,
+}
+
+/// A staff page with the staff pages' headers; an error page if it cannot be drawn.
+pub fn page(status: StatusCode, template: &impl askama::Template, assets: &Assets) -> Response {
+    crate::STAFF.render(status, template).unwrap_or_else(|_| {
+        refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            strings::INTERNAL_MESSAGE,
+            None,
+            assets,
+        )
+    })
+}
+
+/// A refusal or failure as a staff page: `message` under the heading of `status`.
+pub fn refuse(status: StatusCode, message: &str, csrf: Option<&str>, assets: &Assets) -> Response {
+    let stylesheet = assets.url(STAFF_CSS.name);
+    let page = StaffError {
+        title: strings::error_title(status),
+        message,
+        stylesheet: &stylesheet,
+        csrf,
+    };
+    crate::STAFF
+        .render(status, &page)
+        .unwrap_or_else(|_| status.into_response())
 }
 
 #[cfg(test)]
