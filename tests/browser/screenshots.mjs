@@ -16,18 +16,18 @@ mkdirSync(out, { recursive: true });
 const PHONE = { viewport: { width: 360, height: 640 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 const DESKTOP = { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 };
 
-/** The demo's first township's sign-in with `role`. */
-function login(role) {
-  const found = demo.townships[0].logins.find((l) => l.role === role);
-  if (!found) throw new Error(`demo.json has no ${role} sign-in`);
+/** The sign-in with `role` of the demo's township number `t`. */
+function login(role, t) {
+  const found = (demo.townships[t].logins || []).find((l) => l.role === role);
+  if (!found) throw new Error(`demo.json has no ${role} sign-in in township ${t}`);
   return found;
 }
 
 /** A browser context signed in through the sign-in form. */
-async function signedIn(browser, role, device) {
+async function signedIn(browser, role, device, township = 0) {
   const ctx = await browser.newContext({ locale: 'zh-CN', ...device });
   const page = await ctx.newPage();
-  const who = login(role);
+  const who = login(role, township);
   await page.goto(`${base}/login`);
   await page.fill('#login', who.login);
   await page.fill('#password', who.password);
@@ -63,9 +63,13 @@ try {
   else console.log('skipped worker-case: no case link on /console');
   await worker.ctx.close();
 
+  // The queue of the demo's second township, which holds new cases for its centre.
+  const triage = await signedIn(browser, 'township_centre', DESKTOP, 1);
+  await shoot(triage.page, '/console/queue', 'centre-queue');
+  await triage.ctx.close();
+
   const centre = await signedIn(browser, 'township_centre', DESKTOP);
   for (const [path, name] of [
-    ['/console/queue', 'centre-queue'],
     ['/console/cases', 'centre-cases'],
     ['/console/overdue', 'centre-overdue'],
     ['/console/approvals', 'centre-approvals'],
