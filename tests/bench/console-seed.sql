@@ -70,7 +70,10 @@ ALTER TABLE bench_cases
     ADD COLUMN tracking_number text, ADD COLUMN responded_at timestamptz,
     ADD COLUMN resolved_at timestamptz, ADD COLUMN closed_at timestamptz,
     ADD COLUMN updated_at timestamptz;
+-- Ids as the services make them (UUIDv7: the time first, so newer ids sort later).
 UPDATE bench_cases SET
+    id = encode(set_byte(overlay(uuid_send(id) PLACING substring(int8send((extract(epoch FROM submitted_at) * 1000)::bigint) FROM 3)
+                                 FROM 1 FOR 6), 6, (get_byte(uuid_send(id), 6) & 15) | 112), 'hex')::uuid,
     tracking_number = upper((SELECT code FROM routing.tenants WHERE id = current_setting('bench.tenant')::uuid))
         || '-' || to_char(submitted_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-' || lpad(i::text, 6, '0'),
     responded_at = CASE WHEN state IN ('created', 'assigned') THEN NULL
@@ -166,6 +169,21 @@ SELECT gen_random_uuid(), current_setting('bench.tenant')::uuid, c.id, t.target 
  WHERE t.due < now()
    AND CASE t.target WHEN 'first_response' THEN c.responded_at IS NULL
                      ELSE coalesce(c.resolved_at, c.closed_at, 'infinity') > t.due END;
+
+-- What those timers wrote: a reminder at each, and at a missed deadline the grid leader
+-- added as supervisor, as routing's scheduler writes them.
+INSERT INTO routing.case_timeline (id, tenant_id, case_id, action, actor_id, details, occurred_at)
+SELECT gen_random_uuid(), t.tenant_id, t.case_id, 'reminder', NULL::uuid,
+       jsonb_build_object('target', t.target, 'percent', CASE t.point WHEN 'breach' THEN 100 ELSE 80 END, 'due_at', t.due_at),
+       t.fired_at
+  FROM routing.timers t JOIN bench_cases c ON c.id = t.case_id
+ WHERE t.tenant_id = current_setting('bench.tenant')::uuid
+UNION ALL
+SELECT gen_random_uuid(), t.tenant_id, t.case_id, 'escalated', NULL::uuid,
+       jsonb_build_object('target', t.target, 'level', 'grid_leader', 'supervisor', c.leader),
+       t.fired_at + interval '1 second'
+  FROM routing.timers t JOIN bench_cases c ON c.id = t.case_id
+ WHERE t.tenant_id = current_setting('bench.tenant')::uuid AND t.point = 'breach' AND c.leader IS NOT NULL;
 
 -- Supervisors of escalated cases and of open cases past their deadline: the grid leader.
 INSERT INTO routing.case_supervisors (tenant_id, case_id, user_id, level, added_at)
