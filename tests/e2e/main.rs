@@ -5,6 +5,7 @@ mod bad_input;
 mod case_list;
 mod case_uploads;
 mod console_signin;
+mod console_worker;
 mod delivery;
 mod directory;
 mod edge;
