@@ -6,6 +6,7 @@ mod case_list;
 mod case_uploads;
 mod console_centre;
 mod console_signin;
+mod console_worker;
 mod delivery;
 mod directory;
 mod edge;

@@ -283,6 +283,11 @@ pub(crate) fn describe(
     at: DateTime<Utc>,
     names: &Names,
 ) -> Said {
+    // Workflow entries keep the action's details inside, with the states and version.
+    let details = match details.get("details") {
+        Some(inner) if inner.is_object() && details.get("version").is_some() => inner,
+        _ => details,
+    };
     let mut lines = Vec::new();
     let mut push = |label: &str, value: Option<String>| {
         if let Some(v) = value {
@@ -328,7 +333,7 @@ pub(crate) fn describe(
                 }),
             );
         }
-        "assign" | "dispatch" | "transfer" | "escalated" => {
+        "assign" | "dispatch" | "transfer" => {
             push("交给", person_in(details, "to", names));
             if let Some(node) = details
                 .get("node")
@@ -337,6 +342,25 @@ pub(crate) fn describe(
             {
                 push("所在", Some(names.node(node)));
             }
+        }
+        "escalated" | "reminder" | "breach" => {
+            push(
+                "时限",
+                text(details, "target").map(|t| {
+                    match t.as_str() {
+                        "first_response" => "响应",
+                        "resolution" => "办结",
+                        "follow_up" => "回访",
+                        other => other,
+                    }
+                    .to_owned()
+                }),
+            );
+            push(
+                "上报到",
+                text(details, "level").map(|l| level_label(&l).to_owned()),
+            );
+            push("督办人", person_in(details, "supervisor", names));
         }
         "escalate" => {
             push(
@@ -412,6 +436,11 @@ pub(crate) fn describe(
         lines,
         photos,
     }
+}
+
+/// The case version a timeline entry made, for workflow entries.
+pub(crate) fn entry_version(details: &Value) -> Option<i64> {
+    details.get("version").and_then(Value::as_i64)
 }
 
 #[cfg(test)]

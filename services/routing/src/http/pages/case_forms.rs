@@ -1,7 +1,6 @@
 //! The case page's forms: `POST /console/cases/{id}/{action}`, form-encoded (multipart
 //! for a resolution with photos), with the JSON actions' field names plus `_csrf`,
-//! `version` (the case's version the form was shown with), `seen` (how many timeline
-//! entries the page showed, optional) and `back` (a path of this site to return to,
+//! `version` (the case's version the form was shown with) and `back` (a path of this site to return to,
 //! optional). The details go to the same [`perform`](crate::http::cases::perform) as
 //! the JSON API. Success: 303 to `back` or the case page with a confirmation. A bad
 //! input: the case page again (422) with the message next to that form and the text
@@ -241,13 +240,25 @@ fn field_zh(field: &str) -> &'static str {
 
 /// The workflow's problem codes in words; other messages as they are.
 fn problem_zh(message: &str) -> String {
-    let m = message.trim_matches('"');
+    // The workflow's problems come as `"required"` or `{"problem":"too_long","max":500}`.
+    let parsed: Option<Value> = serde_json::from_str(message).ok();
+    let code = match &parsed {
+        Some(Value::String(c)) => Some(c.as_str()),
+        Some(Value::Object(o)) => o.get("problem").and_then(Value::as_str),
+        _ => None,
+    };
+    let max = parsed
+        .as_ref()
+        .and_then(|p| p.get("max"))
+        .and_then(Value::as_u64)
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    let m = code.unwrap_or(message);
     if m == "required" || m.starts_with("必填") {
         "必填 (required)".to_owned()
     } else if m == "empty" {
         "不能为空 (must not be empty)".to_owned()
     } else if m.contains("too_long") {
-        let max: String = m.chars().filter(char::is_ascii_digit).collect();
         format!("太长了，最多 {max} 个字 (too long: at most {max} characters)")
     } else if m == "in_future" {
         "不能晚于现在 (must not be in the future)".to_owned()
@@ -296,7 +307,6 @@ pub(super) async fn act(
         )));
     }
     let posted = read_body(&state, &staff, id, request).await?;
-    let seen: Option<usize> = posted.get("seen").and_then(|s| s.parse().ok());
 
     // A standard phrase tapped (without JavaScript): the form again with it filled in.
     if let (Some(raw), Target::Workflow(kind)) = (posted.get("use_template"), target) {
@@ -321,6 +331,7 @@ pub(super) async fn act(
 
     // Too late: the case changed since the page was shown, or its state moved on.
     let version: Option<i64> = posted.get("version").and_then(|v| v.parse().ok());
+    let seen = version;
     let moved_on = match target {
         Target::Workflow(kind) => mashang_domain::case::next(found.state(), kind).is_none(),
         Target::CountyRequest => found.case.county_requested_at.is_some(),
@@ -423,7 +434,7 @@ async fn stale(
     id: CaseId,
     target: Target,
     reason: Option<String>,
-    seen: Option<usize>,
+    seen: Option<i64>,
 ) -> Result<Response, PageError> {
     let word = Stale {
         tried: target.label(),
@@ -628,7 +639,11 @@ mod tests {
     #[test]
     fn problem_codes_are_said_in_words() {
         assert_eq!(problem_zh("\"required\""), "必填 (required)");
-        assert!(problem_zh("{\"too_long\":{\"max\":500}}").contains("500"));
+        assert!(problem_zh(r#"{"problem":"too_long","max":500}"#).contains("500"));
+        assert_eq!(
+            problem_zh(r#"{"problem":"in_future"}"#),
+            "不能晚于现在 (must not be in the future)"
+        );
         assert_eq!(problem_zh("其他"), "其他");
     }
 }

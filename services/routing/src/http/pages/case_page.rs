@@ -21,7 +21,7 @@ use mashang_domain::{CaseId, GridNodeId, UserId};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::case_fmt::{Names, Said, TimeLeft, describe, state_label, time_left};
+use super::case_fmt::{Names, Said, TimeLeft, describe, entry_version, state_label, time_left};
 use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::cases::read::{CaseView, load};
@@ -223,7 +223,6 @@ pub(super) struct CasePage {
     pub note_form: Option<ActionForm>,
     pub handlers: Vec<HandlerOption>,
     pub timeline: Vec<Said>,
-    pub seen: usize,
     pub notice: Option<&'static str>,
     pub stale: Option<Stale>,
     pub county: bool,
@@ -429,7 +428,7 @@ pub(super) async fn build(
     staff: &Staff,
     id: CaseId,
     typed: Option<Typed>,
-    stale: Option<(Stale, Option<usize>)>,
+    stale: Option<(Stale, Option<i64>)>,
     notice: Option<&'static str>,
 ) -> Result<CasePage, PageError> {
     let mut tx = state.db.tenant(staff.tenant).await?;
@@ -563,10 +562,16 @@ pub(super) async fn build(
         .rev()
         .map(|e| describe(&e.action, e.actor_id, &e.details, e.occurred_at, &names))
         .collect();
-    let stale = stale.map(|(mut s, seen)| {
-        let since = match seen {
-            Some(seen) => case.timeline.len().saturating_sub(seen),
-            None => 3,
+    let stale = stale.map(|(mut s, version)| {
+        // Everything after the last entry the form's version had seen.
+        let known = version.and_then(|v| {
+            case.timeline
+                .iter()
+                .rposition(|e| entry_version(&e.details).is_some_and(|at| at <= v))
+        });
+        let since = match known {
+            Some(i) => case.timeline.len() - 1 - i,
+            None => 3.min(case.timeline.len()),
         };
         s.since = timeline.iter().take(since).cloned().collect();
         s
@@ -582,7 +587,6 @@ pub(super) async fn build(
             .map(|a| names.person(Some(a)))
             .unwrap_or_else(|| "（未派单）".to_owned()),
         submitted: names.when(case.submitted_at),
-        seen: case.timeline.len(),
         case,
         deadlines,
         photos,
