@@ -353,4 +353,14 @@ async fn the_centre_sees_dispatch_and_follow_up_but_never_follows_up_its_own_cas
         .expect(200);
     assert!(page.has("满意度：满意"));
     assert!(page.has(&format!(r#"action="/console/cases/{case}/close""#)));
+
+    // 申请督办 goes through the same endpoint, once.
+    let sent = act(&centre, &case, "county-request", &[("note", "请县里督办")])
+        .await
+        .see_other();
+    let page = centre.get(&sent).await.expect(200);
+    assert!(page.has("已申请县级督办"), "{}", page.html);
+    assert!(page.has("说明：请县里督办"));
+    assert!(!page.has(&format!(r#"action="/console/cases/{case}/county-request""#)));
+    act(&centre, &case, "county-request", &[]).await.expect(409);
 }
