@@ -4,6 +4,7 @@ mod admin_pages;
 mod bad_input;
 mod case_list;
 mod case_uploads;
+mod console_centre;
 mod console_permissions;
 mod console_signin;
 mod console_worker;

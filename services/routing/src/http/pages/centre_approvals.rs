@@ -76,7 +76,9 @@ pub(super) struct Done {
     ok: Option<String>,
 }
 
-fn invalid_reason(details: &serde_json::Value) -> String {
+fn invalid_reason(entry: &serde_json::Value) -> String {
+    // A workflow entry keeps the action's own details under `details`.
+    let details = entry.get("details").unwrap_or(entry);
     let code = details["reason"]["code"]
         .as_str()
         .or_else(|| details["reason"].as_str())

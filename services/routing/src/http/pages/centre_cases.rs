@@ -34,11 +34,16 @@ pub(super) struct Filters {
     pub to: String,
     pub q: String,
     pub cursor: String,
+    /// Lines per page (1 to [`PAGE`]; [`PAGE`] when absent or not a number).
+    pub limit: i64,
 }
 
 impl Filters {
     fn parse(raw: Option<&str>) -> Self {
-        let mut f = Self::default();
+        let mut f = Self {
+            limit: PAGE,
+            ..Self::default()
+        };
         for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
             let v: String = v.chars().take(200).collect();
             match k.as_ref() {
@@ -52,6 +57,7 @@ impl Filters {
                 "to" => f.to = v,
                 "q" => f.q = v,
                 "cursor" => f.cursor = v,
+                "limit" => f.limit = v.parse().map_or(PAGE, |n: i64| n.clamp(1, PAGE)),
                 _ => {}
             }
         }
@@ -70,7 +76,7 @@ impl Filters {
             from: some(&self.from),
             to: some(&self.to),
             q: some(&self.q),
-            limit: Some(PAGE),
+            limit: Some(self.limit),
             cursor: some(&self.cursor),
             ..ListQuery::default()
         }
@@ -100,6 +106,9 @@ impl Filters {
         }
         if self.soon {
             parts.push("soon=1".into());
+        }
+        if self.limit != PAGE {
+            parts.push(format!("limit={}", self.limit));
         }
         parts.join("&")
     }

@@ -38,6 +38,9 @@ struct OverduePage {
     capped: bool,
 }
 
+/// A reminder or escalation of a listed case: case, action, details, when, handler.
+type Trace = (Uuid, String, serde_json::Value, DateTime<Utc>, Option<Uuid>);
+
 /// `GET /console/overdue`.
 pub(super) async fn page(
     State(state): State<RoutingState>,
@@ -58,7 +61,7 @@ pub(super) async fn page(
     let mut tx = state.db.tenant(staff.tenant).await?;
     let t = tx.tenant().as_uuid();
     // Who was told: reminders go to the handler and supervisors, escalations add one.
-    let traces: Vec<(Uuid, String, serde_json::Value, DateTime<Utc>, Option<Uuid>)> =
+    let traces: Vec<Trace> =
         sqlx::query_as(
             "SELECT tl.case_id, tl.action, tl.details, tl.occurred_at, c.assignee_id \
              FROM routing.case_timeline tl JOIN routing.cases c ON c.tenant_id = tl.tenant_id AND c.id = tl.case_id \
