@@ -1,6 +1,6 @@
 // The staff console's screenshots in docs/screenshots/, taken from the running demo:
-// a grid worker's pages on a phone (360 × 640) and the township centre's on a desktop
-// (1280 × 800). Run through infra/screenshots, which starts the demo; not a test.
+// a grid worker's pages on a phone (360 × 640: cases, a case, 代为上报, notices) and
+// the township centre's on a desktop (1280 × 800). Run through infra/screenshots, which starts the demo; not a test.
 //   node screenshots.mjs [output folder]      (default: docs/screenshots of the repository)
 // Pages the server does not have (404) are reported and skipped.
 
@@ -61,6 +61,8 @@ try {
   const href = await worker.page.locator('a[href^="/console/cases/"]').first().getAttribute('href', { timeout: 5_000 }).catch(() => null);
   if (href) await shoot(worker.page, href, 'worker-case');
   else console.log('skipped worker-case: no case link on /console');
+  await shoot(worker.page, '/console/report', 'worker-assisted-report-360');
+  await shoot(worker.page, '/console/notices', 'worker-notices-360');
   await worker.ctx.close();
 
   // The queue of the demo's second township, which holds new cases for its centre.
