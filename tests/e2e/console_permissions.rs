@@ -26,8 +26,9 @@ const EVERYONE: &[Who] = &[Worker, Leader, Centre, Admin];
 
 /// Every console route: method, path and the roles that may use it; the others get the
 /// 403 page. `{case}` is a case of the township assigned to the worker, `{extension}`
-/// a pending extension request on it. A POST carries the session's CSRF token and no
-/// other field: a role that may use the route is told what is missing, never refused.
+/// a pending extension request on it. A POST (`MULTIPART`: a form with photos) carries
+/// the session's CSRF token and no other field: a role that may use the route is told
+/// what is missing, never refused.
 const ROUTES: &[(&str, &str, &[Who])] = &[
     ("GET", "/console", &[Worker, Leader, Centre]),
     ("GET", "/console?tab=done", &[Worker, Leader, Centre]),
@@ -39,6 +40,8 @@ const ROUTES: &[(&str, &str, &[Who])] = &[
     ("GET", "/console/follow-ups", &[Centre]),
     ("GET", "/console/notices", EVERYONE),
     ("POST", "/console/notices/read-all", EVERYONE),
+    ("GET", "/console/report", &[Worker, Leader, Centre]),
+    ("MULTIPART", "/console/report", &[Worker, Leader, Centre]),
     (
         "POST",
         "/console/cases/{case}/acknowledge",
@@ -141,6 +144,10 @@ async fn call(b: &Browser, method: &str, path: &str, csrf: &str) -> Page {
     match method {
         "GET" => b.get(path).await,
         "POST" => b.post(path, &[("_csrf", csrf)]).await,
+        "MULTIPART" => {
+            let form = reqwest::multipart::Form::new().text("_csrf", csrf.to_owned());
+            b.upload(path, form).await
+        }
         other => panic!("no method {other}"),
     }
 }
