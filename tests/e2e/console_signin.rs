@@ -94,14 +94,14 @@ async fn every_role_signs_in_at_login_and_lands_on_its_home() {
             "/console",
             "王网格",
             "cshome镇",
-            "案件工作台即将上线",
+            "我的案件",
         ),
         (
             &fx.logins.leader,
             "/console",
             "李网格长",
             "cshome镇",
-            "案件工作台即将上线",
+            "我的案件",
         ),
         (
             &fx.logins.centre,

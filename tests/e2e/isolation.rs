@@ -177,6 +177,18 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
     .execute(&mut owner)
     .await
     .expect("arranging");
+    // The worker asks for more time (arranged directly: this case's 40-working-day
+    // resolution target is beyond what a request may ask for).
+    sqlx::query(
+        "INSERT INTO routing.extension_requests (id, tenant_id, case_id, requested_by, reason, requested_until) \
+         VALUES (gen_random_uuid(), $1, $2::uuid, $3, '等待材料', now() + interval '90 days')",
+    )
+    .bind(fx.tenant.as_uuid())
+    .bind(&case_id)
+    .bind(fx.worker.as_uuid())
+    .execute(&mut owner)
+    .await
+    .expect("arranging");
     // The township centre sends the case to the county, which comments on it.
     let centre = app
         .routing

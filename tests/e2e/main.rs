@@ -1,13 +1,19 @@
 //! End-to-end tests across the services, against real PostgreSQL, NATS and S3.
 
 mod admin_pages;
+mod assisted_page;
 mod bad_input;
 mod case_list;
 mod case_uploads;
+mod console_centre;
+mod console_notices;
+mod console_permissions;
 mod console_signin;
+mod console_worker;
 mod delivery;
 mod directory;
 mod edge;
+mod extensions;
 mod intake_api;
 mod intake_hardening;
 mod intake_housekeeping;

@@ -91,6 +91,15 @@ impl Browser {
         }
     }
 
+    /// The same browser (its cookies) at another base URL: another service of the same
+    /// site, as an ingress would route to it.
+    pub fn at(&self, base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: self.http.clone(),
+        }
+    }
+
     /// GET a page.
     pub async fn get(&self, path: &str) -> Page {
         Page::read(

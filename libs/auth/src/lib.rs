@@ -21,6 +21,7 @@ mod reset;
 mod secret;
 mod sessions;
 mod signin;
+mod township;
 
 pub use api_tokens::{
     ApiTokenInfo, NewApiToken, create_api_token, list_api_tokens, revoke_api_token,
@@ -45,3 +46,4 @@ pub use reset::{
 };
 pub use sessions::{SignedIn, end_all_sessions, end_session};
 pub use signin::{SigninThrottle, normalise_login, sign_in};
+pub use township::township_name;

@@ -47,6 +47,13 @@ pub const STAFF_CSS: Asset = Asset::css("staff.css", include_str!("../static/sta
 /// The staff header's script: fills the unread-notices badge from `/api/v1/inbox`.
 pub const HEADER_JS: Asset = Asset::js("header.js", include_str!("../static/header.js"));
 
+/// The console's case pages' stylesheet: cards, big buttons, countdowns.
+pub const CONSOLE_CSS: Asset = Asset::css("console.css", include_str!("../static/console.css"));
+
+/// The console's case pages' script (an enhancement only): live countdowns, standard
+/// phrases filled in place, photos shrunk before upload.
+pub const CONSOLE_JS: Asset = Asset::js("console.js", include_str!("../static/console.js"));
+
 /// A service's set of files, served together under one version.
 #[derive(Debug)]
 pub struct Assets {

@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use mashang_auth::{CSRF_HEADER, SESSION_COOKIE};
 
 /// The name of the hidden form field that carries the CSRF token.
@@ -49,31 +50,78 @@ pub async fn form_csrf(State(limits): State<FormLimits>, request: Request, next:
         .unwrap_or("")
         .to_owned();
     let multipart = content_type.starts_with("multipart/form-data");
-    let limit = if multipart {
-        limits.multipart
-    } else {
-        limits.form
-    };
     let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, limit).await else {
+    let read = if multipart {
+        peek_multipart(&content_type, body, limits.multipart).await
+    } else {
+        read_form(&content_type, body, limits.form).await
+    };
+    let Some((token, body)) = read else {
         return (
             StatusCode::PAYLOAD_TOO_LARGE,
             crate::strings::FORM_TOO_LARGE,
         )
             .into_response();
     };
-    let token = if content_type.starts_with("application/x-www-form-urlencoded") {
-        urlencoded_csrf(&content_type, bytes.clone()).await
-    } else if multipart {
-        multipart_csrf(&content_type, &bytes)
-    } else {
-        None
-    };
     if let Some(value) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
         parts.headers.insert(CSRF_HEADER, value);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// A URL-encoded (or other) form read whole, up to `limit`: its token and the body.
+async fn read_form(content_type: &str, body: Body, limit: usize) -> Option<(Option<String>, Body)> {
+    let bytes = to_bytes(body, limit).await.ok()?;
+    let token = if content_type.starts_with("application/x-www-form-urlencoded") {
+        urlencoded_csrf(content_type, bytes.clone()).await
+    } else {
+        None
+    };
+    Some((token, Body::from(bytes)))
+}
+
+/// How much of a multipart body is read to find a token sent first.
+const PEEK: usize = 64 * 1024;
+
+/// A multipart form's token. Browsers send fields in the form's order, so a form
+/// whose hidden token comes first has it in the first few hundred bytes: then only
+/// that much is read and the rest (photos) streams on to the handler, which spools it
+/// to disk. A token further in is found by reading the whole body, up to `limit`.
+async fn peek_multipart(
+    content_type: &str,
+    body: Body,
+    limit: usize,
+) -> Option<(Option<String>, Body)> {
+    let mut stream = body.into_data_stream();
+    let mut prefix = Vec::new();
+    while prefix.len() < PEEK.min(limit) {
+        match stream.next().await {
+            Some(Ok(chunk)) => {
+                prefix.extend_from_slice(&chunk);
+                if prefix.len() > limit {
+                    return None;
+                }
+                if let Some(token) = multipart_field(content_type, &prefix, true) {
+                    let head = futures::stream::once(async move { Ok(Bytes::from(prefix)) });
+                    return Some((Some(token), Body::from_stream(head.chain(stream))));
+                }
+            }
+            Some(Err(_)) => return None,
+            None => {
+                let token = multipart_csrf(content_type, &prefix);
+                return Some((token, Body::from(prefix)));
+            }
+        }
+    }
+    let rest = to_bytes(
+        Body::from_stream(stream),
+        limit.saturating_sub(prefix.len()),
+    )
+    .await
+    .ok()?;
+    prefix.extend_from_slice(&rest);
+    let token = multipart_csrf(content_type, &prefix);
+    Some((token, Body::from(prefix)))
 }
 
 /// Whether the request may carry a session cookie (only then is there a token to
@@ -108,6 +156,12 @@ async fn urlencoded_csrf(content_type: &str, bytes: Bytes) -> Option<String> {
 
 /// The token field of a multipart body: the part named [`FIELD`], read as text.
 fn multipart_csrf(content_type: &str, body: &[u8]) -> Option<String> {
+    multipart_field(content_type, body, false)
+}
+
+/// The part named [`FIELD`] of `body`; with `complete`, only a part whose closing
+/// delimiter has arrived (`body` may be the start of a longer one).
+fn multipart_field(content_type: &str, body: &[u8], complete: bool) -> Option<String> {
     let boundary = content_type
         .split(';')
         .filter_map(|p| p.trim().strip_prefix("boundary="))
@@ -119,7 +173,11 @@ fn multipart_csrf(content_type: &str, body: &[u8]) -> Option<String> {
     let mut rest = body;
     while let Some(at) = find(rest, delimiter) {
         rest = &rest[at + delimiter.len()..];
-        let end = find(rest, delimiter).unwrap_or(rest.len());
+        let end = match find(rest, delimiter) {
+            Some(end) => end,
+            None if complete => return None,
+            None => rest.len(),
+        };
         let part = &rest[..end];
         if let Some(split) = find(part, b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&part[..split]).to_ascii_lowercase();
@@ -201,6 +259,39 @@ Content-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\na,b\r\n
         assert_eq!(
             post_form("other=1", "_csrf=tok-9").await,
             "none|_csrf=tok-9"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_sent_first_is_read_without_reading_the_rest_of_the_body() {
+        let boundary = "multipart/form-data; boundary=XyZ";
+        let head =
+            "--XyZ\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntok-42\r\n--XyZ\r\n";
+        let tail = "Content-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\n\r\nJPEG\r\n--XyZ--\r\n";
+        // The token arrives split over two chunks; the photo's chunk is never a
+        // prefix of the body the middleware waits for.
+        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(Bytes::from(&head[..60])),
+            Ok(Bytes::from(&head[60..])),
+            Ok(Bytes::from(tail)),
+        ];
+        let body = Body::from_stream(futures::stream::iter(chunks));
+        let (token, body) = peek_multipart(boundary, body, 80)
+            .await
+            .expect("the token is found before the limit");
+        assert_eq!(token.as_deref(), Some("tok-42"));
+        let whole = to_bytes(body, 4096).await.expect("the body streams on");
+        assert_eq!(whole, format!("{head}{tail}").as_bytes());
+        // A token after the file: the whole body is read, within the limit.
+        let late = format!("--XyZ\r\n{tail}").replace("--XyZ--\r\n", head) + "--XyZ--\r\n";
+        let body = Body::from(late.clone());
+        let (token, _) = peek_multipart(boundary, body, 4096).await.expect("read");
+        assert_eq!(token.as_deref(), Some("tok-42"));
+        assert!(
+            peek_multipart(boundary, Body::from(late), 100)
+                .await
+                .is_none(),
+            "over the limit"
         );
     }
 }

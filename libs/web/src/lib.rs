@@ -8,11 +8,13 @@ pub mod assets;
 pub mod csrf;
 pub mod headers;
 mod lang;
+pub mod staff;
 pub mod strings;
 
 pub use assets::{Asset, Assets};
 pub use headers::{CITIZEN, PageHeaders, STAFF};
 pub use lang::Lang;
+pub use staff::{Nav, StaffHeader};
 
 #[cfg(test)]
 mod tests {

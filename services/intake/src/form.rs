@@ -110,6 +110,10 @@ pub struct TypedFields {
     pub lat: String,
     /// Longitude as typed.
     pub lng: String,
+    /// The grid chosen on the staff's 代为上报 page (a node id).
+    pub grid: String,
+    /// The staff form's own idempotency key.
+    pub form_key: String,
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -339,6 +343,14 @@ async fn read_into(
             "share_location" => {
                 let text = read_text(field, &name).await?;
                 out.raw.share_location = Some(matches!(text.trim(), "1" | "true" | "on" | "yes"));
+            }
+            "grid" | "form_key" => {
+                let text = read_text(field, &name).await?;
+                if name == "grid" {
+                    out.typed.grid = text;
+                } else {
+                    out.typed.form_key = text;
+                }
             }
             "website" => {
                 let text = read_text(field, &name).await?;

@@ -58,6 +58,7 @@ pub fn router(state: IntakeState) -> Router {
             axum::routing::post(crate::rating::rate)
                 .layer(DefaultBodyLimit::max(RATING_BODY_LIMIT)),
         )
+        .merge(crate::assisted::routes(body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.limits.clone(),
             crate::limits::by_address,

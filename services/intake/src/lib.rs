@@ -3,6 +3,7 @@
 //! status kept in step with routing's case events.
 
 mod assets;
+mod assisted;
 mod attachments;
 mod consumer;
 mod form;

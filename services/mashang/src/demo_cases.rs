@@ -3,7 +3,9 @@
 //! demo, and the grid worker takes them through the workflow API to four states: new,
 //! acknowledged (已电话联系), resolved awaiting follow-up (回访), and overdue (its
 //! first-response deadline moved into the past, so the timers remind and escalate it
-//! as they would a real late case). A township that has cases is left alone.
+//! as they would a real late case). The second such township then holds new cases for
+//! the township centre's triage (人工受理), and a fifth report waits in its queue. A
+//! township that has cases is left alone.
 
 use std::time::Duration;
 
@@ -20,6 +22,9 @@ const REPORTS: [(&str, Fate); 4] = [
     ("灌溉水渠堵塞，下游几户没法浇地", Fate::Resolved),
     ("路边护栏被撞断，小孩上学经过很危险", Fate::Overdue),
 ];
+
+/// The report that waits in the triage queue of the township that holds new cases.
+const TRIAGED: &str = "小区门口下水道井盖松动，车一压就响";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fate {
@@ -41,6 +46,7 @@ pub async fn seed_cases(
         .build()
         .context("an HTTP client")?;
     let mut owner = sqlx::PgConnection::connect(owner_url).await?;
+    let mut seeded = 0;
     for township in townships {
         let Some(worker) = township.logins.iter().find(|l| l.role == "grid_worker") else {
             continue;
@@ -69,6 +75,12 @@ pub async fn seed_cases(
         )
         .await
         .with_context(|| format!("seeding the cases of {}", township.name))?;
+        seeded += 1;
+        if seeded == 2 {
+            demo.triage(township, &qr.token, &mut owner)
+                .await
+                .with_context(|| format!("seeding the triage queue of {}", township.name))?;
+        }
     }
     Ok(())
 }
@@ -143,6 +155,43 @@ impl Demo<'_> {
                 make_overdue(owner, township, id).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Turns on triage for the township (new cases wait for the centre) and submits a
+    /// report that waits in its queue.
+    async fn triage(
+        &self,
+        township: &DemoTownship,
+        qr_token: &str,
+        owner: &mut sqlx::PgConnection,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO routing.tenant_settings (tenant_id, triage_mode) VALUES ($1, 'triage') \
+             ON CONFLICT (tenant_id) DO UPDATE SET triage_mode = 'triage'",
+        )
+        .bind(township.id.as_uuid())
+        .execute(&mut *owner)
+        .await?;
+        let qr = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/qr/{qr_token}"),
+                None,
+                None,
+            )
+            .await?;
+        let category = qr["categories"][0]["code"]
+            .as_str()
+            .context("the QR code lists no categories")?;
+        let body = json!({
+            "qr_token": qr_token,
+            "category": category,
+            "description": TRIAGED,
+            "contact_phone": "13900001010",
+        });
+        self.call(reqwest::Method::POST, "/api/v1/reports", Some(&body), None)
+            .await?;
         Ok(())
     }
 

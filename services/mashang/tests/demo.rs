@@ -312,6 +312,32 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
         (!case["supervisors"].as_array()?.is_empty()).then_some(())
     })
     .await;
+    // The second township holds new cases for its centre: one waits in the triage queue.
+    let centre = townships[1]["logins"]
+        .as_array()
+        .expect("logins")
+        .iter()
+        .find(|l| l["role"] == "township_centre")
+        .expect("a centre login")
+        .clone();
+    let centre_token = sign_in(&http, &base, &centre).await;
+    poll("the triage case", async || {
+        let list: Value = http
+            .get(format!("{base}/api/v1/cases?triage=true"))
+            .bearer_auth(&centre_token)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let waiting = list["cases"].as_array()?;
+        (waiting.len() == 1
+            && waiting[0]["state"] == "created"
+            && waiting[0]["assignee_id"].is_null())
+        .then_some(())
+    })
+    .await;
     drop(demo);
     assert!(
         exported.load(Ordering::SeqCst) > 0,

@@ -1,4 +1,5 @@
-//! Notification's HTTP surface: the signed-in person's in-app inbox.
+//! Notification's HTTP surface: the signed-in person's in-app inbox, as JSON and as
+//! the notices page.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -17,6 +18,7 @@ pub fn router(state: NotificationState) -> Router {
     Router::new()
         .route("/api/v1/inbox", get(inbox))
         .route("/api/v1/inbox/{id}/read", post(read))
+        .merge(crate::pages::routes())
         .with_state(state)
 }
 

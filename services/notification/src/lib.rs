@@ -3,6 +3,7 @@
 
 mod http;
 pub mod notices;
+mod pages;
 pub mod updates;
 
 use std::sync::Arc;

@@ -124,3 +124,115 @@ pub async fn mark_read(tx: &mut TenantTx, user: UserId, id: Uuid) -> Result<bool
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Where a page of notices starts: below the notice created at `created_at` with `id`
+/// (newest first), as carried by the page's "older" link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Before {
+    /// The last shown notice's creation time.
+    pub created_at: DateTime<Utc>,
+    /// Its id, to order notices created in the same microsecond.
+    pub id: Uuid,
+}
+
+impl Before {
+    /// `{microseconds since 1970}.{id}`, the form the link carries.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.created_at.timestamp_micros(), self.id)
+    }
+
+    /// The cursor of a link; `None` for anything else.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (micros, id) = raw.split_once('.')?;
+        Some(Self {
+            created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// A page of `user`'s notices, newest first, starting below `before`; one more than
+/// `limit` is read to tell whether an older page exists.
+pub async fn page_for_user(
+    tx: &mut TenantTx,
+    user: UserId,
+    before: Option<Before>,
+    limit: i64,
+) -> Result<Vec<Notice>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, case_id, kind, title, body, created_at, read_at FROM notification.notices \
+         WHERE tenant_id = $1 AND user_id = $2 \
+           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
+         ORDER BY created_at DESC, id DESC LIMIT $5",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(user.as_uuid())
+    .bind(before.map(|b| b.created_at))
+    .bind(before.map(|b| b.id))
+    .bind(limit + 1)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// How many of `user`'s notices are unread, counted up to `cap`.
+pub async fn unread(tx: &mut TenantTx, user: UserId, cap: i64) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM (SELECT 1 FROM notification.notices \
+         WHERE tenant_id = $1 AND user_id = $2 AND read_at IS NULL LIMIT $3) AS u",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(user.as_uuid())
+    .bind(cap)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n)
+}
+
+/// Marks every notice of `user` read.
+pub async fn mark_all_read(tx: &mut TenantTx, user: UserId) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE notification.notices SET read_at = now() \
+         WHERE tenant_id = $1 AND user_id = $2 AND read_at IS NULL",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(user.as_uuid())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Marks a notice of `user` read as it is opened: `None` when there is no such notice
+/// of theirs, else the case it is about.
+pub async fn open(
+    tx: &mut TenantTx,
+    user: UserId,
+    id: Uuid,
+) -> Result<Option<Option<Uuid>>, sqlx::Error> {
+    let row: Option<(Option<Uuid>,)> = sqlx::query_as(
+        "UPDATE notification.notices SET read_at = coalesce(read_at, now()) \
+         WHERE tenant_id = $1 AND user_id = $2 AND id = $3 RETURNING case_id",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(user.as_uuid())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(case,)| case))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_as_written_and_nothing_else_reads() {
+        let before = Before {
+            created_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).expect("a time"),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Before::parse(&before.encode()), Some(before));
+        for bad in ["", "1", "x.y", "1.not-a-uuid", "99999999999999999999.0"] {
+            assert_eq!(Before::parse(bad), None, "{bad}");
+        }
+    }
+}

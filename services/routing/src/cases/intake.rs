@@ -104,6 +104,7 @@ impl Handler for ReportHandler {
                     report.submitted_at,
                 )),
                 follow_up: None,
+                resolution_extension: None,
             },
             escalations: EscalationRecord::default(),
             in_triage: held,

@@ -7,13 +7,14 @@
 use std::pin::pin;
 
 use axum::Router;
+use axum::extract::multipart::Field;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
+use mashang_auth::{Auth, Principal};
 use mashang_db::TenantTx;
-use mashang_domain::{AttachmentId, CaseId, GridNodeId, UserId};
+use mashang_domain::{AttachmentId, CaseId, GridNodeId, TenantId, UserId};
 use mashang_http::{ApiError, ApiJson};
 use mashang_storage::{BlobKey, ContentKind, UploadError, UploadLimits};
 use serde::Serialize;
@@ -40,8 +41,8 @@ pub(super) fn routes() -> Router<RoutingState> {
 
 /// What an upload answers.
 #[derive(Debug, Serialize)]
-struct Uploaded {
-    id: Uuid,
+pub(super) struct Uploaded {
+    pub(super) id: Uuid,
     content_type: &'static str,
     size_bytes: u64,
 }
@@ -53,11 +54,35 @@ async fn upload(
     mut multipart: Multipart,
 ) -> Result<(StatusCode, ApiJson<Uploaded>), ApiError> {
     let id: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let (tenant, user) = may_upload(&state, &principal, id).await?;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::BadRequest(format!(
+            "the multipart body could not be read: {}",
+            e.body_text()
+        ))
+    };
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let uploaded = store(&state, tenant, user, id, field).await?;
+        return Ok((StatusCode::CREATED, ApiJson(uploaded)));
+    }
+    Err(ApiError::field("file", "必填 (required)"))
+}
+
+/// Checks that `principal` may add a photo to case `id` (township staff who may work
+/// it, and the case has room for another): their township and user.
+pub(super) async fn may_upload(
+    state: &RoutingState,
+    principal: &Principal,
+    id: CaseId,
+) -> Result<(TenantId, UserId), ApiError> {
     let user = principal.user().ok_or_else(|| {
         ApiError::Forbidden("只有乡镇工作人员可以上传 (township staff only)".to_owned())
     })?;
     let tenant = principal.tenant().ok_or(ApiError::NotFound)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
+    let mut tx = tenant_tx(state, principal).await?;
     let case = load(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     let ancestry = nodes::ancestry(&mut tx, GridNodeId::from_uuid(case.grid_node_id)).await?;
     let (held,): (i64,) = sqlx::query_as(
@@ -69,7 +94,7 @@ async fn upload(
     .await?;
     tx.commit().await?;
     allow(
-        &principal,
+        principal,
         Action::WorkCase,
         Target::Case {
             ancestry: &ancestry,
@@ -81,80 +106,78 @@ async fn upload(
             "这个案件的照片已满 {MAX_PHOTOS_PER_CASE} 张 (the case already holds {MAX_PHOTOS_PER_CASE} photos)"
         )));
     }
+    Ok((tenant, user))
+}
+
+/// Keeps one uploaded photo of case `id` by `user` (after [`may_upload`]): checked by
+/// content and size, stored in the township's blob store and recorded.
+pub(super) async fn store(
+    state: &RoutingState,
+    tenant: TenantId,
+    user: UserId,
+    id: CaseId,
+    field: Field<'_>,
+) -> Result<Uploaded, ApiError> {
     let blobs = state.blobs.clone().ok_or_else(|| {
         ApiError::Unavailable("文件存储未配置 (no blob store configured for this service)".into())
     })?;
-
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::BadRequest(format!(
-            "the multipart body could not be read: {}",
-            e.body_text()
-        ))
+    let limits = UploadLimits {
+        max_bytes: MAX_STAFF_PHOTO_BYTES,
+        allowed: &[ContentKind::Photo],
     };
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        if field.name() != Some("file") {
-            continue;
+    let spooled = match mashang_storage::spool(pin!(field), &limits).await {
+        Ok(s) => s,
+        Err(UploadError::UnsupportedType) => {
+            return Err(ApiError::UnsupportedMediaType(
+                "只接受照片（JPEG、PNG、WebP、HEIC）(photos only: JPEG, PNG, WebP, HEIC)"
+                    .to_owned(),
+            ));
         }
-        let limits = UploadLimits {
-            max_bytes: MAX_STAFF_PHOTO_BYTES,
-            allowed: &[ContentKind::Photo],
-        };
-        let spooled = match mashang_storage::spool(pin!(field), &limits).await {
-            Ok(s) => s,
-            Err(UploadError::UnsupportedType) => {
-                return Err(ApiError::UnsupportedMediaType(
-                    "只接受照片（JPEG、PNG、WebP、HEIC）(photos only: JPEG, PNG, WebP, HEIC)"
-                        .to_owned(),
-                ));
-            }
-            Err(UploadError::TooLarge { .. }) => {
-                return Err(ApiError::PayloadTooLarge(
-                    "照片超过10MB (the photo is over 10 MB)".to_owned(),
-                ));
-            }
-            Err(UploadError::Empty) => {
-                return Err(ApiError::field("file", "文件是空的 (empty file)"));
-            }
-            Err(err) => return Err(ApiError::BadRequest(format!("the upload failed: {err}"))),
-        };
-        let attachment = AttachmentId::new();
-        let key =
-            BlobKey::new(tenant, "staff", &attachment.to_string()).map_err(ApiError::internal)?;
-        blobs
-            .put_file(&key, &spooled)
-            .await
-            .map_err(ApiError::internal)?;
-        let uploaded = Uploaded {
-            id: attachment.as_uuid(),
-            content_type: spooled.content_type(),
-            size_bytes: spooled.size(),
-        };
-        let mut tx = state.db.tenant(tenant).await?;
-        let recorded = sqlx::query(
-            "INSERT INTO routing.case_attachments \
-               (id, tenant_id, case_id, uploaded_by, blob_key, content_type, size_bytes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(uploaded.id)
-        .bind(tenant.as_uuid())
-        .bind(id.as_uuid())
-        .bind(user.as_uuid())
-        .bind(key.as_str())
-        .bind(uploaded.content_type)
-        .bind(uploaded.size_bytes as i64)
-        .execute(&mut *tx)
-        .await;
-        match recorded {
-            Ok(_) => tx.commit().await?,
-            Err(err) => {
-                // Nothing refers to the file: take it away again.
-                let _ = blobs.delete(&key).await;
-                return Err(err.into());
-            }
+        Err(UploadError::TooLarge { .. }) => {
+            return Err(ApiError::PayloadTooLarge(
+                "照片超过10MB (the photo is over 10 MB)".to_owned(),
+            ));
         }
-        return Ok((StatusCode::CREATED, ApiJson(uploaded)));
+        Err(UploadError::Empty) => {
+            return Err(ApiError::field("file", "文件是空的 (empty file)"));
+        }
+        Err(err) => return Err(ApiError::BadRequest(format!("the upload failed: {err}"))),
+    };
+    let attachment = AttachmentId::new();
+    let key = BlobKey::new(tenant, "staff", &attachment.to_string()).map_err(ApiError::internal)?;
+    blobs
+        .put_file(&key, &spooled)
+        .await
+        .map_err(ApiError::internal)?;
+    let uploaded = Uploaded {
+        id: attachment.as_uuid(),
+        content_type: spooled.content_type(),
+        size_bytes: spooled.size(),
+    };
+    let mut tx = state.db.tenant(tenant).await?;
+    let recorded = sqlx::query(
+        "INSERT INTO routing.case_attachments \
+           (id, tenant_id, case_id, uploaded_by, blob_key, content_type, size_bytes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uploaded.id)
+    .bind(tenant.as_uuid())
+    .bind(id.as_uuid())
+    .bind(user.as_uuid())
+    .bind(key.as_str())
+    .bind(uploaded.content_type)
+    .bind(uploaded.size_bytes as i64)
+    .execute(&mut *tx)
+    .await;
+    match recorded {
+        Ok(_) => tx.commit().await?,
+        Err(err) => {
+            // Nothing refers to the file: take it away again.
+            let _ = blobs.delete(&key).await;
+            return Err(err.into());
+        }
     }
-    Err(ApiError::field("file", "必填 (required)"))
+    Ok(uploaded)
 }
 
 /// Refuses a resolution naming a photo that `user` did not upload to `case`.

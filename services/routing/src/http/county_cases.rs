@@ -42,14 +42,26 @@ async fn request(
     ApiJson(body): ApiJson<RequestBody>,
 ) -> Result<StatusCode, ApiError> {
     let id: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
+    request_county(&state, &principal, id, body.note).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a case up to the county for `principal` (the console's form calls this too).
+pub(crate) async fn request_county(
+    state: &RoutingState,
+    principal: &mashang_auth::Principal,
+    id: CaseId,
+    note: Option<String>,
+) -> Result<(), ApiError> {
+    let body = RequestBody { note };
+    let mut tx = tenant_tx(state, principal).await?;
     let record = load_for_update(&mut tx, id)
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)?;
     let ancestry = nodes::ancestry(&mut tx, record.grid_node_id).await?;
     allow(
-        &principal,
+        principal,
         Action::RequestCounty,
         Target::Case {
             ancestry: &ancestry,
@@ -86,7 +98,7 @@ async fn request(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// A case a township sent up, as the county's list shows it.

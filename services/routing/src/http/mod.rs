@@ -10,6 +10,7 @@ mod cases;
 mod categories;
 mod county;
 mod county_cases;
+mod extensions;
 mod grid;
 mod pages;
 mod people;
@@ -43,6 +44,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(tokens::routes())
         .merge(settings::routes())
         .merge(reapply::routes())
+        .merge(extensions::routes())
         .merge(transfer::routes())
         .merge(cases::routes())
         .merge(attachments::routes())

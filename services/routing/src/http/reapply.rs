@@ -32,13 +32,23 @@ async fn reapply(
     Path(id): Path<String>,
 ) -> Result<ApiJson<CaseView>, ApiError> {
     let id: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
+    reapply_policy(&state, &principal, id).await.map(ApiJson)
+}
+
+/// Brings case `id` under the policy now in force, for `principal` (the console's
+/// form calls this too): the case as it is afterwards, the phone masked.
+pub(crate) async fn reapply_policy(
+    state: &RoutingState,
+    principal: &mashang_auth::Principal,
+    id: CaseId,
+) -> Result<CaseView, ApiError> {
+    let mut tx = tenant_tx(state, principal).await?;
     let mut case = record::load_for_update(&mut tx, id)
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)?;
     // Another township's case is not found, whoever asks; then the role decides.
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
+    allow(principal, Action::ConfigureRouting, Target::Township)?;
     if case.facts.state.is_final() {
         return Err(ApiError::Conflict(
             "案件已结束，不再计时 (the case is finished; it has no deadlines to change)".into(),
@@ -91,5 +101,5 @@ async fn reapply(
         .await
         .map_err(ApiError::internal)?;
     tx.commit().await?;
-    Ok(ApiJson(view))
+    Ok(view)
 }

@@ -21,6 +21,10 @@ pub struct Clocks {
     /// Follow-up.
     #[serde(default)]
     pub follow_up: Option<TargetClock>,
+    /// An approved extension of the resolution deadline (申请延期), for the clock
+    /// that was running when it was approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_extension: Option<super::extension::Extension>,
 }
 
 impl Clocks {

@@ -27,6 +27,7 @@ pub async fn reschedule(
             continue;
         };
         let points = clock.schedule(&record.sla, calendar)?;
+        let points = super::extension::stretch(&record.clocks, clock, points);
         if let Some(breach) = points.iter().find(|p| p.kind == TimerKind::Breach) {
             match target {
                 TargetKind::FirstResponse => deadlines.first_response = Some(breach.due),

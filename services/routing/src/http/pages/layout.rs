@@ -8,78 +8,40 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use mashang_auth::permissions::{Action, Target, allows};
-use mashang_auth::{MaybeSignedIn, Principal, PrincipalKind};
+use mashang_auth::{MaybeSignedIn, Principal};
 use mashang_domain::TenantId;
-use mashang_domain::role::Role;
 use mashang_http::ApiError;
-use mashang_web::strings;
+use mashang_web::{StaffHeader, strings};
 
 use crate::RoutingState;
 use crate::directory::DirectoryError;
 
 /// Where every staff member signs in.
-pub(super) const LOGIN: &str = "/login";
-
-/// What the header says in place of a township for county staff.
-const COUNTY_CENTRE: &str = "县综治中心";
+pub(super) const LOGIN: &str = mashang_web::staff::LOGIN;
 
 /// The sign-in page that returns to `next` afterwards (when `next` is a path on this
 /// site).
 pub(super) fn login_then(next: Option<&str>) -> String {
-    match next.filter(|n| safe_next(n)) {
-        Some(next) => format!("{LOGIN}?next={}", percent_encode(next)),
-        None => LOGIN.to_owned(),
-    }
+    mashang_web::staff::login_then(next)
 }
 
-/// Whether `next` is a relative path on this site: one leading `/`, never `//` or a
-/// backslash (which browsers read as another host), no control characters, and not
-/// the sign-in pages themselves (which would send a signed-in person round in circles).
+/// Whether `next` is a relative path on this site (see
+/// [`mashang_web::staff::safe_next`]).
 pub(super) fn safe_next(next: &str) -> bool {
-    next.starts_with('/')
-        && !next.starts_with("/login")
-        && !next.starts_with("/logout")
-        && !next.starts_with("//")
-        && !next.contains('\\')
-        && next.len() <= 512
-        && !next.chars().any(char::is_control)
+    mashang_web::staff::safe_next(next)
 }
 
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Where a person lands after signing in. County staff go to the county's pages;
-/// for a township person holding several roles the first of the township centre
-/// (its queue), the administrator (`/admin`) and the grid and village roles (their
-/// cases) wins: the centre's work is the most time-bound, the administrator's the
-/// least.
+/// Where a person lands after signing in (see [`mashang_web::staff::home_of`]).
 pub(super) fn home_of(principal: &Principal) -> &'static str {
-    if matches!(principal.kind, PrincipalKind::County { .. }) {
-        "/county"
-    } else if principal.has_role(Role::TownshipCentre) {
-        "/console/queue"
-    } else if principal.has_role(Role::TownshipAdmin) {
-        "/admin"
-    } else if [Role::GridWorker, Role::GridLeader, Role::VillageHead]
-        .into_iter()
-        .any(|r| principal.has_role(r))
-    {
-        "/console"
-    } else {
-        "/admin"
-    }
+    mashang_web::staff::home_of(principal)
 }
 
-/// The signed-in person's frame around every page.
+/// Which sections the signed-in person may open; the rules live in the shared page
+/// layer so every service's header agrees.
+pub(super) use mashang_web::staff::Nav;
+
+/// The signed-in person's frame around every page: the shared staff header
+/// ([`StaffHeader`]) as routing's templates read it.
 #[derive(Clone, Debug)]
 pub(super) struct Chrome {
     /// Their name.
@@ -99,25 +61,10 @@ impl Chrome {
     /// staff: the county centre).
     pub async fn of(state: &RoutingState, principal: &Principal) -> Result<Self, PageError> {
         let township = match principal.tenant() {
-            Some(tenant) => {
-                let mut tx = state.db.tenant(tenant).await?;
-                let (township,): (String,) =
-                    sqlx::query_as("SELECT name FROM routing.tenants WHERE id = $1")
-                        .bind(tenant.as_uuid())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                tx.commit().await?;
-                township
-            }
-            None => COUNTY_CENTRE.to_owned(),
+            Some(tenant) => Some(mashang_auth::township_name(&state.db, tenant).await?),
+            None => None,
         };
-        Ok(Self {
-            name: principal.name.clone(),
-            township,
-            csrf: principal.csrf.clone().unwrap_or_default(),
-            nav: Nav::of(principal),
-            home: home_of(principal),
-        })
+        Ok(StaffHeader::new(principal, township, &super::ASSETS).into())
     }
 
     /// The header's script (the unread-notices badge).
@@ -126,53 +73,14 @@ impl Chrome {
     }
 }
 
-/// Which sections the signed-in person may open: the console's case pages first,
-/// then the administrator's.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Nav {
-    /// 我的案件 (`/console`): grid and village roles.
-    pub my_cases: bool,
-    /// 受理审核 (`/console/queue`): the township centre.
-    pub queue: bool,
-    /// 全部案件 (`/console/cases`): whoever sees more than their own cases.
-    pub all_cases: bool,
-    /// 超时督办 (`/console/overdue`): as the list.
-    pub overdue: bool,
-    /// 审批 (`/console/approvals`): who approves invalid requests and extensions.
-    pub approvals: bool,
-    /// 回访 (`/console/follow-ups`): the township centre.
-    pub follow_ups: bool,
-    /// 代为上报 (`/console/report`): whoever works cases.
-    pub report: bool,
-    pub grid: bool,
-    pub edit_grid: bool,
-    pub import: bool,
-    pub people: bool,
-    pub posters: bool,
-}
-
-impl Nav {
-    fn of(principal: &Principal) -> Self {
-        let handler = [Role::GridWorker, Role::GridLeader, Role::VillageHead]
-            .into_iter()
-            .any(|r| principal.has_role(r));
-        let centre = principal.has_role(Role::TownshipCentre);
-        let supervisor =
-            centre || principal.has_role(Role::VillageHead) || principal.has_role(Role::GridLeader);
-        let township = principal.tenant().is_some();
+impl From<StaffHeader> for Chrome {
+    fn from(header: StaffHeader) -> Self {
         Self {
-            my_cases: township && handler,
-            queue: township && centre,
-            all_cases: township && supervisor,
-            overdue: township && supervisor,
-            approvals: township && allows(principal, Action::ApproveInvalid, Target::List),
-            follow_ups: township && centre,
-            report: township && allows(principal, Action::WorkCase, Target::List),
-            grid: allows(principal, Action::ViewGrid, Target::List),
-            edit_grid: allows(principal, Action::EditGrid, Target::Township),
-            import: allows(principal, Action::ImportExport, Target::Township),
-            people: allows(principal, Action::ViewPeople, Target::List),
-            posters: allows(principal, Action::PrintPosters, Target::List),
+            name: header.name,
+            township: header.township,
+            csrf: header.csrf,
+            nav: header.nav,
+            home: header.home,
         }
     }
 }
@@ -461,77 +369,4 @@ pub(super) fn notice(ok: Option<&str>) -> Option<&'static str> {
         "saved" => "已保存。(Saved.)",
         _ => return None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use mashang_auth::RoleGrant;
-    use mashang_domain::{GridNodeId, UserId};
-
-    use super::*;
-
-    fn township(roles: &[Role]) -> Principal {
-        Principal {
-            kind: PrincipalKind::Staff {
-                user: UserId::new(),
-                tenant: TenantId::new(),
-            },
-            name: "某人".to_owned(),
-            roles: roles
-                .iter()
-                .map(|&role| RoleGrant {
-                    role,
-                    node: Some(GridNodeId::new()),
-                })
-                .collect(),
-            csrf: None,
-        }
-    }
-
-    #[test]
-    fn several_roles_go_to_the_centre_then_the_administrator_then_the_cases() {
-        use Role::*;
-        assert_eq!(home_of(&township(&[GridWorker])), "/console");
-        assert_eq!(home_of(&township(&[VillageHead])), "/console");
-        assert_eq!(home_of(&township(&[GridWorker, TownshipAdmin])), "/admin");
-        assert_eq!(
-            home_of(&township(&[TownshipAdmin, GridLeader, TownshipCentre])),
-            "/console/queue"
-        );
-        let county = Principal {
-            kind: PrincipalKind::County {
-                user: UserId::new(),
-            },
-            roles: vec![RoleGrant {
-                role: CountyCentre,
-                node: None,
-            }],
-            ..township(&[])
-        };
-        assert_eq!(home_of(&county), "/county");
-    }
-
-    #[test]
-    fn next_is_a_path_of_this_site_only() {
-        for ok in ["/console", "/admin/people?q=a%20b", "/console/cases/1#x"] {
-            assert!(safe_next(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "console",
-            "//evil.example",
-            "/\\evil.example",
-            "https://evil.example",
-            "javascript:alert(1)",
-            "/console\n",
-            "/login?next=/login",
-        ] {
-            assert!(!safe_next(bad), "{bad:?}");
-        }
-        assert_eq!(
-            login_then(Some("/admin/people?q=a b")),
-            "/login?next=/admin/people%3Fq%3Da%20b"
-        );
-        assert_eq!(login_then(Some("//evil.example")), "/login");
-    }
 }

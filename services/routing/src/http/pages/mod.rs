@@ -9,9 +9,19 @@
 //! page layer's (`mashang_web`). The township is always the signed-in person's own;
 //! ids of another township's objects answer 404.
 
+mod case_fmt;
+mod case_forms;
+mod case_page;
+mod centre_approvals;
+mod centre_cases;
+mod centre_follow_ups;
+mod centre_names;
+mod centre_overdue;
+mod centre_queue;
 mod console;
 mod home;
 mod layout;
+mod my_cases;
 mod node;
 mod people;
 mod person;
@@ -37,8 +47,25 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/login", get(signin::login_page).post(signin::login))
         .route("/login/reset", get(signin::reset_page).post(signin::reset))
         .route("/logout", post(signin::logout))
-        .route("/console", get(console::cases))
-        .route("/console/queue", get(console::queue))
+        .route("/console", get(my_cases::page))
+        .route("/console/cases/{id}", get(case_page::show))
+        .route(
+            "/console/cases/{id}/{action}",
+            post(case_forms::act).layer(DefaultBodyLimit::max(MAX_CASE_FORM_BYTES)),
+        )
+        .route("/console/queue", get(centre_queue::page))
+        .route("/console/cases", get(centre_cases::page))
+        .route("/console/overdue", get(centre_overdue::page))
+        .route("/console/approvals", get(centre_approvals::page))
+        .route("/console/follow-ups", get(centre_follow_ups::page))
+        .route(
+            "/console/extension-requests/{id}/{decision}",
+            post(centre_approvals::decision),
+        )
+        .route(
+            "/console/cases/{id}/extension",
+            post(centre_approvals::request),
+        )
         .route("/county", get(console::county))
         // The addresses of the administrator-only sign-in, kept for old bookmarks
         // and links (308 keeps a form post a post).
@@ -64,7 +91,7 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/admin/posters", get(posters::page))
         .route("/admin/posters/issue-missing", post(posters::issue_missing))
         .layer(middleware::from_fn_with_state(
-            FormLimits::new(MAX_MULTIPART_BYTES),
+            FormLimits::new(MAX_MULTIPART_BYTES.max(MAX_CASE_FORM_BYTES)),
             form_csrf,
         ))
         .merge(ASSETS.router())
@@ -73,10 +100,18 @@ pub(super) fn routes() -> Router<RoutingState> {
 /// The largest multipart body the pages take (the import upload and its fields).
 const MAX_MULTIPART_BYTES: usize = MAX_IMPORT_BYTES + 64 * 1024;
 
+/// The largest case form: a resolution with a few full-size phone photos (the
+/// console's script shrinks them first where it runs).
+const MAX_CASE_FORM_BYTES: usize =
+    3 * crate::http::case_uploads::MAX_STAFF_PHOTO_BYTES as usize + 64 * 1024;
+
 /// The files the pages link to, under `/static/admin/`.
-const FILES: [Asset; 2] = [
+const FILES: [Asset; 5] = [
     mashang_web::assets::STAFF_CSS,
     mashang_web::assets::HEADER_JS,
+    mashang_web::assets::CONSOLE_CSS,
+    mashang_web::assets::CONSOLE_JS,
+    CENTRE_CSS,
 ];
 static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets::new("admin", &FILES));
 
@@ -88,4 +123,22 @@ pub(super) fn header_js_url() -> String {
 /// The stylesheet's URL, for the layout.
 pub(super) fn css_url() -> String {
     ASSETS.url(mashang_web::assets::STAFF_CSS.name)
+}
+
+/// The township centre's pages' own styles (tables that turn into cards on a phone).
+const CENTRE_CSS: Asset = Asset::css("centre.css", include_str!("../../../static/centre.css"));
+
+/// The centre pages' stylesheet URL.
+pub(super) fn centre_css_url() -> String {
+    ASSETS.url(CENTRE_CSS.name)
+}
+
+/// The console pages' stylesheet (cards, big buttons, countdowns).
+pub(super) fn console_css_url() -> String {
+    ASSETS.url(mashang_web::assets::CONSOLE_CSS.name)
+}
+
+/// The console pages' script (countdowns, phrase chips, photo shrinking).
+pub(super) fn console_js_url() -> String {
+    ASSETS.url(mashang_web::assets::CONSOLE_JS.name)
 }

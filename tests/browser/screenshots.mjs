@@ -1,0 +1,83 @@
+// The staff console's screenshots in docs/screenshots/, taken from the running demo:
+// a grid worker's pages on a phone (360 × 640: cases, a case, 代为上报, notices) and
+// the township centre's on a desktop (1280 × 800). Run through infra/screenshots, which starts the demo; not a test.
+//   node screenshots.mjs [output folder]      (default: docs/screenshots of the repository)
+// Pages the server does not have (404) are reported and skipped.
+
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch, demo, base } from './harness.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = resolve(process.argv[2] || `${here}/../../docs/screenshots`);
+mkdirSync(out, { recursive: true });
+
+const PHONE = { viewport: { width: 360, height: 640 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+const DESKTOP = { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 };
+
+/** The sign-in with `role` of the demo's township number `t`. */
+function login(role, t) {
+  const found = (demo.townships[t].logins || []).find((l) => l.role === role);
+  if (!found) throw new Error(`demo.json has no ${role} sign-in in township ${t}`);
+  return found;
+}
+
+/** A browser context signed in through the sign-in form. */
+async function signedIn(browser, role, device, township = 0) {
+  const ctx = await browser.newContext({ locale: 'zh-CN', ...device });
+  const page = await ctx.newPage();
+  const who = login(role, township);
+  await page.goto(`${base}/login`);
+  await page.fill('#login', who.login);
+  await page.fill('#password', who.password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')]);
+  return { ctx, page };
+}
+
+/** Opens `path` and saves the visible part as `name`.png; skips pages that are missing. */
+async function shoot(page, path, name) {
+  // An empty 404 (no route) makes Chromium throw rather than show a page.
+  const r = await page.goto(`${base}${path}`).catch((e) => {
+    if (/ERR_HTTP_RESPONSE_CODE_FAILURE/.test(e.message)) return { status: () => 404 };
+    throw e;
+  });
+  if (r.status() === 404) {
+    console.log(`skipped ${name}: ${path} answers 404`);
+    return false;
+  }
+  if (r.status() !== 200) throw new Error(`${path} answered ${r.status()}`);
+  await page.evaluate(() => document.fonts.ready);
+  await page.screenshot({ path: `${out}/${name}.png` });
+  console.log(`${name}.png  ${path}`);
+  return true;
+}
+
+const browser = await launch();
+try {
+  const worker = await signedIn(browser, 'grid_worker', PHONE);
+  await shoot(worker.page, '/console', 'worker-cases');
+  // The first case on the worker's list.
+  const href = await worker.page.locator('a[href^="/console/cases/"]').first().getAttribute('href', { timeout: 5_000 }).catch(() => null);
+  if (href) await shoot(worker.page, href, 'worker-case');
+  else console.log('skipped worker-case: no case link on /console');
+  await shoot(worker.page, '/console/report', 'worker-assisted-report-360');
+  await shoot(worker.page, '/console/notices', 'worker-notices-360');
+  await worker.ctx.close();
+
+  // The queue of the demo's second township, which holds new cases for its centre.
+  const triage = await signedIn(browser, 'township_centre', DESKTOP, 1);
+  await shoot(triage.page, '/console/queue', 'centre-queue');
+  await triage.ctx.close();
+
+  const centre = await signedIn(browser, 'township_centre', DESKTOP);
+  for (const [path, name] of [
+    ['/console/cases', 'centre-cases'],
+    ['/console/overdue', 'centre-overdue'],
+    ['/console/approvals', 'centre-approvals'],
+    ['/console/follow-ups', 'centre-follow-ups'],
+  ]) await shoot(centre.page, path, name);
+  await centre.ctx.close();
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,201 @@
+//! The notices page, served by notification under the staff header every service
+//! draws the same way, as a browser uses it.
+
+use std::time::Duration;
+
+use mashang_domain::role::Role;
+use mashang_tests::browser::{Browser, Page};
+use mashang_tests::cases::case_id;
+use mashang_tests::intake::{post_report, report};
+use mashang_tests::{Client, PASSWORD, TestApp, TestEnv, county_user, eventually, seed_tenant};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Signs `b` in through the form at routing; returns where it was sent.
+pub(crate) async fn sign_in(b: &Browser, login: &str) -> String {
+    let token = b.get("/login").await.expect(200).csrf();
+    b.post(
+        "/login",
+        &[("_csrf", &token), ("login", login), ("password", PASSWORD)],
+    )
+    .await
+    .see_other()
+}
+
+/// The page's staff header, without the script tag after it (whose URL names the
+/// serving service's own copy of the file).
+pub(crate) fn header(page: &Page) -> &str {
+    let start = page.html.find(r#"<header class="bar">"#).expect("a header");
+    let end = page.html[start..].find("</header>").expect("its end") + start;
+    &page.html[start..end]
+}
+
+/// Files a report through the worker's grid and returns its tracking number.
+async fn file(intake: &Client, token: &str, text: &str) -> String {
+    post_report(intake, &report(token, text), None)
+        .await
+        .expect(201)
+        .body["tracking_number"]
+        .as_str()
+        .expect("a tracking number")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn separate_services_draw_one_header_and_the_notices_open_their_cases() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "cnsplit").await;
+    let app = TestApp::split(&env, mashang_tests::infra::nats_config()).await;
+    let worker_api = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
+    let first = file(&app.intake, &fx.qr_token, "路灯不亮").await;
+    let second = file(&app.intake, &fx.qr_token, "水沟堵了").await;
+
+    let b = Browser::new(&app.routing.base);
+    assert_eq!(sign_in(&b, &fx.logins.worker).await, "/console");
+    let notices = b.at(&app.notification.base);
+    // Both cases reach the worker's notices, newest first, unread.
+    let page = eventually("both notices", WAIT, || async {
+        let page = notices.get("/console/notices").await.expect(200);
+        (page.has(&first) && page.has(&second)).then_some(page)
+    })
+    .await;
+    assert!(
+        page.html.find(&second) < page.html.find(&first),
+        "newest first"
+    );
+    assert!(page.has("<strong>2</strong> 条未读"), "{}", page.html);
+    assert!(page.has("/static/notification/"), "its own files");
+
+    // The header is the same whichever service draws it.
+    let console = b.get("/console").await.expect(200);
+    let report_page = b
+        .at(&app.intake.base)
+        .get("/console/report")
+        .await
+        .expect(200);
+    assert_eq!(header(&page), header(&console));
+    assert_eq!(header(&report_page), header(&console));
+    assert!(header(&page).contains("王网格") && header(&page).contains("cnsplit镇"));
+    assert!(header(&page).contains(r#"href="/console/report""#));
+
+    // Opening a notice needs the form's token, marks it read and leads to its case.
+    let id = page
+        .html
+        .split("/console/notices/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("a notice's form")
+        .to_owned();
+    let open = format!("/console/notices/{id}/open");
+    notices.post(&open, &[]).await.expect(403);
+    let to = notices
+        .post(&open, &[("_csrf", &page.csrf())])
+        .await
+        .see_other();
+    let case = case_id(&worker_api, &second).await;
+    assert_eq!(to, format!("/console/cases/{case}"));
+    let page = notices.get("/console/notices").await.expect(200);
+    assert!(page.has("<strong>1</strong> 条未读"), "{}", page.html);
+
+    // All read at once.
+    notices
+        .post("/console/notices/read-all", &[])
+        .await
+        .expect(403);
+    let to = notices
+        .post("/console/notices/read-all", &[("_csrf", &page.csrf())])
+        .await
+        .see_other();
+    assert_eq!(to, "/console/notices?ok=read");
+    let page = notices.get(&to).await.expect(200);
+    assert!(page.has("没有未读通知") && page.has("已全部标为已读"));
+    assert!(!page.has(r#"class="unread""#));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_come_a_page_at_a_time_and_only_to_their_own_township_person() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "cnpages").await;
+    let other = seed_tenant(env.db(), "cnother").await;
+    // 25 notices for the worker, one a minute, and one for someone else.
+    let mut tx = env.db().tenant(fx.tenant).await.expect("a transaction");
+    for (n, user) in (0..26).map(|n| (n, if n < 25 { fx.worker } else { fx.leader })) {
+        sqlx::query(
+            "INSERT INTO notification.notices (id, tenant_id, user_id, event_id, kind, title, body, created_at) \
+             VALUES ($1, $2, $3, $4, 'tenant_alerted', $5, '正文', now() - make_interval(mins => $6))",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(fx.tenant.as_uuid())
+        .bind(user.as_uuid())
+        .bind(uuid::Uuid::now_v7())
+        .bind(format!("通知第{n:02}条"))
+        .bind(n)
+        .execute(&mut *tx)
+        .await
+        .expect("a notice");
+    }
+    tx.commit().await.expect("commit");
+    let app = TestApp::monolith(&env).await;
+
+    let signed_out = Browser::new(&app.notification.base);
+    assert_eq!(
+        signed_out.get("/console/notices").await.see_other(),
+        "/login?next=/console/notices"
+    );
+
+    let b = Browser::new(&app.routing.base);
+    sign_in(&b, &fx.logins.worker).await;
+    let first = b.get("/console/notices").await.expect(200);
+    assert!(first.has("通知第00条") && first.has("通知第19条"));
+    assert!(!first.has("通知第20条") && !first.has("通知第25条"));
+    let older = first
+        .html
+        .split(r#"<a href=""#)
+        .find_map(|a| a.strip_prefix("/console/notices?before="))
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to older notices");
+    let second = b
+        .get(&format!("/console/notices?before={older}"))
+        .await
+        .expect(200);
+    for n in 20..25 {
+        assert!(second.has(&format!("通知第{n}条")), "{n}");
+    }
+    assert!(!second.has("通知第19条") && !second.has("通知第25条"));
+    assert!(!second.has("rel=\"next\""), "the last page");
+    // A notice about no case, opened: read, and back to the list.
+    let id = first
+        .html
+        .split("/console/notices/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("a notice")
+        .to_owned();
+    let open = format!("/console/notices/{id}/open");
+    assert_eq!(
+        b.post(&open, &[("_csrf", &first.csrf())]).await.see_other(),
+        "/console/notices"
+    );
+    // Someone else cannot open it.
+    let intruder = Browser::new(&app.routing.base);
+    sign_in(&intruder, &other.logins.worker).await;
+    let theirs = intruder.get("/console/notices").await.expect(200);
+    assert!(!theirs.has("通知第"));
+    intruder
+        .post(&open, &[("_csrf", &theirs.csrf())])
+        .await
+        .expect(404);
+
+    // County staff get no inbox.
+    let county = county_user(
+        env.db(),
+        &app.routing,
+        "县里的人",
+        "13600136123",
+        &[Role::CountyCentre],
+    )
+    .await;
+    county.get("/console/notices").await.expect(403);
+    app.stop().await;
+}
