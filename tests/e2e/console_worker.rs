@@ -170,6 +170,8 @@ async fn a_worker_lists_their_cases_and_works_one_through_the_forms() {
     let page = b.get(&to).await.expect(200);
     assert!(page.has("已记录联系群众"));
     assert!(page.has("方式：电话"));
+    assert!(!page.has("响应时限"), "a met deadline no longer counts down");
+    assert!(page.has("办结时限"));
     assert!(page.has(r#"action="/console/cases/"#) && page.has("/start\""));
 
     // A form from before that: the case moved on, said plainly with what happened.

@@ -512,11 +512,38 @@ pub(super) async fn build(
 
     let (state_zh, state_en) = state_label(&case.state);
     let mut deadlines = Vec::new();
+    // Only the clocks still running: a met target has nothing left to count.
+    let st = found.state();
+    let resolved = matches!(
+        st,
+        CaseState::Resolved | CaseState::FollowedUp | CaseState::Closed | CaseState::Invalid
+    );
+    let followed = matches!(
+        st,
+        CaseState::FollowedUp | CaseState::Closed | CaseState::Invalid
+    );
     for (due, zh, en) in [
-        (case.first_response_due, "响应时限", "Respond by"),
-        (case.resolution_due, "办结时限", "Resolve by"),
-        (case.follow_up_due, "回访时限", "Follow up by"),
-        (case.county_deadline, "县级督办时限", "County deadline"),
+        (
+            case.first_response_due
+                .filter(|_| case.responded_at.is_none() && !resolved),
+            "响应时限",
+            "Respond by",
+        ),
+        (
+            case.resolution_due.filter(|_| !resolved),
+            "办结时限",
+            "Resolve by",
+        ),
+        (
+            case.follow_up_due.filter(|_| !followed),
+            "回访时限",
+            "Follow up by",
+        ),
+        (
+            case.county_deadline.filter(|_| !followed),
+            "县级督办时限",
+            "County deadline",
+        ),
     ] {
         if let Some(due) = due {
             deadlines.push(Deadline {
