@@ -75,6 +75,23 @@ async fn version(client: &Client, id: &str) -> String {
     case(client, id).await["version"].to_string()
 }
 
+/// Contacts the citizen, starts and resolves the case as `handler`.
+async fn resolve(handler: &Client, id: &str, measures: &str) {
+    for (action, body) in [
+        (
+            "acknowledge",
+            json!({"contacted_at": chrono::Utc::now(), "method": "phone", "summary": "已联系"}),
+        ),
+        ("start", json!({})),
+        ("resolve", json!({"measures": measures})),
+    ] {
+        handler
+            .post_json(&format!("/api/v1/cases/{id}/{action}"), &body)
+            .await
+            .expect(200);
+    }
+}
+
 /// A township in triage mode with its clients.
 struct Township {
     fx: Fixture,
@@ -210,19 +227,7 @@ async fn the_centre_dispatches_decides_and_follows_up_from_its_pages() {
     assert_eq!(case(centre, &ids[0]).await["state"], "invalid");
 
     // The worker resolves one; the centre calls back, unsatisfied: the case reopens.
-    for (action, body) in [
-        (
-            "acknowledge",
-            json!({"contacted_at": chrono::Utc::now(), "method": "phone", "summary": "已联系"}),
-        ),
-        ("start", json!({})),
-        ("resolve", json!({"measures": "已清理水渠"})),
-    ] {
-        worker
-            .post_json(&format!("/api/v1/cases/{}/{action}", ids[2]), &body)
-            .await
-            .expect(200);
-    }
+    resolve(worker, &ids[2], "已清理水渠").await;
     let follow_ups = b.get("/console/follow-ups").await.expect(200);
     assert!(follow_ups.has(&numbers[2]), "{}", follow_ups.html);
     assert!(follow_ups.has(r#"name="resolved" value="no""#));
@@ -252,19 +257,7 @@ async fn the_centre_dispatches_decides_and_follows_up_from_its_pages() {
     );
 
     // A case the centre worked on itself is left to someone else's follow-up.
-    for (action, body) in [
-        (
-            "acknowledge",
-            json!({"contacted_at": chrono::Utc::now(), "method": "visit", "summary": "上门查看"}),
-        ),
-        ("start", json!({})),
-        ("resolve", json!({"measures": "综治中心协调重新清理了水渠"})),
-    ] {
-        centre
-            .post_json(&format!("/api/v1/cases/{}/{action}", ids[2]), &body)
-            .await
-            .expect(200);
-    }
+    resolve(centre, &ids[2], "综治中心协调重新清理了水渠").await;
     assert_eq!(case(centre, &ids[2]).await["state"], "resolved");
     assert!(
         !b.get("/console/follow-ups")

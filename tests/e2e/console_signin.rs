@@ -108,7 +108,7 @@ async fn every_role_signs_in_at_login_and_lands_on_its_home() {
             "/console/queue",
             "综治中心",
             "cshome镇",
-            "即将上线",
+            "受理审核",
         ),
         (
             &fx.logins.admin,

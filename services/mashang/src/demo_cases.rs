@@ -99,23 +99,7 @@ impl Demo<'_> {
         qr_token: &str,
         owner: &mut sqlx::PgConnection,
     ) -> anyhow::Result<()> {
-        let qr = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/qr/{qr_token}"),
-                None,
-                None,
-            )
-            .await?;
-        let categories: Vec<String> = qr["categories"]
-            .as_array()
-            .map(|all| {
-                all.iter()
-                    .filter_map(|c| c["code"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        anyhow::ensure!(!categories.is_empty(), "the QR code lists no categories");
+        let categories = self.categories(qr_token).await?;
         let mut submitted = Vec::new();
         for (i, (text, fate)) in REPORTS.iter().enumerate() {
             let body = json!({
@@ -158,6 +142,27 @@ impl Demo<'_> {
         Ok(())
     }
 
+    /// The categories a QR code offers (at least one).
+    async fn categories(&self, qr_token: &str) -> anyhow::Result<Vec<String>> {
+        let qr = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/qr/{qr_token}"),
+                None,
+                None,
+            )
+            .await?;
+        let categories: Vec<String> = qr["categories"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|c| c["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        anyhow::ensure!(!categories.is_empty(), "the QR code lists no categories");
+        Ok(categories)
+    }
     /// Turns on triage for the township (new cases wait for the centre) and submits a
     /// report that waits in its queue.
     async fn triage(
@@ -173,17 +178,8 @@ impl Demo<'_> {
         .bind(township.id.as_uuid())
         .execute(&mut *owner)
         .await?;
-        let qr = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/qr/{qr_token}"),
-                None,
-                None,
-            )
-            .await?;
-        let category = qr["categories"][0]["code"]
-            .as_str()
-            .context("the QR code lists no categories")?;
+        let categories = self.categories(qr_token).await?;
+        let category = &categories[0];
         let body = json!({
             "qr_token": qr_token,
             "category": category,
