@@ -83,6 +83,8 @@ struct Problems {
     photo: Option<String>,
     /// Problems of the form as a whole.
     form: Vec<String>,
+    /// The form's idempotency key was used for a different report.
+    reused_key: bool,
 }
 
 impl Problems {
@@ -96,6 +98,10 @@ impl Problems {
                 "contact_name" => &mut out.contact_name,
                 "contact_phone" => &mut out.contact_phone,
                 "photo" | "attachment_ids" => &mut out.photo,
+                "Idempotency-Key" => {
+                    out.reused_key = true;
+                    continue;
+                }
                 _ => {
                     out.form.push(e.message);
                     continue;
@@ -116,6 +122,7 @@ impl Problems {
             || self.contact_phone.is_some()
             || self.photo.is_some()
             || !self.form.is_empty()
+            || self.reused_key
     }
 }
 
@@ -425,7 +432,17 @@ async fn file(
     match outcome.await {
         Ok(done) => Redirect::to(&format!("/console/report/{}", done.id)).into_response(),
         Err(err) => {
-            let (status, problems) = problems_of(err);
+            let (status, mut problems) = problems_of(err);
+            let mut typed = typed;
+            if problems.reused_key {
+                // This form was filed before with other content (the back button, then
+                // an edit): a new form, so what is filed now is a new report.
+                typed.form_key = String::new();
+                problems.form.push(
+                    "这份表单已经提交过一次，内容和这次不同。请确认要再报一件，然后再点“提交上报”。(This form was filed before with other content; submit again to file another report.)"
+                        .to_owned(),
+                );
+            }
             page(status, filer, &grids, &categories, typed, problems)
         }
     }
