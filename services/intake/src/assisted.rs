@@ -162,34 +162,36 @@ struct Filer {
 async fn filer(
     state: &IntakeState,
     signed_in: Result<MaybeSignedIn, ApiError>,
-) -> Result<Filer, Response> {
+) -> Result<Filer, Box<Response>> {
     let principal = match signed_in {
         Ok(MaybeSignedIn(Some(p))) => p,
         Ok(MaybeSignedIn(None)) => {
-            return Err(Redirect::to(&staff::login_then(Some("/console/report"))).into_response());
+            return Err(Box::new(
+                Redirect::to(&staff::login_then(Some("/console/report"))).into_response(),
+            ));
         }
-        Err(err) => return Err(refusal(err)),
+        Err(err) => return Err(Box::new(refusal(err))),
     };
     let csrf = principal.csrf.clone();
     let (Some(tenant), Some(user)) = (principal.tenant(), principal.user()) else {
-        return Err(staff::refuse(
+        return Err(Box::new(staff::refuse(
             StatusCode::FORBIDDEN,
             "代为上报由乡镇的网格员和工作人员使用，请用乡镇账号登录。(A township worker's account is needed here.)",
             csrf.as_deref(),
             &ASSETS,
-        ));
+        )));
     };
     if !Nav::of(&principal).report {
-        return Err(staff::refuse(
+        return Err(Box::new(staff::refuse(
             StatusCode::FORBIDDEN,
             "您的角色不能代为上报。如需使用，请联系镇管理员。(Your roles do not file reports.)",
             csrf.as_deref(),
             &ASSETS,
-        ));
+        )));
     }
     let township = match mashang_auth::township_name(&state.db, tenant).await {
         Ok(name) => name,
-        Err(err) => return Err(failed(err)),
+        Err(err) => return Err(Box::new(failed(err))),
     };
     let chrome = StaffHeader::new(&principal, Some(township), &ASSETS);
     Ok(Filer {
@@ -328,7 +330,7 @@ async fn form(
 ) -> Response {
     let filer = match filer(&state, signed_in).await {
         Ok(f) => f,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     match choices(&state, &filer).await {
         Ok((grids, categories)) => {
@@ -362,7 +364,7 @@ async fn file(
 ) -> Response {
     let filer = match filer(&state, signed_in).await {
         Ok(f) => f,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let (grids, categories) = match choices(&state, &filer).await {
         Ok(found) => found,
@@ -491,7 +493,7 @@ async fn done(
 ) -> Response {
     let filer = match filer(&state, signed_in).await {
         Ok(f) => f,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let not_found = |filer: &Filer| {
         staff::refuse(
