@@ -71,24 +71,48 @@ async fn a_worker_files_a_report_that_becomes_their_case_once_however_often_it_i
         .upload("/console/report", form(&page, &fields, false))
         .await
         .expect(403);
-    let photo = Part::bytes(mashang_tests::photo::jpeg(2000, 7))
-        .file_name("lamp.jpg")
-        .mime_str("image/jpeg")
-        .expect("a type");
+    let photo = || {
+        Part::bytes(mashang_tests::photo::jpeg(2000, 7))
+            .file_name("lamp.jpg")
+            .mime_str("image/jpeg")
+            .expect("a type")
+    };
     let to = intake
         .upload(
             "/console/report",
-            form(&page, &fields, true).part("photo", photo),
+            form(&page, &fields, true).part("photo", photo()),
         )
         .await
         .see_other();
     assert!(to.starts_with("/console/report/"), "{to}");
     // The same form again (a double tap, a reload): the same report.
     let again = intake
-        .upload("/console/report", form(&page, &fields, true))
+        .upload(
+            "/console/report",
+            form(&page, &fields, true).part("photo", photo()),
+        )
         .await;
     assert_eq!(again.status.as_u16(), 303, "{}", again.html);
     assert_eq!(again.header("location"), to);
+    // The form sent back with other words (the back button): said plainly, and a new
+    // form to file another.
+    let changed = intake
+        .upload(
+            "/console/report",
+            form(
+                &page,
+                &[
+                    ("grid", grid.as_str()),
+                    ("category", "roads"),
+                    ("description", "另一件事"),
+                ],
+                true,
+            ),
+        )
+        .await
+        .expect(422);
+    assert!(changed.has("这份表单已经提交过"), "{}", changed.html);
+    assert_ne!(hidden(&changed, "form_key"), hidden(&page, "form_key"));
 
     // The page gives the tracking number, then the case once routing made it.
     let done = eventually("the case link", WAIT, || async {

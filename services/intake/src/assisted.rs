@@ -83,6 +83,8 @@ struct Problems {
     photo: Option<String>,
     /// Problems of the form as a whole.
     form: Vec<String>,
+    /// The form's idempotency key was used for a different report.
+    reused_key: bool,
 }
 
 impl Problems {
@@ -96,6 +98,10 @@ impl Problems {
                 "contact_name" => &mut out.contact_name,
                 "contact_phone" => &mut out.contact_phone,
                 "photo" | "attachment_ids" => &mut out.photo,
+                "Idempotency-Key" => {
+                    out.reused_key = true;
+                    continue;
+                }
                 _ => {
                     out.form.push(e.message);
                     continue;
@@ -116,6 +122,7 @@ impl Problems {
             || self.contact_phone.is_some()
             || self.photo.is_some()
             || !self.form.is_empty()
+            || self.reused_key
     }
 }
 
@@ -155,34 +162,36 @@ struct Filer {
 async fn filer(
     state: &IntakeState,
     signed_in: Result<MaybeSignedIn, ApiError>,
-) -> Result<Filer, Response> {
+) -> Result<Filer, Box<Response>> {
     let principal = match signed_in {
         Ok(MaybeSignedIn(Some(p))) => p,
         Ok(MaybeSignedIn(None)) => {
-            return Err(Redirect::to(&staff::login_then(Some("/console/report"))).into_response());
+            return Err(Box::new(
+                Redirect::to(&staff::login_then(Some("/console/report"))).into_response(),
+            ));
         }
-        Err(err) => return Err(refusal(err)),
+        Err(err) => return Err(Box::new(refusal(err))),
     };
     let csrf = principal.csrf.clone();
     let (Some(tenant), Some(user)) = (principal.tenant(), principal.user()) else {
-        return Err(staff::refuse(
+        return Err(Box::new(staff::refuse(
             StatusCode::FORBIDDEN,
             "代为上报由乡镇的网格员和工作人员使用，请用乡镇账号登录。(A township worker's account is needed here.)",
             csrf.as_deref(),
             &ASSETS,
-        ));
+        )));
     };
     if !Nav::of(&principal).report {
-        return Err(staff::refuse(
+        return Err(Box::new(staff::refuse(
             StatusCode::FORBIDDEN,
             "您的角色不能代为上报。如需使用，请联系镇管理员。(Your roles do not file reports.)",
             csrf.as_deref(),
             &ASSETS,
-        ));
+        )));
     }
     let township = match mashang_auth::township_name(&state.db, tenant).await {
         Ok(name) => name,
-        Err(err) => return Err(failed(err)),
+        Err(err) => return Err(Box::new(failed(err))),
     };
     let chrome = StaffHeader::new(&principal, Some(township), &ASSETS);
     Ok(Filer {
@@ -321,7 +330,7 @@ async fn form(
 ) -> Response {
     let filer = match filer(&state, signed_in).await {
         Ok(f) => f,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     match choices(&state, &filer).await {
         Ok((grids, categories)) => {
@@ -355,7 +364,7 @@ async fn file(
 ) -> Response {
     let filer = match filer(&state, signed_in).await {
         Ok(f) => f,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let (grids, categories) = match choices(&state, &filer).await {
         Ok(found) => found,
@@ -425,7 +434,17 @@ async fn file(
     match outcome.await {
         Ok(done) => Redirect::to(&format!("/console/report/{}", done.id)).into_response(),
         Err(err) => {
-            let (status, problems) = problems_of(err);
+            let (status, mut problems) = problems_of(err);
+            let mut typed = typed;
+            if problems.reused_key {
+                // This form was filed before with other content (the back button, then
+                // an edit): a new form, so what is filed now is a new report.
+                typed.form_key = String::new();
+                problems.form.push(
+                    "这份表单已经提交过一次，内容和这次不同。请确认要再报一件，然后再点“提交上报”。(This form was filed before with other content; submit again to file another report.)"
+                        .to_owned(),
+                );
+            }
             page(status, filer, &grids, &categories, typed, problems)
         }
     }
@@ -474,7 +493,7 @@ async fn done(
 ) -> Response {
     let filer = match filer(&state, signed_in).await {
         Ok(f) => f,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let not_found = |filer: &Filer| {
         staff::refuse(

@@ -95,7 +95,7 @@ struct Reader {
 
 /// The reader, or the page that answers instead: to sign in (coming back to `uri`),
 /// or refused.
-fn reader(signed_in: Result<MaybeSignedIn, ApiError>, uri: &Uri) -> Result<Reader, Response> {
+fn reader(signed_in: Result<MaybeSignedIn, ApiError>, uri: &Uri) -> Result<Reader, Box<Response>> {
     let principal = match signed_in {
         Ok(MaybeSignedIn(Some(p))) => p,
         Ok(MaybeSignedIn(None)) => {
@@ -105,17 +105,19 @@ fn reader(signed_in: Result<MaybeSignedIn, ApiError>, uri: &Uri) -> Result<Reade
                 uri.path_and_query()
                     .map_or("/console/notices", |p| p.as_str())
             };
-            return Err(Redirect::to(&staff::login_then(Some(next))).into_response());
+            return Err(Box::new(
+                Redirect::to(&staff::login_then(Some(next))).into_response(),
+            ));
         }
-        Err(err) => return Err(api_refusal(err)),
+        Err(err) => return Err(Box::new(api_refusal(err))),
     };
     let (Some(tenant), Some(user)) = (principal.tenant(), principal.user()) else {
-        return Err(staff::refuse(
+        return Err(Box::new(staff::refuse(
             StatusCode::FORBIDDEN,
             "通知只发给乡镇工作人员。(Notices are for township staff.)",
             principal.csrf.as_deref(),
             &ASSETS,
-        ));
+        )));
     };
     Ok(Reader {
         tenant,
@@ -156,7 +158,7 @@ async fn list(
 ) -> Response {
     let me = match reader(signed_in, &uri) {
         Ok(me) => me,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let before = match q.before.as_deref().filter(|b| !b.is_empty()) {
         None => None,
@@ -250,7 +252,7 @@ async fn read_all(
 ) -> Response {
     let me = match reader(signed_in, &uri) {
         Ok(me) => me,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let done = async {
         let mut tx = state.db.tenant(me.tenant).await?;
@@ -274,7 +276,7 @@ async fn open(
 ) -> Response {
     let me = match reader(signed_in, &uri) {
         Ok(me) => me,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let not_found = || {
         staff::refuse(
