@@ -170,7 +170,10 @@ async fn a_worker_lists_their_cases_and_works_one_through_the_forms() {
     let page = b.get(&to).await.expect(200);
     assert!(page.has("已记录联系群众"));
     assert!(page.has("方式：电话"));
-    assert!(!page.has("响应时限"), "a met deadline no longer counts down");
+    assert!(
+        !page.has("响应时限"),
+        "a met deadline no longer counts down"
+    );
     assert!(page.has("办结时限"));
     assert!(page.has(r#"action="/console/cases/"#) && page.has("/start\""));
 
@@ -270,6 +273,21 @@ async fn a_worker_lists_their_cases_and_works_one_through_the_forms() {
         b.get("/console?tab=done").await.expect(200).has(first),
         "done"
     );
+
+    // A form posted after the session ended: sign-in comes back to the case's page,
+    // not to the form's address (which answers only POST); nothing is recorded.
+    let signed_out = Browser::new(&app.routing.base);
+    let page = format!("/console/cases/{case}");
+    let to = signed_out
+        .post_from(
+            &page,
+            &format!("/console/cases/{case}/note"),
+            &[("text", "签退后的备注")],
+        )
+        .await
+        .see_other();
+    assert_eq!(to, format!("/login?next=/console/cases/{case}"));
+    assert!(!b.get(&page).await.expect(200).has("签退后的备注"));
 
     // Another township's worker finds nothing.
     let stranger = Browser::new(&app.routing.base);

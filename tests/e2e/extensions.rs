@@ -3,6 +3,7 @@
 //! (nothing moves); one pending request per case; bad dates are named.
 
 use chrono::{DateTime, Duration, Utc};
+use mashang_tests::browser::Browser;
 use mashang_tests::cases::case_id;
 use mashang_tests::intake::post_report;
 use mashang_tests::{Client, PASSWORD, TestApp, TestEnv, seed_tenant};
@@ -184,4 +185,114 @@ async fn an_approved_extension_moves_the_deadline_and_a_rejected_one_leaves_it()
         .await
         .expect(201);
     app.stop().await;
+}
+
+async fn sign_in(base: &str, login: &str) -> Browser {
+    let b = Browser::new(base);
+    let token = b.get("/login").await.expect(200).csrf();
+    b.post(
+        "/login",
+        &[("_csrf", &token), ("login", login), ("password", PASSWORD)],
+    )
+    .await
+    .see_other();
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handler_asks_from_the_case_page_and_the_centre_approves_from_its_list() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "extpage").await;
+    let app = TestApp::monolith(&env).await;
+    let api = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
+    let number = report(&app, &fx.qr_token, "桥栏杆松动", "extp-1").await;
+    let id = case_id(&api, &number).await;
+    let before = due(&api, &id).await;
+    let worker = sign_in(&app.routing.base, &fx.logins.worker).await;
+    let at = format!("/console/cases/{id}");
+
+    // The form is on the case page, its date field in the township's local time.
+    let page = worker.get(&at).await.expect(200);
+    assert!(page.has(r#"id="do-extension""#), "{}", page.html);
+    let until = (before + Duration::days(2))
+        .with_timezone(&china())
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+
+    // No reason: refused in words, the date kept.
+    let refused = worker
+        .post(
+            &format!("{at}/extension"),
+            &[("_csrf", &page.csrf()), ("until", &until), ("reason", " ")],
+        )
+        .await
+        .expect(422);
+    assert!(refused.has("没有提交"), "{}", refused.html);
+    assert!(refused.has(&format!(r#"value="{until}""#)));
+
+    let to = worker
+        .post(
+            &format!("{at}/extension"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("until", &until),
+                ("reason", "需要水务站配合"),
+                ("back", &at),
+            ],
+        )
+        .await
+        .see_other();
+    assert_eq!(to, format!("{at}?ok=extension"));
+    let page = worker.get(&to).await.expect(200);
+    assert!(page.has("已提交延期申请"), "{}", page.html);
+    // While it waits the page says so and does not offer the form again.
+    assert!(page.has("延期申请审批中"));
+    assert!(!page.has(r#"id="do-extension""#));
+    assert_eq!(
+        due(&api, &id).await,
+        before,
+        "nothing moves before approval"
+    );
+
+    // The centre finds it on its approvals page and approves it there.
+    let centre = sign_in(&app.routing.base, &fx.logins.centre).await;
+    let list = centre.get("/console/approvals").await.expect(200);
+    assert!(list.has("需要水务站配合"), "{}", list.html);
+    let (_, rest) = list
+        .html
+        .split_once(r#"action="/console/extension-requests/"#)
+        .expect("a decision form");
+    let request = rest.split('/').next().expect("an id");
+    let to = centre
+        .post(
+            &format!("/console/extension-requests/{request}/approve"),
+            &[("_csrf", &list.csrf()), ("note", "同意")],
+        )
+        .await
+        .see_other();
+    assert_eq!(to, "/console/approvals?ok=approved");
+    let expected = (before + Duration::days(2))
+        .with_timezone(&china())
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let moved = due(&api, &id)
+        .await
+        .with_timezone(&china())
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    assert_eq!(moved, expected);
+    // Decided: the form is offered again.
+    assert!(
+        worker
+            .get(&at)
+            .await
+            .expect(200)
+            .has(r#"id="do-extension""#)
+    );
+    app.stop().await;
+}
+
+/// The test township's zone (Asia/Shanghai keeps +08:00 all year).
+fn china() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("an offset")
 }

@@ -125,6 +125,21 @@ impl Browser {
         .await
     }
 
+    /// POST a URL-encoded form from the page at `page` (sent as the `Referer`, as a
+    /// browser does).
+    pub async fn post_from(&self, page: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        Page::read(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header(reqwest::header::REFERER, format!("{}{page}", self.base))
+                .form(form)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
     /// POST a multipart form.
     pub async fn upload(&self, path: &str, form: Form) -> Page {
         Page::read(

@@ -228,6 +228,11 @@ pub(super) struct CasePage {
     pub county: bool,
     pub county_error: Option<String>,
     pub reapply: bool,
+    /// 申请延期, for a person the page offers the case's work while its resolution
+    /// clock runs.
+    pub extension: Option<super::centre_approvals::ExtensionFormView>,
+    /// A request for more time waits for the centre.
+    pub extension_pending: bool,
     pub css: String,
     pub js: String,
 }
@@ -268,6 +273,7 @@ pub(super) fn done_notice(ok: Option<&str>) -> Option<&'static str> {
         _ => match ok? {
             "county_request" => "已申请县级督办。(Sent to the county.)",
             "policy_reapplied" => "已按现行规则重算时限。(Deadlines recomputed.)",
+            "extension" => "已提交延期申请，等待审批。(Extension requested.)",
             _ => return None,
         },
     })
@@ -456,6 +462,16 @@ pub(super) async fn build(
     } else {
         Vec::new()
     };
+    // One request at a time: while one waits, the page says so instead of offering
+    // the form again.
+    let extension_pending: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM routing.extension_requests \
+         WHERE case_id = $1 AND status = 'pending')",
+    )
+    .bind(found.case.id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| PageError::Internal(e.into()))?;
     let county = found.case.county_requested_at.is_none()
         && !found.state().is_final()
         && allows(&staff.principal, Permission::RequestCounty, found.target());
@@ -603,6 +619,8 @@ pub(super) async fn build(
         s.since = timeline.iter().take(since).cloned().collect();
         s
     });
+    let extension = super::centre_approvals::extension_on(&case, &forms, names.zone())
+        .filter(|_| !extension_pending);
     Ok(CasePage {
         chrome: staff.chrome.clone(),
         state_zh,
@@ -629,6 +647,8 @@ pub(super) async fn build(
         county,
         county_error,
         reapply,
+        extension,
+        extension_pending,
         css: super::console_css_url(),
         js: super::console_js_url(),
     })

@@ -313,15 +313,15 @@ impl ExtensionFormView {
 /// The extension form on the case page (`templates/console/case.html` calls this at
 /// its marked spot): while the resolution clock runs, for a person the page offers the
 /// case's work (the handler, or a supervisor above the grid: the same people
-/// `extensions::ask` accepts). The page knows no time zone; townships keep China's.
+/// `extensions::ask` accepts). The date field is in the township's time zone.
 pub(super) fn extension_on(
     case: &crate::cases::read::CaseView,
     forms: &[super::case_page::ActionForm],
+    zone: chrono_tz::Tz,
 ) -> Option<ExtensionFormView> {
     const WORK: [&str; 4] = ["acknowledge", "start", "resume", "resolve"];
     let works = forms.iter().any(|f| WORK.contains(&f.name.as_str()));
-    (works && case.resolution_due.is_some())
-        .then(|| ExtensionFormView::for_case(case.id, chrono_tz::Asia::Shanghai))
+    (works && case.resolution_due.is_some()).then(|| ExtensionFormView::for_case(case.id, zone))
 }
 
 #[derive(Template)]

@@ -158,8 +158,27 @@ impl FromRequestParts<RoutingState> for Staff {
 /// The signed-in person, or the sign-in page that comes back here.
 async fn signed_in(parts: &mut Parts, state: &RoutingState) -> Result<Principal, PageError> {
     let MaybeSignedIn(principal) = MaybeSignedIn::from_request_parts(parts, state).await?;
-    principal
-        .ok_or_else(|| PageError::SignIn(parts.uri.path_and_query().map(|p| p.as_str().to_owned())))
+    principal.ok_or_else(|| PageError::SignIn(come_back_to(parts)))
+}
+
+/// Where sign-in returns to: the page itself for a GET; for a form posted after the
+/// session ended, the page the form was on (the same site's `Referer`), since the
+/// form's own address answers only POST.
+fn come_back_to(parts: &Parts) -> Option<String> {
+    if parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD {
+        return parts.uri.path_and_query().map(|p| p.as_str().to_owned());
+    }
+    let host = parts.headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let referer: axum::http::Uri = parts
+        .headers
+        .get(axum::http::header::REFERER)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    (referer.authority().map(|a| a.as_str()) == Some(host))
+        .then(|| referer.path_and_query().map(|p| p.as_str().to_owned()))
+        .flatten()
 }
 
 /// Any signed-in staff member, township or county, for the pages every role opens.

@@ -79,6 +79,9 @@ impl Tab {
     }
 }
 
+/// The finished tab counts up to this many and then shows `999+`.
+const DONE_COUNT_CAP: i64 = 999;
+
 #[derive(Debug, Deserialize)]
 pub(super) struct ListParams {
     tab: Option<String>,
@@ -104,7 +107,8 @@ pub(super) struct TabLink {
     pub key: &'static str,
     pub zh: &'static str,
     pub en: &'static str,
-    pub count: i64,
+    /// `12`, or `999+` for the finished tab past the cap.
+    pub count: String,
     pub current: bool,
 }
 
@@ -154,13 +158,29 @@ pub(super) async fn page(
     };
     let mut tx = state.db.tenant(tenant).await?;
     let names = Names::load(&mut tx).await?;
-    let counts: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT state, count(*) FROM routing.cases WHERE tenant_id = $1 AND assignee_id = $2 GROUP BY state",
+    // The tabs' counts: the cases in hand exactly; the finished ones, which only grow,
+    // up to a cap, so a worker's years of closed cases cost nothing to count.
+    let done = Tab::Done.states();
+    let mut counts: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT state, count(*) FROM routing.cases \
+         WHERE tenant_id = $1 AND assignee_id = $2 AND state <> ALL($3) GROUP BY state",
     )
     .bind(tenant.as_uuid())
     .bind(user.as_uuid())
+    .bind(done)
     .fetch_all(&mut *tx)
     .await?;
+    let finished: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM routing.cases \
+         WHERE tenant_id = $1 AND assignee_id = $2 AND state = ANY($3) LIMIT $4) d",
+    )
+    .bind(tenant.as_uuid())
+    .bind(user.as_uuid())
+    .bind(done)
+    .bind(DONE_COUNT_CAP + 1)
+    .fetch_one(&mut *tx)
+    .await?;
+    counts.push((done[0].to_owned(), finished));
     tx.commit().await?;
     let now = Utc::now();
     let cards = lines
@@ -189,11 +209,15 @@ pub(super) async fn page(
             key: t.key(),
             zh: t.zh(),
             en: t.en(),
-            count: counts
+            count: match counts
                 .iter()
                 .filter(|(s, _)| t.states().contains(&s.as_str()))
                 .map(|(_, n)| n)
-                .sum(),
+                .sum::<i64>()
+            {
+                n if n > DONE_COUNT_CAP => format!("{DONE_COUNT_CAP}+"),
+                n => n.to_string(),
+            },
             current: t == tab,
         })
         .collect();
