@@ -117,7 +117,7 @@ async fn every_role_signs_in_at_login_and_lands_on_its_home() {
             "cshome镇",
             "管理首页",
         ),
-        (&county, "/county", "县里的人", "县综治中心", "即将上线"),
+        (&county, "/county", "县里的人", "县综治中心", "乡镇"),
     ] {
         let b = Browser::new(&app.routing.base);
         assert_eq!(b.sign_in(login).await, home, "{name}");

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use mashang_domain::TenantId;
 use mashang_domain::role::Role;
+use mashang_tests::browser::Browser;
 use mashang_tests::photo::jpeg;
 use mashang_tests::{Client, Fixture, TestApp, TestEnv, eventually, seed_tenant};
 use reqwest::multipart::{Form, Part};
@@ -208,6 +209,29 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         )
         .await
         .expect(201);
+    // The county opens the case through its search, with a reason: a recorded view.
+    let reader = Browser::new(&app.routing.base);
+    let form = reader.get("/login").await.expect(200).csrf();
+    reader
+        .post(
+            "/login",
+            &[
+                ("_csrf", form.as_str()),
+                ("login", COUNTY_CENTRE_PHONE),
+                ("password", mashang_tests::PASSWORD),
+            ],
+        )
+        .await
+        .see_other();
+    let open = format!("/county/cases/{}/{case_id}", fx.code);
+    let token = reader.get(&open).await.expect(200).csrf();
+    reader
+        .post(
+            &open,
+            &[("_csrf", token.as_str()), ("reason", "verification")],
+        )
+        .await
+        .see_other();
     // With the grid worker off duty, the next case falls to the grid leader: a vacancy.
     admin
         .put_json(
@@ -271,12 +295,15 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
     assert_eq!(rated.status(), 201);
 }
 
+/// The county centre's person, who signs in with this phone.
+const COUNTY_CENTRE_PHONE: &str = "13600000009";
+
 async fn county_centre(env: &TestEnv, client: &Client) -> Client {
     mashang_tests::county_user(
         env.db(),
         client,
         "县指挥中心",
-        "13600000009",
+        COUNTY_CENTRE_PHONE,
         &[Role::CountyCentre],
     )
     .await

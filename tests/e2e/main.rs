@@ -10,6 +10,7 @@ mod console_notices;
 mod console_permissions;
 mod console_signin;
 mod console_worker;
+mod county_pages;
 mod delivery;
 mod directory;
 mod edge;

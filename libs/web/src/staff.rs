@@ -107,6 +107,37 @@ pub struct Nav {
     pub people: bool,
     /// 二维码 (`/admin/posters`).
     pub posters: bool,
+    /// The county centre's pages, for county staff.
+    pub county: CountyNav,
+}
+
+/// The county centre's links (`/county…`), each as the county roles allow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CountyNav {
+    /// 乡镇 (`/county`): the townships.
+    pub townships: bool,
+    /// 督办 (`/county/supervision`): cases sent up.
+    pub supervision: bool,
+    /// 案件查询 (`/county/search`): any township's case, read-only, with a reason.
+    pub search: bool,
+    /// 查阅记录 (`/county/views`): who opened which case and why.
+    pub views: bool,
+    /// 统计 (`/county/dashboard`): the county's figures.
+    pub dashboard: bool,
+}
+
+impl CountyNav {
+    /// The county links `principal`'s roles open (none for township people).
+    pub fn of(principal: &Principal) -> Self {
+        let may = |action| allows(principal, action, Target::County);
+        Self {
+            townships: may(Action::ViewCounty),
+            supervision: may(Action::SuperviseCase),
+            search: may(Action::ViewCase),
+            views: may(Action::ViewCounty),
+            dashboard: may(Action::ViewStats),
+        }
+    }
 }
 
 impl Nav {
@@ -130,6 +161,7 @@ impl Nav {
             import: allows(principal, Action::ImportExport, Target::Township),
             people: allows(principal, Action::ViewPeople, Target::List),
             posters: allows(principal, Action::PrintPosters, Target::List),
+            county: CountyNav::of(principal),
         }
     }
 }
@@ -283,6 +315,8 @@ mod tests {
         assert!(!centre.my_cases && !centre.import);
         let county = Nav::of(&county());
         assert!(!county.report && !county.my_cases && !county.queue);
+        assert!(county.county.townships && county.county.supervision && county.county.search);
+        assert_eq!(centre.county, CountyNav::default());
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub fn router(state: AnalyticsState) -> Router {
     Router::new()
         .route("/api/v1/stats/summary", get(summary))
         .route("/api/v1/ops/stats/summary", get(ops_summary))
+        .merge(crate::pages::routes())
         .with_state(state)
 }
 

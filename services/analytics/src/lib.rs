@@ -3,6 +3,7 @@
 
 mod counters;
 mod http;
+mod pages;
 
 use std::sync::Arc;
 

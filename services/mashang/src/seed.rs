@@ -154,27 +154,32 @@ pub async fn seed(db: &Db, password: &mashang_auth::Password) -> anyhow::Result<
     seed_county(db, password).await
 }
 
-/// The county centre's person on duty, who signs in with the same password.
-const COUNTY_CENTRE: (&str, &str) = ("县综治中心值班员", "13600000001");
+/// The county centre's people, who sign in with the same password: the person on duty
+/// (supervision and the case search) and the administrator of townships.
+const COUNTY_PEOPLE: [(&str, &str, Role); 2] = [
+    ("县综治中心值班员", "13600000001", Role::CountyCentre),
+    ("县综治中心管理员", "13600000002", Role::CountyAdmin),
+];
 
-/// Creates the county centre's sign-in unless it exists.
+/// Creates the county centre's sign-ins that do not exist yet.
 async fn seed_county(db: &Db, password: &mashang_auth::Password) -> anyhow::Result<()> {
-    let (name, raw_phone) = COUNTY_CENTRE;
-    let mut tx = db.global().await?;
-    let exists: Option<(Uuid,)> =
-        sqlx::query_as("SELECT user_id FROM routing.logins WHERE login = $1")
-            .bind(raw_phone)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    if exists.is_some() {
-        return Ok(());
+    for (name, raw_phone, role) in COUNTY_PEOPLE {
+        let mut tx = db.global().await?;
+        let exists: Option<(Uuid,)> =
+            sqlx::query_as("SELECT user_id FROM routing.logins WHERE login = $1")
+                .bind(raw_phone)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        if exists.is_some() {
+            continue;
+        }
+        let phone = PhoneNumber::parse(raw_phone).context("demo county phone")?;
+        let user = county::create_county_user(db, name, &phone, &[role])
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the county's sign-in {raw_phone}: {e}"))?;
+        mashang_auth::set_county_password(db, user, password).await?;
     }
-    let phone = PhoneNumber::parse(raw_phone).context("demo county phone")?;
-    let user = county::create_county_user(db, name, &phone, &[Role::CountyCentre])
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the county centre's sign-in: {e}"))?;
-    mashang_auth::set_county_password(db, user, password).await?;
     Ok(())
 }
 

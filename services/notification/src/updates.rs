@@ -35,6 +35,28 @@ fn wording(event: EventType, update: &CaseUpdate) -> (String, String) {
         "follow_up" => "回访",
         _ => "处理",
     };
+    // The county's supervision (督办): its notes and its deadline's timers.
+    match update.action.as_str() {
+        "county_note" => {
+            return (
+                format!("县级督办：{n}"),
+                "县综治中心对此案件作出批示，请查看并按要求办理。".to_owned(),
+            );
+        }
+        "county_reminder" => {
+            return (
+                format!("县级督办催办：{n}"),
+                "县综治中心规定的办结期限将到，请尽快办结。".to_owned(),
+            );
+        }
+        "county_overdue" => {
+            return (
+                format!("县级督办已超期：{n}"),
+                "此案件已超过县综治中心规定的期限，请立即办结并向县里说明。".to_owned(),
+            );
+        }
+        _ => {}
+    }
     match event {
         EventType::CaseReminded => (
             format!("催办：{n}"),

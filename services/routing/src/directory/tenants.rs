@@ -1,6 +1,6 @@
 //! Tenants (townships).
 
-use mashang_db::Db;
+use mashang_db::{Db, TenantTx};
 use mashang_domain::tenant::TenantStatus;
 use mashang_domain::{GridNodeId, TenantCode, TenantId};
 
@@ -41,6 +41,20 @@ pub async fn create_tenant(
     name: &str,
     time_zone: &str,
 ) -> Result<CreatedTenant, DirectoryError> {
+    let mut tx = db.tenant(TenantId::new()).await?;
+    let created = create_tenant_in(&mut tx, code, name, time_zone).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Creates the transaction's tenant (a new id) with its township root node and default
+/// categories; the caller may add more (its first administrator) before committing.
+pub async fn create_tenant_in(
+    tx: &mut TenantTx,
+    code: &TenantCode,
+    name: &str,
+    time_zone: &str,
+) -> Result<CreatedTenant, DirectoryError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(DirectoryError::Invalid(
@@ -52,17 +66,16 @@ pub async fn create_tenant(
             "{time_zone} is not an IANA time zone"
         )));
     }
-    let id = TenantId::new();
-    let mut tx = db.tenant(id).await?;
+    let id = tx.tenant();
     sqlx::query("INSERT INTO routing.tenants (id, code, name, time_zone) VALUES ($1, $2, $3, $4)")
         .bind(id.as_uuid())
         .bind(code.as_str())
         .bind(name)
         .bind(time_zone)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let root = insert_node(
-        &mut tx,
+        tx,
         &NewNode {
             parent: None,
             kind: NodeKind::Township,
@@ -71,11 +84,10 @@ pub async fn create_tenant(
         },
     )
     .await?;
-    insert_defaults(&mut tx).await?;
+    insert_defaults(tx).await?;
     sqlx::query("SELECT routing.add_default_reply_templates()")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
     Ok(CreatedTenant {
         tenant: Tenant {
             id,
@@ -163,6 +175,30 @@ pub async fn set_status(
     .await?;
     tx.commit().await?;
     Ok(row)
+}
+
+/// A public contact number as stored: trimmed, 1 to 30 characters.
+pub fn check_contact(contact: Option<&str>) -> Result<Option<&str>, DirectoryError> {
+    match contact.map(str::trim) {
+        Some(c) if c.is_empty() || c.chars().count() > 30 => Err(DirectoryError::Invalid(
+            "a contact number is 1 to 30 characters".into(),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Sets the transaction's tenant's public contact number.
+pub async fn set_contact_in(
+    tx: &mut TenantTx,
+    contact: Option<&str>,
+) -> Result<(), DirectoryError> {
+    let contact = check_contact(contact)?;
+    sqlx::query("UPDATE routing.tenants SET contact_phone = $2 WHERE id = $1")
+        .bind(tx.tenant().as_uuid())
+        .bind(contact)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Sets a tenant's public contact number (shown to citizens on notices).

@@ -10,13 +10,13 @@ use axum::routing::get;
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
 use mashang_domain::events::AttachmentRef;
-use mashang_domain::{CaseId, GridNodeId, UserId};
+use mashang_domain::{CaseId, GridNodeId, TenantId, UserId};
 use mashang_http::ApiError;
 use mashang_storage::BlobKey;
 
 use super::{allow, tenant_tx};
 use crate::RoutingState;
-use crate::cases::read::load;
+use crate::cases::read::{CaseView, load};
 use crate::directory::nodes;
 
 pub(super) fn routes() -> Router<RoutingState> {
@@ -46,20 +46,33 @@ async fn download(
             assignee: case.assignee_id.map(UserId::from_uuid),
         },
     )?;
+    let tenant = principal.require_tenant()?;
+    case_file(&state, tenant, &case, &attachment).await
+}
+
+/// Streams the file `attachment` of `case` (of `tenant`): one of the citizen's, else a
+/// photo staff took of the measures. The caller has decided that the viewer may see
+/// the case (the county's read-only view calls this too).
+pub(crate) async fn case_file(
+    state: &RoutingState,
+    tenant: TenantId,
+    case: &CaseView,
+    attachment: &str,
+) -> Result<Response, ApiError> {
     let refs: Vec<AttachmentRef> =
         serde_json::from_value(case.attachments.clone()).map_err(ApiError::internal)?;
-    // The citizen's files, else the photos staff took of the measures.
     let (key, content_type) = match refs.into_iter().find(|a| a.id.to_string() == attachment) {
         Some(found) => (found.key, found.content_type),
         None => {
-            let mut tx = tenant_tx(&state, &principal).await?;
-            let staff = super::case_uploads::find(&mut tx, id, &attachment).await?;
+            let mut tx = state.db.tenant(tenant).await?;
+            let id = CaseId::from_uuid(case.id);
+            let staff = super::case_uploads::find(&mut tx, id, attachment).await?;
             tx.commit().await?;
             staff.ok_or(ApiError::NotFound)?
         }
     };
     let key = BlobKey::parse(&key).map_err(ApiError::internal)?;
-    if Some(key.tenant()) != principal.tenant() {
+    if key.tenant() != tenant {
         // Keys begin with their tenant; a case can only name its own township's files.
         return Err(ApiError::NotFound);
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use mashang_bus::{Service, outbox};
 use mashang_db::TenantTx;
 use mashang_domain::calendar::WorkingCalendar;
-use mashang_domain::case::{self, Action, Actor, Effect, Outcome, WorkflowError};
+use mashang_domain::case::{self, Action, Actor, CaseState, Effect, Outcome, WorkflowError};
 use mashang_domain::events::{CaseAssigned, CaseUpdate, EventType, TenantAlert};
 use mashang_domain::role::Role;
 use mashang_domain::sla::{TargetClock, TargetKind};
@@ -101,6 +101,10 @@ pub async fn act(
     timeline(tx, record, &outcome, now).await?;
     let deadlines = timers::reschedule(tx, record, calendar, &changed).await?;
     save(tx, record, deadlines, now).await?;
+    if matches!(record.facts.state, CaseState::Closed | CaseState::Invalid) {
+        // An ended case has no county deadline left to enforce.
+        super::county_deadline::stop(tx, record.id).await?;
+    }
     for event in &outcome.events {
         match event {
             EventType::CaseAssigned => {

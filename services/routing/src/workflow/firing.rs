@@ -3,6 +3,7 @@
 //! one step up the ladder (grid worker → grid leader → village head → township centre),
 //! each level once per target: the next level is added as supervisor, or takes the case
 //! when the township reassigns on breach. Everything is checked again at fire time.
+//! The county's deadline timers (target `county`) fire in [`county_deadline`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,7 +19,7 @@ use uuid::Uuid;
 
 use super::act::{act, emit, township_centre};
 use super::record::{CaseRecord, save, try_load_for_update};
-use super::{calendar, timers};
+use super::{calendar, county_deadline, timers};
 use crate::cases::assign;
 use crate::scheduler::{DueTimer, Firer};
 
@@ -37,6 +38,16 @@ impl Firer for CaseFirer {
         let now = Utc::now();
         let mut later = Vec::new();
         for timer in due {
+            if timer.target.as_deref() == Some(county_deadline::TARGET) {
+                match try_load_for_update(tx, timer.case).await? {
+                    Some(record) => {
+                        let point = timer.point.as_deref().unwrap_or_default();
+                        county_deadline::fire(tx, &record, point, now).await?;
+                    }
+                    None => later.push((timer.id, now + chrono::Duration::seconds(2))),
+                }
+                continue;
+            }
             let (Some(target), Some(point)) = (
                 timer.target.as_deref().and_then(TargetKind::parse),
                 timer.point.as_deref().and_then(TimerKind::parse),

@@ -4,6 +4,7 @@
 pub mod act;
 pub mod audit;
 pub mod calendar;
+pub mod county_deadline;
 pub mod extension;
 pub mod firing;
 pub mod policy;

@@ -230,6 +230,8 @@ pub(crate) fn action_label(action: &str) -> String {
         "escalated" => "自动上报",
         "county_request" => "申请县级督办",
         "county_note" => "县级批示",
+        "county_reminder" => "县级督办期限将到",
+        "county_overdue" => "县级督办已超期",
         "policy_reapplied" => "重新适用时限规则",
         "extension_requested" => "申请延期",
         "extension_approved" => "批准延期",
@@ -385,6 +387,10 @@ pub(crate) fn describe(
             );
             push("评价", text(details, "comment"));
         }
+        "county_note" | "county_reminder" | "county_overdue" => {
+            push("批示", text(details, "county_note"));
+            push("县级期限", time(details, "deadline", names));
+        }
         "policy_reapplied" => {
             for (key, label) in [
                 ("first_response_due", "响应时限"),
@@ -431,7 +437,12 @@ pub(crate) fn describe(
         .unwrap_or_default();
     Said {
         action: action_label(action),
-        who: names.person(actor),
+        // The county's people belong to no township: named by their office.
+        who: if action == "county_note" {
+            mashang_web::staff::COUNTY_CENTRE.to_owned()
+        } else {
+            names.person(actor)
+        },
         when: names.when(at),
         lines,
         photos,

@@ -235,11 +235,16 @@ pub(super) struct CasePage {
     pub extension_pending: bool,
     pub css: String,
     pub js: String,
+    /// Opened by the county through its search: read-only, under a banner saying why.
+    pub read_only: Option<super::county_case::ReadOnly>,
 }
 
 impl CasePage {
     fn photo_url(&self, id: &str) -> String {
-        format!("/api/v1/cases/{}/attachments/{id}", self.case.id)
+        match &self.read_only {
+            Some(county) => format!("{}/{id}", county.files),
+            None => format!("/api/v1/cases/{}/attachments/{id}", self.case.id),
+        }
     }
 }
 
@@ -651,6 +656,7 @@ pub(super) async fn build(
         extension_pending,
         css: super::console_css_url(),
         js: super::console_js_url(),
+        read_only: None,
     })
 }
 

@@ -1,6 +1,6 @@
 //! The staff pages' sign-in (`/login`, for every role, which then sends each person to
-//! their home), the placeholders of the console homes, and the township
-//! administrator's pages, rendered on the server in Chinese: the
+//! their home), the console's case pages, the county centre's pages (`/county…`,
+//! see `county`), and the township administrator's pages, rendered on the server in Chinese: the
 //! grid tree, import and export, people and their roles, QR codes and posters. Plain
 //! HTML forms (the only script fills the header's unread-notices badge); every form sends the session's CSRF token as a hidden
 //! `_csrf` field (never in the URL), which the shared page layer's
@@ -18,7 +18,12 @@ mod centre_follow_ups;
 mod centre_names;
 mod centre_overdue;
 mod centre_queue;
-mod console;
+mod county;
+mod county_case;
+mod county_search;
+mod county_supervision;
+mod county_townships;
+mod county_views;
 mod home;
 mod layout;
 mod my_cases;
@@ -66,7 +71,6 @@ pub(super) fn routes() -> Router<RoutingState> {
             "/console/cases/{id}/extension",
             post(centre_approvals::request),
         )
-        .route("/county", get(console::county))
         // The addresses of the administrator-only sign-in, kept for old bookmarks
         // and links (308 keeps a form post a post).
         .route("/admin/login", get(signin::moved).post(signin::moved))
@@ -90,6 +94,7 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/admin/people/{id}/reset-code", post(person::reset_code))
         .route("/admin/posters", get(posters::page))
         .route("/admin/posters/issue-missing", post(posters::issue_missing))
+        .merge(county::routes())
         .layer(middleware::from_fn_with_state(
             FormLimits::new(MAX_MULTIPART_BYTES.max(MAX_CASE_FORM_BYTES)),
             form_csrf,
