@@ -1,6 +1,6 @@
 // The staff console's screenshots in docs/screenshots/, taken from the running demo:
 // a grid worker's pages on a phone (360 × 640: cases, a case, 代为上报, notices) and
-// the township centre's on a desktop (1280 × 800). Run through infra/screenshots, which starts the demo; not a test.
+// the township centre's and the county centre's on a desktop (1280 × 800). Run through infra/screenshots, which starts the demo; not a test.
 //   node screenshots.mjs [output folder]      (default: docs/screenshots of the repository)
 // Pages the server does not have (404) are reported and skipped.
 
@@ -78,6 +78,64 @@ try {
     ['/console/follow-ups', 'centre-follow-ups'],
   ]) await shoot(centre.page, path, name);
   await centre.ctx.close();
+  await countyShots(browser);
 } finally {
   await browser.close();
+}
+
+/** A browser context signed in as the county's person with `role`. */
+async function countySignedIn(browser, role, device) {
+  const who = (demo.county_logins || []).find((l) => l.role === role);
+  if (!who) throw new Error(`demo.json has no county sign-in with role ${role}`);
+  const ctx = await browser.newContext({ locale: 'zh-CN', ...device });
+  const page = await ctx.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('#login', who.login);
+  await page.fill('#password', who.password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')]);
+  return { ctx, page, who };
+}
+
+/** The county centre's pages (1280 × 800, and the supervision list on a phone). The
+ * demo's late case is sent up; the county gives it a deadline through its form first. */
+async function countyShots(browser) {
+  const admin = await countySignedIn(browser, 'county_admin', DESKTOP);
+  await shoot(admin.page, '/county', 'county-townships');
+  await admin.ctx.close();
+
+  const centre = await countySignedIn(browser, 'county_centre', DESKTOP);
+  const { page } = centre;
+  await page.goto(`${base}/county/supervision`);
+  const href = await page.locator('a[href^="/county/supervision/"]').first().getAttribute('href', { timeout: 5_000 }).catch(() => null);
+  if (href) {
+    await page.goto(`${base}${href}`);
+    if (await page.locator('#deadline').count()) {
+      const due = new Date(Date.now() + 2 * 86_400_000 + 8 * 3600_000).toISOString().slice(0, 16);
+      await page.fill('#body', '护栏涉及学生上学安全，请两日内修复并报县综治中心。');
+      await page.fill('#deadline', due);
+      await Promise.all([page.waitForNavigation(), page.click('form[action^="/county/supervision/"] button[type=submit]')]);
+    }
+    await shoot(page, '/county/supervision', 'county-supervision');
+    await shoot(page, href, 'county-supervised');
+  } else {
+    console.log('skipped county-supervised: no case sent up in the demo');
+    await shoot(page, '/county/supervision', 'county-supervision');
+  }
+  await shoot(page, '/county/search?q=&township=&state=&from=&to=', 'county-search');
+  const open = await page.locator('a[href^="/county/cases/"]').nth(1).getAttribute('href', { timeout: 5_000 }).catch(() => null);
+  if (open) {
+    await page.goto(`${base}${open}`);
+    await page.check('input[name=reason][value=verification]');
+    await page.fill('#reason_text', '核实办理进度');
+    await Promise.all([page.waitForNavigation(), page.click('form[action^="/county/cases/"] button[type=submit]')]);
+    await shoot(page, new URL(page.url()).pathname, 'county-case');
+  } else {
+    console.log('skipped county-case: the search found no case');
+  }
+  await shoot(page, '/county/views', 'county-views');
+  await centre.ctx.close();
+
+  const phone = await countySignedIn(browser, 'county_centre', PHONE);
+  await shoot(phone.page, '/county/supervision', 'county-supervision-360');
+  await phone.ctx.close();
 }

@@ -137,8 +137,34 @@ impl Demo<'_> {
             self.take(id, *fate, token).await?;
             if *fate == Fate::Overdue {
                 make_overdue(owner, township, id).await?;
+                self.send_up(township, id).await?;
             }
         }
+        Ok(())
+    }
+
+    /// The township centre sends the late case to the county (申请督办), so the county's
+    /// supervision page has a case to show.
+    async fn send_up(&self, township: &DemoTownship, case: &str) -> anyhow::Result<()> {
+        let Some(centre) = township.logins.iter().find(|l| l.role == "township_centre") else {
+            return Ok(());
+        };
+        let signed_in = self
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                Some(&json!({"login": centre.login, "password": centre.password})),
+                None,
+            )
+            .await?;
+        let token = signed_in["token"].as_str().context("a session token")?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/api/v1/cases/{case}/county-request"),
+            Some(&json!({"note": "护栏在县道上，需县交通部门协调修复"})),
+            Some(token),
+        )
+        .await?;
         Ok(())
     }
 
