@@ -78,6 +78,11 @@ try {
     ['/console/follow-ups', 'centre-follow-ups'],
   ]) await shoot(centre.page, path, name);
   await centre.ctx.close();
+
+  // The township's change log as its administrator reads it.
+  const admin = await signedIn(browser, 'township_admin', DESKTOP);
+  await shoot(admin.page, '/admin/audit', 'admin-audit');
+  await admin.ctx.close();
 } finally {
   await browser.close();
 }

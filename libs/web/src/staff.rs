@@ -107,6 +107,9 @@ pub struct Nav {
     pub people: bool,
     /// 二维码 (`/admin/posters`).
     pub posters: bool,
+    /// 操作记录: the township's (`/admin/audit`, its administrators) or every
+    /// township's (`/county/audit`, the county).
+    pub audit: Option<&'static str>,
 }
 
 impl Nav {
@@ -130,6 +133,12 @@ impl Nav {
             import: allows(principal, Action::ImportExport, Target::Township),
             people: allows(principal, Action::ViewPeople, Target::List),
             posters: allows(principal, Action::PrintPosters, Target::List),
+            audit: if township {
+                allows(principal, Action::ConfigureRouting, Target::Township)
+                    .then_some("/admin/audit")
+            } else {
+                allows(principal, Action::ViewCounty, Target::County).then_some("/county/audit")
+            },
         }
     }
 }
