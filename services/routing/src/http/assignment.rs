@@ -79,50 +79,57 @@ pub(crate) async fn rules(tx: &mut TenantTx) -> Result<Vec<Rule>, sqlx::Error> {
     .await
 }
 
-/// Checks a rule against the township's roles, nodes and categories; the errors name
-/// the fields.
+/// The most active rules a township keeps: each new case tries them in order.
+pub(crate) const MAX_RULES: i64 = 50;
+
+/// The largest position a rule may have.
+pub(crate) const MAX_POSITION: i32 = 9999;
+
+/// The roles a rule may send cases to.
+pub(crate) const TARGET_ROLES: [Role; 4] = [
+    Role::GridWorker,
+    Role::GridLeader,
+    Role::VillageHead,
+    Role::TownshipCentre,
+];
+
+/// A text that was typed: trimmed, `None` when blank.
+fn given(raw: &Option<String>) -> Option<&str> {
+    raw.as_deref().map(str::trim).filter(|r| !r.is_empty())
+}
+
+/// Checks a rule against the township's roles, nodes and categories, and the bounds;
+/// the errors name the fields.
 pub(crate) async fn check_rule(
     tx: &mut TenantTx,
     input: &RuleInput,
 ) -> Result<Result<NewRule, Vec<FieldError>>, ApiError> {
     let mut errors = Vec::new();
-    let role = Role::parse(&input.target_role).filter(|r| {
-        matches!(
-            r,
-            Role::GridWorker | Role::GridLeader | Role::VillageHead | Role::TownshipCentre
-        )
-    });
+    let role = Role::parse(input.target_role.trim()).filter(|r| TARGET_ROLES.contains(r));
     if role.is_none() {
         errors.push(FieldError::new(
             "target_role",
-            "grid_worker, grid_leader, village_head or township_centre",
+            "请选择接收案件的角色 (grid_worker, grid_leader, village_head or township_centre)",
         ));
     }
-    let mut node = |field: &'static str, raw: &Option<String>| -> Option<Option<Uuid>> {
-        match raw {
-            None => Some(None),
-            Some(r) => match r.parse::<Uuid>() {
-                Ok(id) => Some(Some(id)),
-                Err(_) => {
-                    errors.push(FieldError::new(field, "节点不存在 (no such node)"));
-                    None
-                }
-            },
-        }
-    };
-    let within = node("within_node", &input.within_node);
-    let target = node("target_node", &input.target_node);
-    for (field, id) in [
-        ("within_node", within.flatten()),
-        ("target_node", target.flatten()),
+    // `Some(None)`: not given (anywhere, or the report's own grid); `None`: refused.
+    let (mut within, mut target) = (Some(None), Some(None));
+    for (field, raw, slot) in [
+        ("within_node", given(&input.within_node), &mut within),
+        ("target_node", given(&input.target_node), &mut target),
     ] {
-        if let Some(id) = id
-            && nodes::node(tx, GridNodeId::from_uuid(id)).await?.is_none()
-        {
+        let Some(raw) = raw else { continue };
+        let found = match raw.parse::<Uuid>() {
+            Ok(id) => nodes::node(tx, GridNodeId::from_uuid(id)).await?,
+            Err(_) => None,
+        };
+        *slot = found.map(|node| Some(node.id));
+        if slot.is_none() {
             errors.push(FieldError::new(field, "节点不存在 (no such node)"));
         }
     }
-    if let Some(c) = &input.category {
+    let category = given(&input.category);
+    if let Some(c) = category {
         let known: Option<(String,)> = sqlx::query_as(
             "SELECT code FROM routing.categories WHERE tenant_id = $1 AND code = $2",
         )
@@ -134,14 +141,35 @@ pub(crate) async fn check_rule(
             errors.push(FieldError::new("category", "未知类别 (unknown category)"));
         }
     }
+    let position = input.position.unwrap_or(0);
+    if !(0..=MAX_POSITION).contains(&position) {
+        errors.push(FieldError::new(
+            "position",
+            format!("顺序为 0 到 {MAX_POSITION} 的整数 (a whole number from 0 to {MAX_POSITION})"),
+        ));
+    }
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM routing.assignment_rules WHERE tenant_id = $1 AND active",
+    )
+    .bind(tx.tenant().as_uuid())
+    .fetch_one(&mut **tx)
+    .await?;
+    if count >= MAX_RULES {
+        errors.push(FieldError::new(
+            "rules",
+            format!(
+                "最多 {MAX_RULES} 条分派规则，请先删去不用的 (at most {MAX_RULES} rules; delete one first)"
+            ),
+        ));
+    }
     let (Some(role), Some(within_node), Some(target_node), true) =
         (role, within, target, errors.is_empty())
     else {
         return Ok(Err(errors));
     };
     Ok(Ok(NewRule {
-        position: input.position.unwrap_or(0),
-        category: input.category.clone(),
+        position,
+        category: category.map(str::to_owned),
         within_node,
         target_node,
         role,
@@ -170,7 +198,7 @@ pub(crate) async fn insert_rule(tx: &mut TenantTx, rule: &NewRule) -> Result<Uui
 /// Retires a rule (kept, inactive); false when the township has no such active rule.
 pub(crate) async fn remove_rule(tx: &mut TenantTx, id: Uuid) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE routing.assignment_rules SET active = false WHERE tenant_id = $1 AND id = $2",
+        "UPDATE routing.assignment_rules SET active = false WHERE tenant_id = $1 AND id = $2 AND active",
     )
     .bind(tx.tenant().as_uuid())
     .bind(id)
@@ -198,46 +226,68 @@ pub(crate) struct Duty {
     substitute: Option<Uuid>,
 }
 
-/// Checks a duty for `person`: the leave ends after it starts, the substitute is
-/// another active person of the township.
+/// The longest leave: anything longer is being off duty.
+pub(crate) const MAX_LEAVE_DAYS: i64 = 366;
+
+/// Checks a duty for `person`: the leave has a start, ends after it and within a
+/// year; the substitute is another active person of the township. The errors name
+/// the fields.
 pub(crate) async fn check_duty(
     tx: &mut TenantTx,
     person: Uuid,
     input: &DutyInput,
 ) -> Result<Result<Duty, Vec<FieldError>>, ApiError> {
-    if let (Some(from), Some(until)) = (input.leave_from, input.leave_until)
-        && until <= from
-    {
-        return Ok(Err(vec![FieldError::new(
+    let mut errors = Vec::new();
+    match (input.leave_from, input.leave_until) {
+        (None, Some(_)) => errors.push(FieldError::new(
+            "leave_from",
+            "请填写请假开始时间 (leave_from is needed with leave_until)",
+        )),
+        (Some(from), Some(until)) if until <= from => errors.push(FieldError::new(
             "leave_until",
             "须晚于开始时间 (must be after leave_from)",
-        )]));
+        )),
+        (Some(from), Some(until)) if until - from > chrono::Duration::days(MAX_LEAVE_DAYS) => {
+            errors.push(FieldError::new(
+                "leave_until",
+                "请假最长一年；更长时间请设为不在岗 (at most a year; for longer, set off duty)",
+            ));
+        }
+        _ => {}
     }
-    let substitute = match &input.substitute_id {
+    let substitute = match given(&input.substitute_id) {
         Some(raw) => {
-            let no_such = || {
-                vec![FieldError::new(
+            let sub = raw.parse::<Uuid>().ok();
+            let known: Option<(Uuid,)> = match sub {
+                Some(sub) => {
+                    sqlx::query_as(
+                        "SELECT id FROM routing.staff_users WHERE tenant_id = $1 AND id = $2 AND active",
+                    )
+                    .bind(tx.tenant().as_uuid())
+                    .bind(sub)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                }
+                None => None,
+            };
+            if sub == Some(person) {
+                errors.push(FieldError::new(
                     "substitute_id",
-                    "查无此人 (no such person)",
-                )]
-            };
-            let Ok(sub) = raw.parse::<Uuid>() else {
-                return Ok(Err(no_such()));
-            };
-            let known: Option<(Uuid,)> = sqlx::query_as(
-                "SELECT id FROM routing.staff_users WHERE tenant_id = $1 AND id = $2 AND active",
-            )
-            .bind(tx.tenant().as_uuid())
-            .bind(sub)
-            .fetch_optional(&mut **tx)
-            .await?;
-            if known.is_none() || sub == person {
-                return Ok(Err(no_such()));
+                    "代班人不能是本人 (the substitute cannot be the person themselves)",
+                ));
+            } else if known.is_none() {
+                errors.push(FieldError::new(
+                    "substitute_id",
+                    "查无此人：代班人须是本镇在用的人员 (no such person: an active person of this township)",
+                ));
             }
-            Some(sub)
+            sub
         }
         None => None,
     };
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
     Ok(Ok(Duty {
         on_duty: input.on_duty,
         leave_from: input.leave_from,
