@@ -107,6 +107,10 @@ pub struct Nav {
     pub people: bool,
     /// 二维码 (`/admin/posters`).
     pub posters: bool,
+    /// 分派规则 (`/admin/assignment-rules`).
+    pub assignment_rules: bool,
+    /// 常用语 (`/admin/reply-templates`).
+    pub reply_templates: bool,
 }
 
 impl Nav {
@@ -130,6 +134,8 @@ impl Nav {
             import: allows(principal, Action::ImportExport, Target::Township),
             people: allows(principal, Action::ViewPeople, Target::List),
             posters: allows(principal, Action::PrintPosters, Target::List),
+            assignment_rules: allows(principal, Action::ConfigureRouting, Target::Township),
+            reply_templates: allows(principal, Action::ConfigureRouting, Target::Township),
         }
     }
 }
