@@ -73,6 +73,16 @@ pub(crate) fn kind(raw: &str) -> Result<&'static str, FieldError> {
 /// A phrase as it will be stored: one line (line breaks and tabs typed into the
 /// page's text box become single spaces), trimmed, 1 to [`MAX_CHARS`] characters.
 pub(crate) fn phrase_text(raw: &str) -> Result<String, FieldError> {
+    let too_long = || {
+        FieldError::new(
+            "text",
+            format!("最多 {MAX_CHARS} 个字 (at most {MAX_CHARS} characters)"),
+        )
+    };
+    // Refused before any work when even its spaces could not bring it under the limit.
+    if raw.len() > 8 * MAX_CHARS {
+        return Err(too_long());
+    }
     let joined = raw
         .split(['\r', '\n', '\t'])
         .map(str::trim)
@@ -87,10 +97,7 @@ pub(crate) fn phrase_text(raw: &str) -> Result<String, FieldError> {
         ));
     }
     if text.chars().count() > MAX_CHARS {
-        return Err(FieldError::new(
-            "text",
-            format!("最多 {MAX_CHARS} 个字 (at most {MAX_CHARS} characters)"),
-        ));
+        return Err(too_long());
     }
     if text.chars().any(char::is_control) {
         return Err(FieldError::new(
