@@ -1,5 +1,6 @@
 //! End-to-end tests across the services, against real PostgreSQL, NATS and S3.
 
+mod admin_duty;
 mod admin_pages;
 mod assisted_page;
 mod bad_input;

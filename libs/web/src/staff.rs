@@ -110,6 +110,10 @@ pub struct Nav {
     /// 操作记录: the township's (`/admin/audit`, its administrators) or every
     /// township's (`/county/audit`, the county).
     pub audit: Option<&'static str>,
+    /// 分派规则 (`/admin/assignment-rules`).
+    pub assignment_rules: bool,
+    /// 常用语 (`/admin/reply-templates`).
+    pub reply_templates: bool,
 }
 
 impl Nav {
@@ -139,6 +143,8 @@ impl Nav {
             } else {
                 allows(principal, Action::ViewCounty, Target::County).then_some("/county/audit")
             },
+            assignment_rules: allows(principal, Action::ConfigureRouting, Target::Township),
+            reply_templates: allows(principal, Action::ConfigureRouting, Target::Township),
         }
     }
 }

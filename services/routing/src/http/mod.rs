@@ -2,6 +2,7 @@
 //! directory (grid tree, people, categories, QR codes, import and export, API tokens),
 //! and cases.
 
+mod assignment;
 mod attachments;
 mod auth;
 mod case_list;
@@ -45,6 +46,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(categories::routes())
         .merge(tokens::routes())
         .merge(settings::routes())
+        .merge(assignment::routes())
         .merge(reapply::routes())
         .merge(extensions::routes())
         .merge(transfer::routes())

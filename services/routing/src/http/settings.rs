@@ -1,25 +1,22 @@
 //! The township's routing settings: triage, SLA policies, the working calendar (hours,
-//! holidays, make-up days, published years, the holiday-cn import), assignment rules,
-//! and people's duty and leave.
+//! holidays, make-up days, published years, the holiday-cn import). Assignment rules
+//! and people's duty and leave are in `assignment.rs`.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, put};
-use chrono::{DateTime, NaiveDate, Utc};
+use axum::routing::{get, put};
+use chrono::NaiveDate;
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
 use mashang_domain::calendar::{DayHours, WeeklyHours, import_holiday_cn};
-use mashang_domain::role::Role;
 use mashang_domain::sla::SlaPolicy;
 use mashang_http::{ApiError, ApiJson, FieldError};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::{allow, tenant_tx};
 use crate::RoutingState;
-use crate::directory::nodes;
 
 pub(super) fn routes() -> Router<RoutingState> {
     Router::new()
@@ -43,12 +40,6 @@ pub(super) fn routes() -> Router<RoutingState> {
             "/api/v1/admin/calendar/overrides/{day}",
             put(put_override).delete(delete_override),
         )
-        .route(
-            "/api/v1/admin/assignment-rules",
-            get(list_rules).post(create_rule),
-        )
-        .route("/api/v1/admin/assignment-rules/{id}", delete(delete_rule))
-        .route("/api/v1/admin/people/{id}/duty", put(put_duty))
 }
 
 #[derive(Debug, Deserialize)]
@@ -361,218 +352,6 @@ async fn delete_override(
         .bind(day)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize)]
-struct RuleBody {
-    position: Option<i32>,
-    category: Option<String>,
-    within_node: Option<String>,
-    target_node: Option<String>,
-    target_role: String,
-}
-
-/// One active assignment rule.
-#[derive(sqlx::FromRow)]
-struct RuleRow {
-    id: Uuid,
-    position: i32,
-    category: Option<String>,
-    within_node: Option<Uuid>,
-    target_node: Option<Uuid>,
-    target_role: String,
-}
-
-async fn list_rules(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-) -> Result<ApiJson<Value>, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
-    let rows: Vec<RuleRow> = sqlx::query_as(
-        "SELECT id, position, category, within_node, target_node, target_role FROM routing.assignment_rules \
-         WHERE tenant_id = $1 AND active ORDER BY position, id",
-    )
-    .bind(tx.tenant().as_uuid())
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let rules: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            json!({"id": r.id, "position": r.position, "category": r.category, "within_node": r.within_node, "target_node": r.target_node, "target_role": r.target_role})
-        })
-        .collect();
-    Ok(ApiJson(json!({"rules": rules})))
-}
-
-async fn create_rule(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-    ApiJson(body): ApiJson<RuleBody>,
-) -> Result<(StatusCode, ApiJson<Value>), ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let mut errors = Vec::new();
-    let role = Role::parse(&body.target_role).filter(|r| {
-        matches!(
-            r,
-            Role::GridWorker | Role::GridLeader | Role::VillageHead | Role::TownshipCentre
-        )
-    });
-    if role.is_none() {
-        errors.push(FieldError::new(
-            "target_role",
-            "grid_worker, grid_leader, village_head or township_centre",
-        ));
-    }
-    let mut tx = tenant_tx(&state, &principal).await?;
-    let mut node = |field: &'static str, raw: &Option<String>| -> Option<Option<Uuid>> {
-        match raw {
-            None => Some(None),
-            Some(r) => match r.parse::<Uuid>() {
-                Ok(id) => Some(Some(id)),
-                Err(_) => {
-                    errors.push(FieldError::new(field, "节点不存在 (no such node)"));
-                    None
-                }
-            },
-        }
-    };
-    let within = node("within_node", &body.within_node);
-    let target = node("target_node", &body.target_node);
-    for (field, id) in [
-        ("within_node", within.flatten()),
-        ("target_node", target.flatten()),
-    ] {
-        if let Some(id) = id
-            && nodes::node(&mut tx, mashang_domain::GridNodeId::from_uuid(id))
-                .await?
-                .is_none()
-        {
-            errors.push(FieldError::new(field, "节点不存在 (no such node)"));
-        }
-    }
-    if let Some(c) = &body.category {
-        let known: Option<(String,)> = sqlx::query_as(
-            "SELECT code FROM routing.categories WHERE tenant_id = $1 AND code = $2",
-        )
-        .bind(tx.tenant().as_uuid())
-        .bind(c)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if known.is_none() {
-            errors.push(FieldError::new("category", "未知类别 (unknown category)"));
-        }
-    }
-    let (Some(role), Some(within), Some(target), true) = (role, within, target, errors.is_empty())
-    else {
-        return Err(ApiError::Validation(errors));
-    };
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO routing.assignment_rules (id, tenant_id, position, category, within_node, target_node, target_role) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(id)
-    .bind(tx.tenant().as_uuid())
-    .bind(body.position.unwrap_or(0))
-    .bind(&body.category)
-    .bind(within)
-    .bind(target)
-    .bind(role.as_str())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, ApiJson(json!({"id": id}))))
-}
-
-async fn delete_rule(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
-    let done = sqlx::query(
-        "UPDATE routing.assignment_rules SET active = false WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tx.tenant().as_uuid())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::NotFound);
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize)]
-struct DutyBody {
-    on_duty: bool,
-    leave_from: Option<DateTime<Utc>>,
-    leave_until: Option<DateTime<Utc>>,
-    substitute_id: Option<String>,
-}
-
-/// `PUT /api/v1/admin/people/{id}/duty`: on duty or not, and leave with a substitute.
-async fn put_duty(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<DutyBody>,
-) -> Result<StatusCode, ApiError> {
-    allow(&principal, Action::EditPeople, Target::Township)?;
-    let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    if let (Some(from), Some(until)) = (body.leave_from, body.leave_until)
-        && until <= from
-    {
-        return Err(ApiError::field(
-            "leave_until",
-            "须晚于开始时间 (must be after leave_from)",
-        ));
-    }
-    let mut tx = tenant_tx(&state, &principal).await?;
-    let substitute = match &body.substitute_id {
-        Some(raw) => {
-            let sub: Uuid = raw
-                .parse()
-                .map_err(|_| ApiError::field("substitute_id", "查无此人 (no such person)"))?;
-            let known: Option<(Uuid,)> = sqlx::query_as(
-                "SELECT id FROM routing.staff_users WHERE tenant_id = $1 AND id = $2 AND active",
-            )
-            .bind(tx.tenant().as_uuid())
-            .bind(sub)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if known.is_none() || sub == id {
-                return Err(ApiError::field(
-                    "substitute_id",
-                    "查无此人 (no such person)",
-                ));
-            }
-            Some(sub)
-        }
-        None => None,
-    };
-    let done = sqlx::query(
-        "UPDATE routing.staff_users SET on_duty = $3, leave_from = $4, leave_until = $5, substitute_id = $6, updated_at = now() \
-         WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tx.tenant().as_uuid())
-    .bind(id)
-    .bind(body.on_duty)
-    .bind(body.leave_from)
-    .bind(body.leave_until)
-    .bind(substitute)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::NotFound);
-    }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -27,6 +27,7 @@ mod node;
 mod people;
 mod person;
 mod posters;
+mod routing_admin;
 mod signin;
 mod transfer;
 mod tree;
@@ -93,6 +94,7 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/admin/posters/issue-missing", post(posters::issue_missing))
         .route("/admin/audit", get(audit::township))
         .route("/county/audit", get(audit::county))
+        .merge(routing_admin::routes())
         .layer(middleware::from_fn_with_state(
             FormLimits::new(MAX_MULTIPART_BYTES.max(MAX_CASE_FORM_BYTES)),
             form_csrf,
