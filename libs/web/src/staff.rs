@@ -107,6 +107,8 @@ pub struct Nav {
     pub people: bool,
     /// 二维码 (`/admin/posters`).
     pub posters: bool,
+    /// 规则 (`/admin/settings`, SLA policies, calendar, categories): the administrator.
+    pub rules: bool,
 }
 
 impl Nav {
@@ -130,6 +132,7 @@ impl Nav {
             import: allows(principal, Action::ImportExport, Target::Township),
             people: allows(principal, Action::ViewPeople, Target::List),
             posters: allows(principal, Action::PrintPosters, Target::List),
+            rules: allows(principal, Action::ConfigureRouting, Target::Township),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod attachments;
 mod auth;
+mod calendar_config;
 mod case_list;
 mod case_uploads;
 mod cases;

@@ -26,6 +26,7 @@ mod node;
 mod people;
 mod person;
 mod posters;
+mod rules;
 mod signin;
 mod transfer;
 mod tree;
@@ -90,6 +91,7 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/admin/people/{id}/reset-code", post(person::reset_code))
         .route("/admin/posters", get(posters::page))
         .route("/admin/posters/issue-missing", post(posters::issue_missing))
+        .merge(rules::routes())
         .layer(middleware::from_fn_with_state(
             FormLimits::new(MAX_MULTIPART_BYTES.max(MAX_CASE_FORM_BYTES)),
             form_csrf,
