@@ -1,6 +1,7 @@
 //! End-to-end tests across the services, against real PostgreSQL, NATS and S3.
 
 mod admin_pages;
+mod admin_rules;
 mod assisted_page;
 mod bad_input;
 mod case_list;

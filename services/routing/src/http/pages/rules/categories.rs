@@ -74,19 +74,15 @@ impl CategoryForm {
         }
     }
 
-    /// The body the API takes, or the position's error (it is typed as text here).
-    fn body(&self) -> Result<CategoryBody, FieldError> {
+    /// The body the API takes. A position that is not a number is sent as one out of
+    /// range, so the API refuses it with the rest, in its own words.
+    fn body(&self) -> CategoryBody {
         let position = match self.position.trim() {
             "" => None,
-            p => Some(p.parse::<i32>().map_err(|_| {
-                FieldError::new(
-                    "position",
-                    "0到9999之间的整数 (a whole number from 0 to 9999)",
-                )
-            })?),
+            p => Some(p.parse::<i32>().unwrap_or(i32::MIN)),
         };
         let chosen = |v: &str| (!v.is_empty()).then(|| v.to_owned());
-        Ok(CategoryBody {
+        CategoryBody {
             name_zh: self.name_zh.clone(),
             name_en: self.name_en.clone(),
             icon: chosen(&self.icon),
@@ -94,7 +90,7 @@ impl CategoryForm {
             active: None,
             triage: chosen(&self.triage),
             default_priority: chosen(&self.default_priority),
-        })
+        }
     }
 }
 
@@ -212,11 +208,7 @@ async fn write(
     form: &CategoryForm,
     how: Write,
 ) -> Result<Result<Category, Vec<FieldError>>, PageError> {
-    let body = match form.body() {
-        Ok(body) => body,
-        Err(error) => return Ok(Err(vec![error])),
-    };
-    match categories::save(state, &staff.principal, code, body, how).await {
+    match categories::save(state, &staff.principal, code, form.body(), how).await {
         Ok(saved) => Ok(Ok(saved)),
         Err(err) => field_errors(err).map(Err),
     }
