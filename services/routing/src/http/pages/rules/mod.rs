@@ -164,12 +164,17 @@ pub(crate) fn weekday_zh(day: Weekday) -> &'static str {
     }
 }
 
-/// A moment in the township's zone with its weekday: `2026年12月7日 周一 10:00`.
+/// A moment in the township's zone with its weekday: `12月7日 周一 10:00` (with the
+/// year when it is not this year's).
 pub(crate) fn local_when(at: DateTime<Utc>, zone: Tz) -> String {
     let local = at.with_timezone(&zone);
+    let date = if local.year() == Utc::now().with_timezone(&zone).year() {
+        local.format("%-m月%-d日")
+    } else {
+        local.format("%Y年%-m月%-d日")
+    };
     format!(
-        "{} {} {}",
-        local.format("%Y年%-m月%-d日"),
+        "{date} {} {}",
         weekday_zh(local.weekday()),
         local.format("%H:%M")
     )

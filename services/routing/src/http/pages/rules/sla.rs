@@ -84,6 +84,7 @@ fn due_now(target: &SlaTarget, calendar: &WorkingCalendar, zone: Tz) -> String {
 struct PolicyRow {
     category: String,
     label: String,
+    label_en: String,
     inactive: bool,
     priority: &'static str,
     priority_zh: &'static str,
@@ -103,6 +104,7 @@ struct ListPage {
     tab: Tab,
     rows: Vec<PolicyRow>,
     day_hours: String,
+    day_hours_en: String,
     notice: Option<&'static str>,
 }
 
@@ -132,18 +134,20 @@ pub(super) async fn list(
     };
     let every = std::iter::once((
         "*".to_owned(),
-        "全部类别 (all categories)".to_owned(),
+        "全部类别".to_owned(),
+        "All categories".to_owned(),
         false,
     ))
     .chain(categories.iter().map(|c: &Category| {
         (
             c.code.clone(),
-            format!("{} ({})", c.name_zh, c.name_en),
+            c.name_zh.clone(),
+            c.name_en.clone(),
             !c.active,
         )
     }));
     let mut rows = Vec::new();
-    for (code, label, inactive) in every {
+    for (code, label, label_en, inactive) in every {
         for (priority, priority_zh) in PRIORITIES {
             let own = find(&code, priority);
             let any = find("*", priority);
@@ -154,6 +158,7 @@ pub(super) async fn list(
             rows.push(PolicyRow {
                 category: code.clone(),
                 label: label.clone(),
+                label_en: label_en.clone(),
                 inactive,
                 priority,
                 priority_zh,
@@ -175,6 +180,10 @@ pub(super) async fn list(
             tab: Tab::Sla,
             rows,
             day_hours: hours_words(minutes),
+            day_hours_en: match (minutes / 60, minutes % 60) {
+                (h, 0) => format!("{h} h"),
+                (h, m) => format!("{h} h {m} min"),
+            },
             notice: notice(q.ok.as_deref()),
         },
     ))
