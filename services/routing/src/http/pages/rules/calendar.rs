@@ -16,7 +16,7 @@ use mashang_domain::calendar::{OverrideKind, WorkingCalendar};
 use mashang_http::FieldError;
 use serde::Deserialize;
 
-use super::{Tab, error_on, field_errors, notice, weekday_zh};
+use super::{Tab, day_length, error_on, field_errors, notice, weekday_zh};
 use crate::RoutingState;
 use crate::http::calendar_config::{
     CalendarBody, MAX_HOLIDAY_FILE_BYTES, OverrideBody, TIME_ZONES, WEEKDAYS, import_holidays,
@@ -148,6 +148,7 @@ struct CalendarPage {
     time_zone: String,
     days: Vec<DayField>,
     day_hours: String,
+    day_hours_en: String,
     years: Vec<YearLine>,
     year: i32,
     year_official: bool,
@@ -251,21 +252,15 @@ async fn calendar_page(
             value: value.clone(),
         })
         .collect();
-    let minutes = cal.standard_day_minutes();
+    let (day_hours, day_hours_en) = day_length(cal.standard_day_minutes());
     Ok(CalendarPage {
         chrome: staff.chrome.clone(),
         tab: Tab::Calendar,
         zones,
         time_zone: week.time_zone,
         days,
-        day_hours: format!(
-            "{}小时{}",
-            minutes / 60,
-            match minutes % 60 {
-                0 => String::new(),
-                m => format!("{m}分钟"),
-            }
-        ),
+        day_hours,
+        day_hours_en,
         year_official: cal.is_published(year),
         years,
         year,

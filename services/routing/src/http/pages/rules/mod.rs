@@ -151,6 +151,14 @@ pub(crate) fn notice(ok: Option<&str>) -> Option<&'static str> {
     })
 }
 
+/// The length of a working day in words: `("7小时", "7 h")`, `("7小时30分钟", "7 h 30 min")`.
+pub(crate) fn day_length(minutes: u32) -> (String, String) {
+    match (minutes / 60, minutes % 60) {
+        (h, 0) => (format!("{h}小时"), format!("{h} h")),
+        (h, m) => (format!("{h}小时{m}分钟"), format!("{h} h {m} min")),
+    }
+}
+
 /// A weekday's Chinese name.
 pub(crate) fn weekday_zh(day: Weekday) -> &'static str {
     match day {

@@ -16,7 +16,7 @@ use mashang_domain::sla::{
 use mashang_http::FieldError;
 use serde::Deserialize;
 
-use super::{Tab, error_on, field_errors, local_when, notice};
+use super::{Tab, day_length, error_on, field_errors, local_when, notice};
 use crate::RoutingState;
 use crate::http::categories::{self, Category};
 use crate::http::pages::layout::{Chrome, PageError, Staff, render, see_other};
@@ -172,29 +172,18 @@ pub(super) async fn list(
             });
         }
     }
-    let minutes = cal.standard_day_minutes();
+    let (day_hours, day_hours_en) = day_length(cal.standard_day_minutes());
     Ok(render(
         StatusCode::OK,
         &ListPage {
             chrome: staff.chrome,
             tab: Tab::Sla,
             rows,
-            day_hours: hours_words(minutes),
-            day_hours_en: match (minutes / 60, minutes % 60) {
-                (h, 0) => format!("{h} h"),
-                (h, m) => format!("{h} h {m} min"),
-            },
+            day_hours,
+            day_hours_en,
             notice: notice(q.ok.as_deref()),
         },
     ))
-}
-
-/// `420` minutes → `7小时`, `450` → `7小时30分钟`.
-fn hours_words(minutes: u32) -> String {
-    match (minutes / 60, minutes % 60) {
-        (h, 0) => format!("{h}小时"),
-        (h, m) => format!("{h}小时{m}分钟"),
-    }
 }
 
 /// One target's fields as typed.
