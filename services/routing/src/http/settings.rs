@@ -141,7 +141,7 @@ async fn put_settings(
 }
 
 /// The priority named in a path: `normal` or `urgent`.
-pub(crate) fn priority(raw: &str) -> Result<&str, ApiError> {
+fn priority(raw: &str) -> Result<&str, ApiError> {
     match raw {
         "normal" | "urgent" => Ok(raw),
         _ => Err(ApiError::field("priority", "normal or urgent")),
