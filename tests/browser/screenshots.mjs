@@ -80,7 +80,8 @@ try {
   ]) await shoot(centre.page, path, name);
   await centre.ctx.close();
 
-  // The administrator's rule pages on a desktop, and the calendar on a phone.
+  // The administrator's rule pages and the township's change log on a desktop, and
+  // the calendar on a phone.
   const admin = await signedIn(browser, 'township_admin', DESKTOP);
   for (const [path, name] of [
     ['/admin/settings', 'admin-settings'],
@@ -89,6 +90,7 @@ try {
     ['/admin/calendar', 'admin-calendar'],
     ['/admin/categories', 'admin-categories'],
   ]) await shoot(admin.page, path, name);
+  await shoot(admin.page, '/admin/audit', 'admin-audit');
   await admin.ctx.close();
   const adminPhone = await signedIn(browser, 'township_admin', PHONE);
   await shoot(adminPhone.page, '/admin/calendar', 'admin-calendar-360');

@@ -109,6 +109,9 @@ pub struct Nav {
     pub posters: bool,
     /// 规则 (`/admin/settings`, SLA policies, calendar, categories): the administrator.
     pub rules: bool,
+    /// 操作记录: the township's (`/admin/audit`, its administrators) or every
+    /// township's (`/county/audit`, the county).
+    pub audit: Option<&'static str>,
 }
 
 impl Nav {
@@ -133,6 +136,12 @@ impl Nav {
             people: allows(principal, Action::ViewPeople, Target::List),
             posters: allows(principal, Action::PrintPosters, Target::List),
             rules: allows(principal, Action::ConfigureRouting, Target::Township),
+            audit: if township {
+                allows(principal, Action::ConfigureRouting, Target::Township)
+                    .then_some("/admin/audit")
+            } else {
+                allows(principal, Action::ViewCounty, Target::County).then_some("/county/audit")
+            },
         }
     }
 }

@@ -9,6 +9,7 @@ mod case_list;
 mod case_uploads;
 mod cases;
 mod categories;
+pub(crate) mod change_log;
 mod county;
 mod county_cases;
 mod extensions;
@@ -37,6 +38,7 @@ pub fn router(state: RoutingState) -> Router {
     Router::new()
         .merge(auth::routes())
         .merge(county::routes())
+        .merge(change_log::routes())
         .merge(county_cases::routes())
         .merge(grid::routes())
         .merge(people::routes())
