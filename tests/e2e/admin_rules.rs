@@ -532,6 +532,15 @@ async fn a_holiday_added_in_the_calendar_moves_a_new_cases_deadline() {
             .expect(200)
             .has(r#"<option value="Asia/Urumqi" selected>"#)
     );
+    // The change log names the administrator who changed the zone through the page.
+    let log = api
+        .get("/api/v1/admin/audit?entity=tenants")
+        .await
+        .expect(200)
+        .body;
+    let entry = &log["entries"][0];
+    assert_eq!(entry["actor_id"], fx.admin.to_string(), "{log}");
+    assert_eq!(entry["after"]["time_zone"], "Asia/Urumqi", "{log}");
 
     // Importing a holiday-cn file: malformed, too large, a year out of range, refused in
     // words; a good one makes its year official.
