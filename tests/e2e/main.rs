@@ -2,6 +2,7 @@
 
 mod admin_duty;
 mod admin_pages;
+mod admin_rules;
 mod assisted_page;
 mod bad_input;
 mod case_list;

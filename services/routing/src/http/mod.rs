@@ -5,6 +5,7 @@
 mod assignment;
 mod attachments;
 mod auth;
+mod calendar_config;
 mod case_list;
 mod case_uploads;
 mod cases;

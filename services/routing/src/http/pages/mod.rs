@@ -28,6 +28,7 @@ mod people;
 mod person;
 mod posters;
 mod routing_admin;
+mod rules;
 mod signin;
 mod transfer;
 mod tree;
@@ -92,6 +93,7 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/admin/people/{id}/reset-code", post(person::reset_code))
         .route("/admin/posters", get(posters::page))
         .route("/admin/posters/issue-missing", post(posters::issue_missing))
+        .merge(rules::routes())
         .route("/admin/audit", get(audit::township))
         .route("/county/audit", get(audit::county))
         .merge(routing_admin::routes())
