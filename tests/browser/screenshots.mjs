@@ -1,6 +1,7 @@
 // The staff console's screenshots in docs/screenshots/, taken from the running demo:
-// a grid worker's pages on a phone (360 × 640: cases, a case, 代为上报, notices) and
-// the township centre's and the county centre's on a desktop (1280 × 800). Run through infra/screenshots, which starts the demo; not a test.
+// a grid worker's pages on a phone (360 × 640: cases, a case, 代为上报, notices), the
+// township centre's, the administrator's rule pages and the county centre's on a desktop
+// (1280 × 800). Run through infra/screenshots, which starts the demo; not a test.
 //   node screenshots.mjs [output folder]      (default: docs/screenshots of the repository)
 // Pages the server does not have (404) are reported and skipped.
 
@@ -78,6 +79,22 @@ try {
     ['/console/follow-ups', 'centre-follow-ups'],
   ]) await shoot(centre.page, path, name);
   await centre.ctx.close();
+
+  // The administrator's rule pages and the township's change log on a desktop, and
+  // the calendar on a phone.
+  const admin = await signedIn(browser, 'township_admin', DESKTOP);
+  for (const [path, name] of [
+    ['/admin/settings', 'admin-settings'],
+    ['/admin/sla-policies', 'admin-sla-policies'],
+    ['/admin/sla-policies/roads/normal', 'admin-sla-policy'],
+    ['/admin/calendar', 'admin-calendar'],
+    ['/admin/categories', 'admin-categories'],
+  ]) await shoot(admin.page, path, name);
+  await shoot(admin.page, '/admin/audit', 'admin-audit');
+  await admin.ctx.close();
+  const adminPhone = await signedIn(browser, 'township_admin', PHONE);
+  await shoot(adminPhone.page, '/admin/calendar', 'admin-calendar-360');
+  await adminPhone.ctx.close();
   await countyShots(browser);
 } finally {
   await browser.close();

@@ -104,12 +104,33 @@ const ROUTES: &[(&str, &str, &[Who])] = &[
         "/console/extension-requests/{extension}/reject",
         &[Centre],
     ),
+    // The administrator's rules, people's duty, phrases and the change log.
+    ("GET", "/admin/settings", &[Admin]),
+    ("POST", "/admin/settings", &[Admin]),
+    ("GET", "/admin/sla-policies", &[Admin]),
+    ("GET", "/admin/sla-policies/roads/normal", &[Admin]),
+    ("POST", "/admin/sla-policies/roads/normal", &[Admin]),
+    ("GET", "/admin/calendar", &[Admin]),
+    ("POST", "/admin/calendar/overrides", &[Admin]),
+    ("GET", "/admin/categories", &[Admin]),
+    ("GET", "/admin/categories/roads", &[Admin]),
+    ("POST", "/admin/categories", &[Admin]),
+    ("GET", "/admin/assignment-rules", &[Admin]),
+    ("POST", "/admin/assignment-rules", &[Admin]),
+    ("GET", "/admin/people/{person}/duty", &[Admin]),
+    ("POST", "/admin/people/{person}/duty", &[Admin]),
+    ("GET", "/admin/reply-templates", &[Admin]),
+    ("POST", "/admin/reply-templates", &[Admin]),
+    ("POST", "/admin/reply-templates/defaults", &[Admin]),
+    ("GET", "/admin/audit", &[Admin]),
 ];
 
 /// The objects a route's path names.
 struct Ids {
     case: String,
     extension: String,
+    /// The township's grid worker.
+    person: String,
 }
 
 /// A route's path for `ids`.
@@ -117,6 +138,7 @@ fn path(pattern: &str, ids: &Ids) -> String {
     pattern
         .replace("{case}", &ids.case)
         .replace("{extension}", &ids.extension)
+        .replace("{person}", &ids.person)
 }
 
 /// A signed-in browser of `login`, with its session's CSRF token.
@@ -178,6 +200,7 @@ async fn a_case(env: &TestEnv, app: &TestApp, fx: &Fixture) -> Ids {
     Ids {
         case,
         extension: extension.to_string(),
+        person: fx.worker.to_string(),
     }
 }
 

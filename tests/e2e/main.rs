@@ -1,10 +1,13 @@
 //! End-to-end tests across the services, against real PostgreSQL, NATS and S3.
 
+mod admin_duty;
 mod admin_pages;
+mod admin_rules;
 mod assisted_page;
 mod bad_input;
 mod case_list;
 mod case_uploads;
+mod change_log;
 mod console_centre;
 mod console_notices;
 mod console_permissions;

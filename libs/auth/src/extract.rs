@@ -250,7 +250,10 @@ async fn authenticate(parts: &Parts) -> Result<Option<Principal>, Refusal> {
     };
     if token.starts_with(API_TOKEN_PREFIX) && !via_cookie {
         return match principal_of_token(&auth.db, &token).await? {
-            Some(p) => Ok(Some(p)),
+            Some(p) => {
+                note_actor(&p);
+                Ok(Some(p))
+            }
             None => Err(ApiError::Unauthorized.into()),
         };
     }
@@ -271,7 +274,27 @@ async fn authenticate(parts: &Parts) -> Result<Option<Principal>, Refusal> {
         }
         principal.csrf = Some(session.csrf);
     }
+    note_actor(&principal);
     Ok(Some(principal))
+}
+
+/// Names the request's actor for the change log (see [`mashang_db::actor`]).
+fn note_actor(principal: &Principal) {
+    use mashang_db::actor::{Actor, note};
+    note(match principal.kind {
+        PrincipalKind::Staff { user, .. } => Actor::Staff(user.as_uuid()),
+        PrincipalKind::County { user } => Actor::County(user.as_uuid()),
+        PrincipalKind::ApiToken { token, .. } => Actor::Token(token),
+    });
+}
+
+/// Middleware giving each request a place for its actor, so the transactions it opens
+/// after signing in name the person in the change log.
+pub async fn actor_scope(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    mashang_db::actor::scope(next.run(request)).await
 }
 
 /// A signed-in principal; 401 without valid credentials, 403 on a CSRF failure.

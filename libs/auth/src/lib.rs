@@ -34,6 +34,7 @@ pub use cookie::{SESSION_COOKIE, SIGNIN_COOKIE};
 pub use error::AuthError;
 pub use extract::{
     Auth, AuthConfig, Authenticator, CSRF_HEADER, MaybeAuth, MaybeSignedIn, SIGNIN_FORM_SECS,
+    actor_scope,
 };
 pub use keys::Keys;
 pub use password::{Password, hash_password, verify_password};

@@ -76,7 +76,8 @@ pub enum Action {
     SuperviseCase,
     /// See figures and dashboards.
     ViewStats,
-    /// Set the township's routing: triage, SLA policies, calendar, assignment rules.
+    /// Set the township's routing: triage, SLA policies, calendar, assignment rules,
+    /// reply templates.
     ConfigureRouting,
     /// Ask the county to supervise a case (督办申请).
     RequestCounty,

@@ -7,6 +7,7 @@
 //! workers (outbox relay, timer scheduler, county figures) use [`Db::system`] with a
 //! named [`SystemScope`].
 
+pub mod actor;
 mod error;
 mod migrate;
 mod pool;

@@ -131,11 +131,18 @@ async fn grant_app_role(conn: &mut PgConnection, name: &str) -> Result<(), DbErr
              GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {name};"
         ));
     }
+    // The change log is written only by its trigger (as the owner); the services read it.
+    grants.push_str(&format!(
+        "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {APPEND_ONLY} FROM {name};"
+    ));
     sqlx::raw_sql(sqlx::AssertSqlSafe(grants))
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
+
+/// The table the application role may only read.
+const APPEND_ONLY: &str = "routing.change_log";
 
 #[cfg(test)]
 mod tests {

@@ -147,9 +147,11 @@ impl Db {
     pub async fn tenant(&self, tenant: TenantId) -> Result<TenantTx, DbError> {
         // One round trip: BEGIN and the setting as one simple query. The id is a UUID
         // in its hyphenated form (hex digits and dashes only), never text from a client.
+        // The request's actor, if any, for the change log (also a fixed word and a UUID).
         let begin = format!(
-            "BEGIN; SELECT set_config('app.tenant_id', '{}', true)",
-            tenant.as_uuid().hyphenated()
+            "BEGIN; SELECT set_config('app.tenant_id', '{}', true){}",
+            tenant.as_uuid().hyphenated(),
+            crate::actor::set_statement()
         );
         let tx = self.pool.begin_with(sqlx::AssertSqlSafe(begin)).await?;
         Ok(TenantTx::new(tx, tenant))
@@ -200,7 +202,14 @@ impl Db {
     /// Opens a transaction with no tenant: for the global tables (tenants, QR token
     /// and tracking-number lookups). Tenant tables show no rows in it.
     pub async fn global(&self) -> Result<GlobalTx, DbError> {
-        Ok(GlobalTx::new(self.pool.begin().await?))
+        let actor = crate::actor::set_statement();
+        let tx = if actor.is_empty() {
+            self.pool.begin().await?
+        } else {
+            let begin = format!("BEGIN{actor}");
+            self.pool.begin_with(sqlx::AssertSqlSafe(begin)).await?
+        };
+        Ok(GlobalTx::new(tx))
     }
 
     /// Opens a cross-tenant transaction for one named system worker.

@@ -107,6 +107,15 @@ pub struct Nav {
     pub people: bool,
     /// 二维码 (`/admin/posters`).
     pub posters: bool,
+    /// 规则 (`/admin/settings`, SLA policies, calendar, categories): the administrator.
+    pub rules: bool,
+    /// 操作记录: the township's (`/admin/audit`, its administrators) or every
+    /// township's (`/county/audit`, the county).
+    pub audit: Option<&'static str>,
+    /// 分派规则 (`/admin/assignment-rules`).
+    pub assignment_rules: bool,
+    /// 常用语 (`/admin/reply-templates`).
+    pub reply_templates: bool,
     /// The county centre's pages, for county staff.
     pub county: CountyNav,
 }
@@ -161,6 +170,15 @@ impl Nav {
             import: allows(principal, Action::ImportExport, Target::Township),
             people: allows(principal, Action::ViewPeople, Target::List),
             posters: allows(principal, Action::PrintPosters, Target::List),
+            rules: allows(principal, Action::ConfigureRouting, Target::Township),
+            audit: if township {
+                allows(principal, Action::ConfigureRouting, Target::Township)
+                    .then_some("/admin/audit")
+            } else {
+                allows(principal, Action::ViewCounty, Target::County).then_some("/county/audit")
+            },
+            assignment_rules: allows(principal, Action::ConfigureRouting, Target::Township),
+            reply_templates: allows(principal, Action::ConfigureRouting, Target::Township),
             county: CountyNav::of(principal),
         }
     }

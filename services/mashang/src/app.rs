@@ -368,6 +368,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         keys: mashang_auth::Keys::derive(&config.pii_key),
     };
     let app = mashang_http::with_common_layers(router, &config.edge)
+        .layer(axum::middleware::from_fn(mashang_auth::actor_scope))
         .layer(Extension(authenticator))
         .layer(Extension(OperatorToken::new(config.operator_token.clone())))
         .merge(mashang_http::health_router(Readiness::new(

@@ -12,7 +12,7 @@ mod schedule_tests;
 
 pub use escalation::{EscalationLevel, EscalationRecord};
 pub use policy::{
-    Clock, MAX_REMINDERS, ReminderError, ReminderPoints, SlaPolicy, SlaTarget, TargetKind,
-    TargetLength,
+    Clock, LengthError, MAX_REMINDERS, MAX_TARGET_MINUTES, MAX_TARGET_WORKING_DAYS, ReminderError,
+    ReminderPoints, SlaPolicy, SlaTarget, TargetKind, TargetLength,
 };
 pub use schedule::{SlaError, TargetClock, TimerKind, TimerPoint, schedule};

@@ -83,6 +83,20 @@ impl TargetLength {
         }
     }
 
+    /// Whether the length is one a township may set: at least one unit, at most
+    /// [`MAX_TARGET_MINUTES`] minutes or [`MAX_TARGET_WORKING_DAYS`] working days.
+    pub fn check(self) -> Result<(), LengthError> {
+        let (amount, max) = match self {
+            Self::WallMinutes(m) | Self::WorkingMinutes(m) => (m, MAX_TARGET_MINUTES),
+            Self::WorkingDays(d) => (d, MAX_TARGET_WORKING_DAYS),
+        };
+        match amount {
+            0 => Err(LengthError::Zero),
+            a if a > max => Err(LengthError::TooLong),
+            _ => Ok(()),
+        }
+    }
+
     /// The amount of (wall-clock or working) time, on this calendar.
     pub fn amount(self, calendar: &WorkingCalendar) -> TimeDelta {
         let minutes = match self {
@@ -91,6 +105,25 @@ impl TargetLength {
         };
         TimeDelta::minutes(minutes)
     }
+}
+
+/// The longest target in minutes (wall-clock or working): 366 days of 24 hours.
+pub const MAX_TARGET_MINUTES: u32 = 366 * 24 * 60;
+
+/// The longest target in working days: about a year of them.
+pub const MAX_TARGET_WORKING_DAYS: u32 = 250;
+
+/// Why a target's length was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LengthError {
+    /// A target of no time at all would be missed the moment a case arrives.
+    #[error("a target lasts at least one minute or one working day")]
+    Zero,
+    /// Longer than a year.
+    #[error(
+        "a target lasts at most {MAX_TARGET_MINUTES} minutes or {MAX_TARGET_WORKING_DAYS} working days"
+    )]
+    TooLong,
 }
 
 /// Why reminder points were refused.
@@ -213,6 +246,19 @@ impl SlaPolicy {
         }
     }
 
+    /// Each target whose length may not be set ([`TargetLength::check`]).
+    pub fn check(&self) -> Result<(), Vec<(TargetKind, LengthError)>> {
+        let refused: Vec<_> = TargetKind::ALL
+            .into_iter()
+            .filter_map(|kind| self.target(kind).length.check().err().map(|e| (kind, e)))
+            .collect();
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(refused)
+        }
+    }
+
     /// The target of a kind.
     pub fn target(&self, kind: TargetKind) -> &SlaTarget {
         match kind {
@@ -226,5 +272,32 @@ impl SlaPolicy {
 impl Default for SlaPolicy {
     fn default() -> Self {
         Self::standard()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_lasts_between_one_unit_and_about_a_year() {
+        assert_eq!(TargetLength::WallMinutes(0).check(), Err(LengthError::Zero));
+        assert_eq!(TargetLength::WorkingDays(0).check(), Err(LengthError::Zero));
+        assert_eq!(TargetLength::WallMinutes(1).check(), Ok(()));
+        assert_eq!(
+            TargetLength::WorkingMinutes(MAX_TARGET_MINUTES).check(),
+            Ok(())
+        );
+        assert_eq!(
+            TargetLength::WallMinutes(MAX_TARGET_MINUTES + 1).check(),
+            Err(LengthError::TooLong)
+        );
+        assert_eq!(TargetLength::WorkingDays(250).check(), Ok(()));
+        assert_eq!(
+            TargetLength::WorkingDays(251).check(),
+            Err(LengthError::TooLong)
+        );
+        assert!(SlaPolicy::standard().check().is_ok());
+        assert!(SlaPolicy::urgent().check().is_ok());
     }
 }

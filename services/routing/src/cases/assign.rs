@@ -3,9 +3,10 @@
 //! The tenant's rules, in order, may send a category or a part of the tree to another
 //! node and role (矛盾纠纷 → the village's mediation committee); by default it is the
 //! grid workers of the report's own grid. Among the eligible: people on duty and not
-//! on leave (a person on leave is replaced by their substitute), then the fewest open
-//! cases, then the longest since their last case (round robin). When nobody is
-//! eligible, the nearest level up the ladder takes it, and the case is a vacancy.
+//! on leave (a person on leave or off duty is replaced by their substitute, when the
+//! substitute is themselves on duty and not on leave), then the fewest open cases,
+//! then the longest since their last case (round robin). When nobody is eligible, the
+//! nearest level up the ladder takes it, and the case is a vacancy.
 
 use chrono::{DateTime, Utc};
 use mashang_db::TenantTx;
@@ -45,7 +46,7 @@ struct RuleRow {
 }
 
 /// The node and role the tenant's rules give a case of `category` at `node`.
-async fn target(
+pub(crate) async fn target(
     tx: &mut TenantTx,
     node: GridNodeId,
     category: &str,
@@ -83,7 +84,7 @@ pub async fn eligible(
     role: Role,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<UserId>> {
-    // A person on leave with a substitute counts as the substitute.
+    // A person away (on leave or off duty) with a substitute counts as the substitute.
     let row: Option<(Uuid,)> = sqlx::query_as(
         "WITH holders AS ( \
              SELECT u.id, u.on_duty, u.substitute_id, \
@@ -94,7 +95,7 @@ pub async fn eligible(
              SELECT id FROM holders WHERE on_duty AND NOT on_leave \
              UNION \
              SELECT s.id FROM holders h JOIN routing.staff_users s ON s.tenant_id = $1 AND s.id = h.substitute_id \
-             WHERE h.on_leave AND s.active AND s.on_duty \
+             WHERE (h.on_leave OR NOT h.on_duty) AND s.active AND s.on_duty \
                AND NOT (s.leave_from IS NOT NULL AND s.leave_from <= $4 AND (s.leave_until IS NULL OR s.leave_until > $4))) \
          SELECT c.id FROM candidates c JOIN routing.staff_users u ON u.tenant_id = $1 AND u.id = c.id \
          ORDER BY (SELECT count(*) FROM routing.cases k WHERE k.tenant_id = $1 AND k.assignee_id = c.id \
@@ -114,6 +115,28 @@ pub async fn eligible(
 /// Picks the handler of a new case, or `None` when nobody in the tree above it can
 /// take it. Records the choice for the round robin.
 pub async fn choose(
+    tx: &mut TenantTx,
+    node: GridNodeId,
+    category: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Assignee>> {
+    let Some(chosen) = pick(tx, node, category, now).await? else {
+        return Ok(None);
+    };
+    sqlx::query(
+        "UPDATE routing.staff_users SET last_assigned_at = $3 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(chosen.user.as_uuid())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Some(chosen))
+}
+
+/// Who would get a new case of `category` at `node` now, without recording it (the
+/// administrator's preview of the rules).
+pub async fn pick(
     tx: &mut TenantTx,
     node: GridNodeId,
     category: &str,
@@ -139,18 +162,7 @@ pub async fn choose(
             }
         }
     }
-    let Some((user, at, role, vacancy)) = found else {
-        return Ok(None);
-    };
-    sqlx::query(
-        "UPDATE routing.staff_users SET last_assigned_at = $3 WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tx.tenant().as_uuid())
-    .bind(user.as_uuid())
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(Some(Assignee {
+    Ok(found.map(|(user, at, role, vacancy)| Assignee {
         user,
         node: at,
         role,

@@ -19,17 +19,17 @@ pub(super) fn routes() -> Router<RoutingState> {
 
 /// A category.
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
-struct Category {
-    code: String,
-    name_zh: String,
-    name_en: String,
-    icon: String,
-    position: i32,
-    active: bool,
+pub(crate) struct Category {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub icon: String,
+    pub position: i32,
+    pub active: bool,
     /// `inherit` (the township's triage mode), `auto` or `triage`.
-    triage: String,
+    pub triage: String,
     /// Priority of new cases: `normal` or `urgent`.
-    default_priority: String,
+    pub default_priority: String,
 }
 
 async fn list(
@@ -37,27 +37,47 @@ async fn list(
     Auth(principal): Auth,
 ) -> Result<ApiJson<Vec<Category>>, ApiError> {
     let mut tx = tenant_tx(&state, &principal).await?;
-    let rows = sqlx::query_as(
-        "SELECT code, name_zh, name_en, icon, position, active, triage, default_priority \
-         FROM routing.categories WHERE tenant_id = $1 ORDER BY position, code",
-    )
-    .bind(tx.tenant().as_uuid())
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows = all(&mut tx).await?;
     tx.commit().await?;
     Ok(ApiJson(rows))
 }
 
-#[derive(Debug, Deserialize)]
-struct CategoryBody {
-    name_zh: String,
-    name_en: String,
-    icon: Option<String>,
-    position: Option<i32>,
-    active: Option<bool>,
-    triage: Option<String>,
-    default_priority: Option<String>,
+/// The township's categories in their order (the admin pages list them too).
+pub(crate) async fn all(tx: &mut mashang_db::TenantTx) -> Result<Vec<Category>, ApiError> {
+    Ok(sqlx::query_as(
+        "SELECT code, name_zh, name_en, icon, position, active, triage, default_priority \
+         FROM routing.categories WHERE tenant_id = $1 ORDER BY position, code",
+    )
+    .bind(tx.tenant().as_uuid())
+    .fetch_all(&mut **tx)
+    .await?)
 }
+
+/// A category as set; what is left out keeps its value (or takes the default).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CategoryBody {
+    pub name_zh: String,
+    pub name_en: String,
+    pub icon: Option<String>,
+    pub position: Option<i32>,
+    pub active: Option<bool>,
+    pub triage: Option<String>,
+    pub default_priority: Option<String>,
+}
+
+/// What a write may do with the category's code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// Create it, or change it if it exists (the API's `PUT`).
+    Upsert,
+    /// Create it; a code already taken is refused (422).
+    Create,
+    /// Change it; an unknown code is not found (404).
+    Update,
+}
+
+/// The order a category may take: lower comes first.
+const POSITIONS: std::ops::RangeInclusive<i32> = 0..=9999;
 
 /// `PUT /api/v1/admin/categories/{code}`: creates or changes a category.
 async fn upsert(
@@ -66,7 +86,21 @@ async fn upsert(
     Path(code): Path<String>,
     ApiJson(body): ApiJson<CategoryBody>,
 ) -> Result<ApiJson<Category>, ApiError> {
-    allow(&principal, Action::EditCategories, Target::Township)?;
+    save(&state, &principal, &code, body, Write::Upsert)
+        .await
+        .map(ApiJson)
+}
+
+/// Creates or changes category `code` of `principal`'s township (the admin pages'
+/// forms call this): the category as it is afterwards.
+pub(crate) async fn save(
+    state: &RoutingState,
+    principal: &mashang_auth::Principal,
+    code: &str,
+    body: CategoryBody,
+    write: Write,
+) -> Result<Category, ApiError> {
+    allow(principal, Action::EditCategories, Target::Township)?;
     let mut errors = Vec::new();
     let valid_code = code.len() <= 32
         && code.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -87,11 +121,13 @@ async fn upsert(
     if en.is_empty() || en.chars().count() > 60 {
         errors.push(FieldError::new("name_en", "1 to 60 characters"));
     }
-    let icon = body.icon.as_deref().unwrap_or("other").trim();
-    if icon.is_empty()
-        || icon.len() > 30
-        || !icon.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-    {
+    // Left out: a new category is drawn as `other`, a changed one keeps its icon.
+    let icon = body.icon.as_deref().map(str::trim);
+    if icon.is_some_and(|icon| {
+        icon.is_empty()
+            || icon.len() > 30
+            || !icon.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+    }) {
         errors.push(FieldError::new(
             "icon",
             "an icon name (lowercase letters and -)",
@@ -111,21 +147,44 @@ async fn upsert(
     {
         errors.push(FieldError::new("default_priority", "normal or urgent"));
     }
+    if body.position.is_some_and(|p| !POSITIONS.contains(&p)) {
+        errors.push(FieldError::new(
+            "position",
+            "0到9999之间的整数 (a whole number from 0 to 9999)",
+        ));
+    }
+    let mut tx = tenant_tx(state, principal).await?;
+    if write != Write::Upsert && valid_code {
+        let exists: Option<(String,)> = sqlx::query_as(
+            "SELECT code FROM routing.categories WHERE tenant_id = $1 AND code = $2",
+        )
+        .bind(tx.tenant().as_uuid())
+        .bind(code)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match (write, exists) {
+            (Write::Update, None) => return Err(ApiError::NotFound),
+            (Write::Create, Some(_)) => errors.push(FieldError::new(
+                "code",
+                "已有这个编码的类别 (a category has this code already)",
+            )),
+            _ => {}
+        }
+    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let mut tx = tenant_tx(&state, &principal).await?;
     let row = sqlx::query_as(
         "INSERT INTO routing.categories (tenant_id, code, name_zh, name_en, icon, position, active, triage, default_priority) \
-         VALUES ($1, $2, $3, $4, $5, coalesce($6, 100), coalesce($7, true), coalesce($8, 'inherit'), coalesce($9, 'normal')) \
-         ON CONFLICT (tenant_id, code) DO UPDATE SET name_zh = $3, name_en = $4, icon = $5, \
+         VALUES ($1, $2, $3, $4, coalesce($5, 'other'), coalesce($6, 100), coalesce($7, true), coalesce($8, 'inherit'), coalesce($9, 'normal')) \
+         ON CONFLICT (tenant_id, code) DO UPDATE SET name_zh = $3, name_en = $4, icon = coalesce($5, routing.categories.icon), \
              position = coalesce($6, routing.categories.position), active = coalesce($7, routing.categories.active), \
              triage = coalesce($8, routing.categories.triage), \
              default_priority = coalesce($9, routing.categories.default_priority) \
          RETURNING code, name_zh, name_en, icon, position, active, triage, default_priority",
     )
     .bind(tx.tenant().as_uuid())
-    .bind(&code)
+    .bind(code)
     .bind(zh)
     .bind(en)
     .bind(icon)
@@ -136,5 +195,5 @@ async fn upsert(
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(ApiJson(row))
+    Ok(row)
 }

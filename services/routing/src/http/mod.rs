@@ -2,12 +2,15 @@
 //! directory (grid tree, people, categories, QR codes, import and export, API tokens),
 //! and cases.
 
+mod assignment;
 mod attachments;
 mod auth;
+mod calendar_config;
 mod case_list;
 mod case_uploads;
 mod cases;
 mod categories;
+pub(crate) mod change_log;
 mod county;
 mod county_cases;
 mod extensions;
@@ -36,6 +39,7 @@ pub fn router(state: RoutingState) -> Router {
     Router::new()
         .merge(auth::routes())
         .merge(county::routes())
+        .merge(change_log::routes())
         .merge(county_cases::routes())
         .merge(grid::routes())
         .merge(people::routes())
@@ -43,6 +47,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(categories::routes())
         .merge(tokens::routes())
         .merge(settings::routes())
+        .merge(assignment::routes())
         .merge(reapply::routes())
         .merge(extensions::routes())
         .merge(transfer::routes())

@@ -1,25 +1,20 @@
 //! The township's routing settings: triage, SLA policies, the working calendar (hours,
-//! holidays, make-up days, published years, the holiday-cn import), assignment rules,
-//! and people's duty and leave.
+//! holidays, make-up days, published years, the holiday-cn import). Assignment rules
+//! and people's duty and leave are in `assignment.rs`.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, put};
-use chrono::{DateTime, NaiveDate, Utc};
+use axum::routing::{get, put};
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
-use mashang_domain::calendar::{DayHours, WeeklyHours, import_holiday_cn};
-use mashang_domain::role::Role;
 use mashang_domain::sla::SlaPolicy;
 use mashang_http::{ApiError, ApiJson, FieldError};
 use serde::Deserialize;
-use serde_json::{Value, json};
-use uuid::Uuid;
+use serde_json::Value;
 
 use super::{allow, tenant_tx};
 use crate::RoutingState;
-use crate::directory::nodes;
 
 pub(super) fn routes() -> Router<RoutingState> {
     Router::new()
@@ -43,56 +38,68 @@ pub(super) fn routes() -> Router<RoutingState> {
             "/api/v1/admin/calendar/overrides/{day}",
             put(put_override).delete(delete_override),
         )
-        .route(
-            "/api/v1/admin/assignment-rules",
-            get(list_rules).post(create_rule),
-        )
-        .route("/api/v1/admin/assignment-rules/{id}", delete(delete_rule))
-        .route("/api/v1/admin/people/{id}/duty", put(put_duty))
 }
 
-#[derive(Debug, Deserialize)]
-struct Settings {
-    triage_mode: Option<String>,
-    reassign_on_breach: Option<bool>,
+/// A change to the township's settings; a field left out keeps its value.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Settings {
+    pub triage_mode: Option<String>,
+    pub reassign_on_breach: Option<bool>,
 }
 
-async fn read_settings(tx: &mut mashang_db::TenantTx) -> Result<Value, ApiError> {
+/// The township's routing settings as they are.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct TownshipSettings {
+    /// `auto`: new cases are assigned at once; `triage`: they wait for the centre.
+    pub triage_mode: String,
+    /// On a breach, reassign to the next level (true) or add it as supervisor.
+    pub reassign_on_breach: bool,
+}
+
+async fn read_settings(tx: &mut mashang_db::TenantTx) -> Result<TownshipSettings, ApiError> {
     let row: Option<(String, bool)> = sqlx::query_as(
         "SELECT triage_mode, reassign_on_breach FROM routing.tenant_settings WHERE tenant_id = $1",
     )
     .bind(tx.tenant().as_uuid())
     .fetch_optional(&mut **tx)
     .await?;
-    let (mode, reassign) = row.unwrap_or(("auto".to_owned(), false));
-    Ok(json!({"triage_mode": mode, "reassign_on_breach": reassign}))
+    let (triage_mode, reassign_on_breach) = row.unwrap_or(("auto".to_owned(), false));
+    Ok(TownshipSettings {
+        triage_mode,
+        reassign_on_breach,
+    })
 }
 
-async fn get_settings(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-) -> Result<ApiJson<Value>, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
+/// The settings of `principal`'s township (the admin page reads them too).
+pub(crate) async fn settings_of(
+    state: &RoutingState,
+    principal: &mashang_auth::Principal,
+) -> Result<TownshipSettings, ApiError> {
+    allow(principal, Action::ConfigureRouting, Target::Township)?;
+    let mut tx = tenant_tx(state, principal).await?;
     let out = read_settings(&mut tx).await?;
     tx.commit().await?;
-    Ok(ApiJson(out))
+    Ok(out)
 }
 
-async fn put_settings(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-    ApiJson(body): ApiJson<Settings>,
-) -> Result<ApiJson<Value>, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
+/// Changes the settings of `principal`'s township (the admin page's form calls this).
+pub(crate) async fn save_settings(
+    state: &RoutingState,
+    principal: &mashang_auth::Principal,
+    body: Settings,
+) -> Result<TownshipSettings, ApiError> {
+    allow(principal, Action::ConfigureRouting, Target::Township)?;
     if body
         .triage_mode
         .as_deref()
         .is_some_and(|m| m != "auto" && m != "triage")
     {
-        return Err(ApiError::field("triage_mode", "auto or triage"));
+        return Err(ApiError::field(
+            "triage_mode",
+            "自动派单或人工受理 (auto or triage)",
+        ));
     }
-    let mut tx = tenant_tx(&state, &principal).await?;
+    let mut tx = tenant_tx(state, principal).await?;
     sqlx::query(
         "INSERT INTO routing.tenant_settings (tenant_id, triage_mode, reassign_on_breach) VALUES ($1, coalesce($2, 'auto'), coalesce($3, false)) \
          ON CONFLICT (tenant_id) DO UPDATE SET triage_mode = coalesce($2, routing.tenant_settings.triage_mode), \
@@ -105,9 +112,25 @@ async fn put_settings(
     .await?;
     let out = read_settings(&mut tx).await?;
     tx.commit().await?;
-    Ok(ApiJson(out))
+    Ok(out)
 }
 
+async fn get_settings(
+    State(state): State<RoutingState>,
+    Auth(principal): Auth,
+) -> Result<ApiJson<TownshipSettings>, ApiError> {
+    settings_of(&state, &principal).await.map(ApiJson)
+}
+
+async fn put_settings(
+    State(state): State<RoutingState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<Settings>,
+) -> Result<ApiJson<TownshipSettings>, ApiError> {
+    save_settings(&state, &principal, body).await.map(ApiJson)
+}
+
+/// The priority named in a path: `normal` or `urgent`.
 fn priority(raw: &str) -> Result<&str, ApiError> {
     match raw {
         "normal" | "urgent" => Ok(raw),
@@ -139,15 +162,47 @@ async fn put_policy(
     Path((category, prio)): Path<(String, String)>,
     ApiJson(policy): ApiJson<SlaPolicy>,
 ) -> Result<ApiJson<SlaPolicy>, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let prio = priority(&prio)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
+    save_policy(&state, &principal, &category, &prio, policy)
+        .await
+        .map(ApiJson)
+}
+
+/// Sets the policy of new cases of `category` (`*` for any) at `prio` in
+/// `principal`'s township (the admin page's form calls this). Open cases keep theirs.
+pub(crate) async fn save_policy(
+    state: &RoutingState,
+    principal: &mashang_auth::Principal,
+    category: &str,
+    prio: &str,
+    policy: SlaPolicy,
+) -> Result<SlaPolicy, ApiError> {
+    allow(principal, Action::ConfigureRouting, Target::Township)?;
+    let prio = priority(prio)?;
+    if let Err(refused) = policy.check() {
+        return Err(ApiError::Validation(
+            refused
+                .into_iter()
+                .map(|(kind, err)| {
+                    let message = match err {
+                        mashang_domain::sla::LengthError::Zero => {
+                            "至少1分钟或1个工作日 (at least one minute or one working day)"
+                        }
+                        mashang_domain::sla::LengthError::TooLong => {
+                            "最长366天或250个工作日 (at most 366 days or 250 working days)"
+                        }
+                    };
+                    FieldError::new(format!("{}.length", kind.as_str()), message)
+                })
+                .collect(),
+        ));
+    }
+    let mut tx = tenant_tx(state, principal).await?;
     if category != "*" {
         let known: Option<(String,)> = sqlx::query_as(
             "SELECT code FROM routing.categories WHERE tenant_id = $1 AND code = $2",
         )
         .bind(tx.tenant().as_uuid())
-        .bind(&category)
+        .bind(category)
         .fetch_optional(&mut *tx)
         .await?;
         if known.is_none() {
@@ -159,108 +214,32 @@ async fn put_policy(
          ON CONFLICT (tenant_id, category, priority) DO UPDATE SET policy = $4, updated_at = now()",
     )
     .bind(tx.tenant().as_uuid())
-    .bind(&category)
+    .bind(category)
     .bind(prio)
     .bind(serde_json::to_value(&policy).map_err(ApiError::internal)?)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(ApiJson(policy))
-}
-
-/// The calendar as the API shows it.
-async fn calendar_view(tx: &mut mashang_db::TenantTx) -> Result<Value, ApiError> {
-    let calendar = crate::workflow::calendar::load(tx)
-        .await
-        .map_err(ApiError::internal)?;
-    let overrides: Vec<Value> = calendar
-        .overrides()
-        .map(|(day, o)| json!({"day": day, "override": o}))
-        .collect();
-    Ok(json!({
-        "time_zone": calendar.zone().name(),
-        "weekly": calendar.weekly(),
-        "published_years": calendar.published_years().collect::<Vec<_>>(),
-        "standard_day_minutes": calendar.standard_day_minutes(),
-        "overrides": overrides,
-    }))
+    Ok(policy)
 }
 
 async fn get_calendar(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
 ) -> Result<ApiJson<Value>, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
-    let out = calendar_view(&mut tx).await?;
-    tx.commit().await?;
-    Ok(ApiJson(out))
-}
-
-#[derive(Debug, Deserialize)]
-struct CalendarBody {
-    /// Working hours per weekday, e.g. {"monday": "08:30-12:00,14:30-18:00", "saturday": ""}.
-    weekly: Option<std::collections::BTreeMap<String, String>>,
-    /// Years whose official schedule has been entered and may be trusted.
-    published_years: Option<Vec<i32>>,
+    super::calendar_config::calendar_of(&state, &principal)
+        .await
+        .map(ApiJson)
 }
 
 async fn put_calendar(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
-    ApiJson(body): ApiJson<CalendarBody>,
+    ApiJson(body): ApiJson<super::calendar_config::CalendarBody>,
 ) -> Result<ApiJson<Value>, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let mut weekly = WeeklyHours::standard();
-    let mut errors = Vec::new();
-    if let Some(days) = &body.weekly {
-        for (day, hours) in days {
-            let parsed = if hours.trim().is_empty() {
-                DayHours::new(Vec::new())
-            } else {
-                DayHours::parse(hours)
-            };
-            let slot = match day.as_str() {
-                "monday" => &mut weekly.monday,
-                "tuesday" => &mut weekly.tuesday,
-                "wednesday" => &mut weekly.wednesday,
-                "thursday" => &mut weekly.thursday,
-                "friday" => &mut weekly.friday,
-                "saturday" => &mut weekly.saturday,
-                "sunday" => &mut weekly.sunday,
-                _ => {
-                    errors.push(FieldError::new(format!("weekly.{day}"), "not a weekday"));
-                    continue;
-                }
-            };
-            match parsed {
-                Ok(h) => *slot = h,
-                Err(e) => errors.push(FieldError::new(format!("weekly.{day}"), e.to_string())),
-            }
-        }
-    }
-    if weekly.minutes() == 0 {
-        errors.push(FieldError::new(
-            "weekly",
-            "每周至少要有工作时间 (a week needs some working hours)",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let mut tx = tenant_tx(&state, &principal).await?;
-    sqlx::query(
-        "INSERT INTO routing.calendars (tenant_id, weekly, published_years) VALUES ($1, $2, coalesce($3, '{}')) \
-         ON CONFLICT (tenant_id) DO UPDATE SET weekly = $2, published_years = coalesce($3, routing.calendars.published_years), updated_at = now()",
-    )
-    .bind(tx.tenant().as_uuid())
-    .bind(serde_json::to_value(&weekly).map_err(ApiError::internal)?)
-    .bind(&body.published_years)
-    .execute(&mut *tx)
-    .await?;
-    let out = calendar_view(&mut tx).await?;
-    tx.commit().await?;
-    Ok(ApiJson(out))
+    super::calendar_config::save_calendar(&state, &principal, body)
+        .await
+        .map(ApiJson)
 }
 
 /// `POST /api/v1/admin/calendar/import`: a year in the holiday-cn JSON layout (one
@@ -269,80 +248,19 @@ async fn import_calendar(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
     body: String,
-) -> Result<ApiJson<Value>, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let schedule = import_holiday_cn(&body).map_err(|e| ApiError::field("body", e.to_string()))?;
-    let mut tx = tenant_tx(&state, &principal).await?;
-    for (day, o) in &schedule.days {
-        let (kind, name) = match &o.kind {
-            mashang_domain::calendar::OverrideKind::Off => ("off", o.name.clone()),
-            _ => ("working", o.name.clone()),
-        };
-        sqlx::query(
-            "INSERT INTO routing.calendar_overrides (tenant_id, day, name, kind) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant_id, day) DO UPDATE SET name = $3, kind = $4, hours = NULL",
-        )
-        .bind(tx.tenant().as_uuid())
-        .bind(day)
-        .bind(name)
-        .bind(kind)
-        .execute(&mut *tx)
-        .await?;
-    }
-    if schedule.published {
-        sqlx::query(
-            "INSERT INTO routing.calendars (tenant_id, weekly, published_years) VALUES ($1, $2, ARRAY[$3]) \
-             ON CONFLICT (tenant_id) DO UPDATE SET published_years = \
-                 (SELECT array_agg(DISTINCT y) FROM unnest(routing.calendars.published_years || $3) AS y), updated_at = now()",
-        )
-        .bind(tx.tenant().as_uuid())
-        .bind(serde_json::to_value(WeeklyHours::standard()).map_err(ApiError::internal)?)
-        .bind(schedule.year)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(ApiJson(
-        json!({"year": schedule.year, "days": schedule.days.len(), "published": schedule.published}),
-    ))
-}
-
-#[derive(Debug, Deserialize)]
-struct OverrideBody {
-    name: Option<String>,
-    kind: String,
-    hours: Option<String>,
+) -> Result<ApiJson<super::calendar_config::HolidayImport>, ApiError> {
+    super::calendar_config::import_holidays(&state, &principal, &body)
+        .await
+        .map(ApiJson)
 }
 
 async fn put_override(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
     Path(day): Path<String>,
-    ApiJson(body): ApiJson<OverrideBody>,
+    ApiJson(body): ApiJson<super::calendar_config::OverrideBody>,
 ) -> Result<StatusCode, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let day: NaiveDate = day
-        .parse()
-        .map_err(|_| ApiError::field("day", "YYYY-MM-DD"))?;
-    if body.kind != "off" && body.kind != "working" {
-        return Err(ApiError::field("kind", "off or working"));
-    }
-    if let Some(h) = &body.hours {
-        DayHours::parse(h).map_err(|e| ApiError::field("hours", e.to_string()))?;
-    }
-    let mut tx = tenant_tx(&state, &principal).await?;
-    sqlx::query(
-        "INSERT INTO routing.calendar_overrides (tenant_id, day, name, kind, hours) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (tenant_id, day) DO UPDATE SET name = $3, kind = $4, hours = $5",
-    )
-    .bind(tx.tenant().as_uuid())
-    .bind(day)
-    .bind(body.name.unwrap_or_default())
-    .bind(&body.kind)
-    .bind(&body.hours)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    super::calendar_config::save_override(&state, &principal, &day, body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -351,228 +269,6 @@ async fn delete_override(
     Auth(principal): Auth,
     Path(day): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let day: NaiveDate = day
-        .parse()
-        .map_err(|_| ApiError::field("day", "YYYY-MM-DD"))?;
-    let mut tx = tenant_tx(&state, &principal).await?;
-    sqlx::query("DELETE FROM routing.calendar_overrides WHERE tenant_id = $1 AND day = $2")
-        .bind(tx.tenant().as_uuid())
-        .bind(day)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize)]
-struct RuleBody {
-    position: Option<i32>,
-    category: Option<String>,
-    within_node: Option<String>,
-    target_node: Option<String>,
-    target_role: String,
-}
-
-/// One active assignment rule.
-#[derive(sqlx::FromRow)]
-struct RuleRow {
-    id: Uuid,
-    position: i32,
-    category: Option<String>,
-    within_node: Option<Uuid>,
-    target_node: Option<Uuid>,
-    target_role: String,
-}
-
-async fn list_rules(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-) -> Result<ApiJson<Value>, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
-    let rows: Vec<RuleRow> = sqlx::query_as(
-        "SELECT id, position, category, within_node, target_node, target_role FROM routing.assignment_rules \
-         WHERE tenant_id = $1 AND active ORDER BY position, id",
-    )
-    .bind(tx.tenant().as_uuid())
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let rules: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            json!({"id": r.id, "position": r.position, "category": r.category, "within_node": r.within_node, "target_node": r.target_node, "target_role": r.target_role})
-        })
-        .collect();
-    Ok(ApiJson(json!({"rules": rules})))
-}
-
-async fn create_rule(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-    ApiJson(body): ApiJson<RuleBody>,
-) -> Result<(StatusCode, ApiJson<Value>), ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let mut errors = Vec::new();
-    let role = Role::parse(&body.target_role).filter(|r| {
-        matches!(
-            r,
-            Role::GridWorker | Role::GridLeader | Role::VillageHead | Role::TownshipCentre
-        )
-    });
-    if role.is_none() {
-        errors.push(FieldError::new(
-            "target_role",
-            "grid_worker, grid_leader, village_head or township_centre",
-        ));
-    }
-    let mut tx = tenant_tx(&state, &principal).await?;
-    let mut node = |field: &'static str, raw: &Option<String>| -> Option<Option<Uuid>> {
-        match raw {
-            None => Some(None),
-            Some(r) => match r.parse::<Uuid>() {
-                Ok(id) => Some(Some(id)),
-                Err(_) => {
-                    errors.push(FieldError::new(field, "节点不存在 (no such node)"));
-                    None
-                }
-            },
-        }
-    };
-    let within = node("within_node", &body.within_node);
-    let target = node("target_node", &body.target_node);
-    for (field, id) in [
-        ("within_node", within.flatten()),
-        ("target_node", target.flatten()),
-    ] {
-        if let Some(id) = id
-            && nodes::node(&mut tx, mashang_domain::GridNodeId::from_uuid(id))
-                .await?
-                .is_none()
-        {
-            errors.push(FieldError::new(field, "节点不存在 (no such node)"));
-        }
-    }
-    if let Some(c) = &body.category {
-        let known: Option<(String,)> = sqlx::query_as(
-            "SELECT code FROM routing.categories WHERE tenant_id = $1 AND code = $2",
-        )
-        .bind(tx.tenant().as_uuid())
-        .bind(c)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if known.is_none() {
-            errors.push(FieldError::new("category", "未知类别 (unknown category)"));
-        }
-    }
-    let (Some(role), Some(within), Some(target), true) = (role, within, target, errors.is_empty())
-    else {
-        return Err(ApiError::Validation(errors));
-    };
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO routing.assignment_rules (id, tenant_id, position, category, within_node, target_node, target_role) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(id)
-    .bind(tx.tenant().as_uuid())
-    .bind(body.position.unwrap_or(0))
-    .bind(&body.category)
-    .bind(within)
-    .bind(target)
-    .bind(role.as_str())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, ApiJson(json!({"id": id}))))
-}
-
-async fn delete_rule(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    allow(&principal, Action::ConfigureRouting, Target::Township)?;
-    let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    let mut tx = tenant_tx(&state, &principal).await?;
-    let done = sqlx::query(
-        "UPDATE routing.assignment_rules SET active = false WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tx.tenant().as_uuid())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::NotFound);
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize)]
-struct DutyBody {
-    on_duty: bool,
-    leave_from: Option<DateTime<Utc>>,
-    leave_until: Option<DateTime<Utc>>,
-    substitute_id: Option<String>,
-}
-
-/// `PUT /api/v1/admin/people/{id}/duty`: on duty or not, and leave with a substitute.
-async fn put_duty(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<DutyBody>,
-) -> Result<StatusCode, ApiError> {
-    allow(&principal, Action::EditPeople, Target::Township)?;
-    let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    if let (Some(from), Some(until)) = (body.leave_from, body.leave_until)
-        && until <= from
-    {
-        return Err(ApiError::field(
-            "leave_until",
-            "须晚于开始时间 (must be after leave_from)",
-        ));
-    }
-    let mut tx = tenant_tx(&state, &principal).await?;
-    let substitute = match &body.substitute_id {
-        Some(raw) => {
-            let sub: Uuid = raw
-                .parse()
-                .map_err(|_| ApiError::field("substitute_id", "查无此人 (no such person)"))?;
-            let known: Option<(Uuid,)> = sqlx::query_as(
-                "SELECT id FROM routing.staff_users WHERE tenant_id = $1 AND id = $2 AND active",
-            )
-            .bind(tx.tenant().as_uuid())
-            .bind(sub)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if known.is_none() || sub == id {
-                return Err(ApiError::field(
-                    "substitute_id",
-                    "查无此人 (no such person)",
-                ));
-            }
-            Some(sub)
-        }
-        None => None,
-    };
-    let done = sqlx::query(
-        "UPDATE routing.staff_users SET on_duty = $3, leave_from = $4, leave_until = $5, substitute_id = $6, updated_at = now() \
-         WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tx.tenant().as_uuid())
-    .bind(id)
-    .bind(body.on_duty)
-    .bind(body.leave_from)
-    .bind(body.leave_until)
-    .bind(substitute)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::NotFound);
-    }
-    tx.commit().await?;
+    super::calendar_config::remove_override(&state, &principal, &day).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -50,3 +50,39 @@ pub async fn load(tx: &mut TenantTx) -> anyhow::Result<WorkingCalendar> {
     }
     Ok(calendar)
 }
+
+/// A dated override the tenant set itself (by hand or by importing a schedule).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OwnOverride {
+    /// The local date.
+    pub day: NaiveDate,
+    /// What the day is called.
+    pub name: String,
+    /// `off` or `working`.
+    pub kind: String,
+    /// A working day's own hours; `None`: the standard day.
+    pub hours: Option<String>,
+}
+
+/// The tenant's own overrides in `year`, by date.
+pub async fn own_overrides(tx: &mut TenantTx, year: i32) -> anyhow::Result<Vec<OwnOverride>> {
+    Ok(sqlx::query_as(
+        "SELECT day, name, kind, hours FROM routing.calendar_overrides \
+         WHERE tenant_id = $1 AND day >= make_date($2, 1, 1) AND day < make_date($2 + 1, 1, 1) ORDER BY day",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(year)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// The years in which the tenant set overrides of its own.
+pub async fn own_override_years(tx: &mut TenantTx) -> anyhow::Result<Vec<i32>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT extract(year FROM day)::int FROM routing.calendar_overrides \
+         WHERE tenant_id = $1 ORDER BY 1",
+    )
+    .bind(tx.tenant().as_uuid())
+    .fetch_all(&mut **tx)
+    .await?)
+}

@@ -17,8 +17,7 @@ pub async fn pick(tx: &mut TenantTx, category: &str, priority: &str) -> anyhow::
     .await?;
     Ok(match row {
         Some((policy,)) => serde_json::from_value(policy)?,
-        None if priority == "urgent" => SlaPolicy::urgent(),
-        None => SlaPolicy::standard(),
+        None => default_for(priority),
     })
 }
 
@@ -44,4 +43,44 @@ pub async fn intake_choices(tx: &mut TenantTx, category: &str) -> anyhow::Result
         }
         None => ("normal".to_owned(), false),
     })
+}
+
+/// A policy the tenant set, for a category (`*` for any) and a priority.
+#[derive(Clone, Debug)]
+pub struct StoredPolicy {
+    /// The category's code, or `*`.
+    pub category: String,
+    /// `normal` or `urgent`.
+    pub priority: String,
+    /// The policy.
+    pub policy: SlaPolicy,
+}
+
+/// Every policy the tenant set (the rest of its categories use `*` or the defaults).
+pub async fn stored(tx: &mut TenantTx) -> anyhow::Result<Vec<StoredPolicy>> {
+    let rows: Vec<(String, String, serde_json::Value)> = sqlx::query_as(
+        "SELECT category, priority, policy FROM routing.sla_policies WHERE tenant_id = $1 \
+         ORDER BY category, priority",
+    )
+    .bind(tx.tenant().as_uuid())
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter()
+        .map(|(category, priority, policy)| {
+            Ok(StoredPolicy {
+                category,
+                priority,
+                policy: serde_json::from_value(policy)?,
+            })
+        })
+        .collect()
+}
+
+/// The built-in policy of a priority, when the tenant set none.
+pub fn default_for(priority: &str) -> SlaPolicy {
+    if priority == "urgent" {
+        SlaPolicy::urgent()
+    } else {
+        SlaPolicy::standard()
+    }
 }

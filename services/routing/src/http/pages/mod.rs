@@ -9,6 +9,7 @@
 //! page layer's (`mashang_web`). The township is always the signed-in person's own;
 //! ids of another township's objects answer 404.
 
+mod audit;
 mod case_fmt;
 mod case_forms;
 mod case_page;
@@ -31,6 +32,8 @@ mod node;
 mod people;
 mod person;
 mod posters;
+mod routing_admin;
+mod rules;
 mod signin;
 mod transfer;
 mod tree;
@@ -94,6 +97,10 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/admin/people/{id}/reset-code", post(person::reset_code))
         .route("/admin/posters", get(posters::page))
         .route("/admin/posters/issue-missing", post(posters::issue_missing))
+        .merge(rules::routes())
+        .route("/admin/audit", get(audit::township))
+        .route("/county/audit", get(audit::county))
+        .merge(routing_admin::routes())
         .merge(county::routes())
         .layer(middleware::from_fn_with_state(
             FormLimits::new(MAX_MULTIPART_BYTES.max(MAX_CASE_FORM_BYTES)),

@@ -43,6 +43,8 @@ pub(super) struct PersonRow {
     pub nodes: Vec<Uuid>,
     pub has_password: bool,
     pub active: bool,
+    /// Whether they take new cases now (on leave, off duty, who covers).
+    pub duty: super::routing_admin::DutyNow,
 }
 
 type Row = (Uuid, String, String, Option<String>, bool, bool);
@@ -70,6 +72,7 @@ pub(super) async fn load(
     .bind(only.map(|u| u.as_uuid()))
     .fetch_all(&mut **tx)
     .await?;
+    let duty = super::routing_admin::duty_now(tx, only).await?;
     Ok(people
         .into_iter()
         .map(|(id, name, phone, username, active, has_password)| {
@@ -93,6 +96,7 @@ pub(super) async fn load(
                 username,
                 has_password,
                 active,
+                duty: duty.get(&id).cloned().unwrap_or_default(),
             }
         })
         .collect())
@@ -166,6 +170,14 @@ struct PeoplePage {
 impl PeoplePage {
     fn error_for(&self, field: &str) -> Option<&str> {
         error_on(&self.errors, field)
+    }
+
+    /// The active people who take no new cases now (on leave or off duty).
+    fn away(&self) -> Vec<&PersonRow> {
+        self.people
+            .iter()
+            .filter(|p| p.active && p.duty.away.is_some())
+            .collect()
     }
 }
 
