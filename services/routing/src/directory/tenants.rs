@@ -207,15 +207,11 @@ pub async fn set_contact(
     tenant: TenantId,
     contact: Option<&str>,
 ) -> Result<(), DirectoryError> {
-    if contact.is_some_and(|c| c.trim().is_empty() || c.chars().count() > 30) {
-        return Err(DirectoryError::Invalid(
-            "a contact number is 1 to 30 characters".into(),
-        ));
-    }
+    let contact = check_contact(contact)?;
     let mut tx = db.global().await?;
     sqlx::query("UPDATE routing.tenants SET contact_phone = $2 WHERE id = $1")
         .bind(tenant.as_uuid())
-        .bind(contact.map(str::trim))
+        .bind(contact)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
