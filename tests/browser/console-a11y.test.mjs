@@ -13,7 +13,8 @@ const PHONE = { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch:
 
 /** The demo's first township's sign-in with `role`. */
 function login(role) {
-  const found = demo.townships[0].logins.find((l) => l.role === role);
+  const found = demo.townships[0].logins.find((l) => l.role === role)
+    || (demo.county_logins || []).find((l) => l.role === role);
   assert.ok(found, `demo.json has no ${role} sign-in`);
   return found;
 }
@@ -62,6 +63,13 @@ const PAGES = {
   township_admin: [
     ['/admin', 'admin home'],
     ['/console/notices', 'notices'],
+    ['/admin/audit', 'change log'],
+    ['/admin/audit?entity=staff_users', 'change log, people'],
+    ['/admin/audit?from=2026-13-40', 'change log, a bad date (422)', 422],
+  ],
+  county_centre: [
+    ['/county/audit', "every township's change log"],
+    ['/admin/audit', "a township's change log refused (403)", 403],
   ],
 };
 const CASE_QUERY = { grid_worker: 'mine=true', township_centre: '' };
