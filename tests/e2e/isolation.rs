@@ -80,6 +80,15 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         .signed_in(&fx.logins.admin, mashang_tests::PASSWORD)
         .await;
     configure_routing(&admin).await;
+    // A webhook channel, so the report's case makes a delivery and its attempt.
+    let fakes = mashang_tests::fakes::Fakes::start().await;
+    admin
+        .post_json(
+            "/api/v1/admin/channels",
+            &json!({"kind": "webhook", "name": "hook", "settings": {"url": fakes.webhook("iso", &[])}}),
+        )
+        .await
+        .expect(201);
     let form = Form::new()
         .text("qr_token", fx.qr_token.clone())
         .text("category", "dispute")
@@ -127,7 +136,14 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
             .fetch_one(&mut owner)
             .await
             .expect("counting");
-        (n == 1 && m == 1).then_some(())
+        let (a,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM notification.delivery_attempts WHERE tenant_id = $1",
+        )
+        .bind(fx.tenant.as_uuid())
+        .fetch_one(&mut owner)
+        .await
+        .expect("counting");
+        (n == 1 && m == 1 && a >= 1).then_some(())
     })
     .await;
     // The assignee opens the case (an audited view of the citizen's phone).

@@ -6,6 +6,7 @@ mod bad_input;
 mod case_list;
 mod case_uploads;
 mod change_log;
+mod channels;
 mod console_centre;
 mod console_notices;
 mod console_permissions;

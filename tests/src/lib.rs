@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod cases;
 pub mod client;
+pub mod fakes;
 pub mod fixture;
 pub mod infra;
 pub mod intake;

@@ -19,6 +19,7 @@ pub fn router(state: NotificationState) -> Router {
         .route("/api/v1/inbox", get(inbox))
         .route("/api/v1/inbox/{id}/read", post(read))
         .merge(crate::pages::routes())
+        .merge(crate::channels::routes())
         .with_state(state)
 }
 

@@ -22,7 +22,7 @@ impl UpdateHandler {
 }
 
 /// Title and text of a case update's notice.
-fn wording(event: EventType, update: &CaseUpdate) -> (String, String) {
+pub(crate) fn wording(event: EventType, update: &CaseUpdate) -> (String, String) {
     let n = &update.tracking_number;
     let target = update
         .details

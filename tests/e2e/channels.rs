@@ -1,0 +1,390 @@
+//! Outside channels against local fakes of the providers: a township's WeCom robot,
+//! DingTalk robot and webhook each hear of a new case within seconds, @-mentioning the
+//! worker, signed as each provider documents (the webhook verified by an independent
+//! Standard Webhooks library); a redelivered event sends nothing twice; the
+//! providers' errors are told apart (rate limits retried, revoked keys and mismatched
+//! signatures failed); a channel to a private address is refused.
+
+use std::time::Duration;
+
+use mashang_tests::fakes::Fakes;
+use mashang_tests::intake::{post_report, report};
+use mashang_tests::{Client, PASSWORD, TestApp, TestEnv, eventually, seed_tenant};
+use serde_json::{Value, json};
+
+async fn channel(admin: &Client, body: Value) -> Value {
+    admin
+        .post_json("/api/v1/admin/channels", &body)
+        .await
+        .expect(201)
+        .body
+}
+
+async fn deliveries(admin: &Client, channel: &str) -> Vec<Value> {
+    admin
+        .get(&format!("/api/v1/admin/deliveries?channel_id={channel}"))
+        .await
+        .expect(200)
+        .body["deliveries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_case_reaches_the_groups_and_the_webhook_once_each() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "chan").await;
+    let app = TestApp::monolith(&env).await;
+    let fakes = Fakes::start().await;
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+
+    let wecom = channel(
+        &admin,
+        json!({"kind": "wecom", "name": "第一网格群", "settings": {"url": fakes.wecom_robot("wk-0001-abcdefgh")}}),
+    )
+    .await;
+    let ding = channel(
+        &admin,
+        json!({"kind": "dingtalk", "name": "村委钉钉群",
+               "settings": {"url": fakes.dingtalk_robot("dt-0001-abcdefgh", "SECsecret1"), "secret": "SECsecret1"},
+               "events": ["case.assigned"]}),
+    )
+    .await;
+    let hook = channel(
+        &admin,
+        json!({"kind": "webhook", "name": "12345热线", "settings": {"url": fakes.webhook("hotline", &[])}}),
+    )
+    .await;
+    // The webhook's signing secret is answered once; the robot's key never.
+    let secret = hook["secret"].as_str().expect("a whsec_ secret").to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let listed = admin.get("/api/v1/admin/channels").await.expect(200).body;
+    let text = listed.to_string();
+    assert!(
+        !text.contains("wk-0001-abcdefgh")
+            && !text.contains("SECsecret1")
+            && !text.contains("whsec_"),
+        "{text}"
+    );
+    assert_eq!(listed["channels"].as_array().map(Vec::len), Some(3));
+    assert!(
+        wecom["url_hint"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("127.0.0.1"))
+    );
+
+    // A report: each channel hears of the case within seconds.
+    post_report(&app.intake, &report(&fx.qr_token, "村口路灯坏了"), None)
+        .await
+        .expect(201);
+    let sent = eventually(
+        "the robots and the webhook",
+        Duration::from_secs(20),
+        || async {
+            let (w, d, h) = (
+                fakes.received("wk-0001-abcdefgh"),
+                fakes.received("dt-0001-abcdefgh"),
+                fakes.received("hotline"),
+            );
+            (!w.is_empty() && !d.is_empty() && !h.is_empty()).then_some((w, d, h))
+        },
+    )
+    .await;
+    let w = sent.0[0].json();
+    assert_eq!(w["msgtype"], "text");
+    assert_eq!(
+        w["text"]["mentioned_mobile_list"],
+        json!([fx.logins.worker])
+    );
+    let content = w["text"]["content"].as_str().expect("content");
+    assert!(
+        content.contains("新案件") && content.contains("/console/cases/"),
+        "{content}"
+    );
+    let d = sent.1[0].json();
+    assert_eq!(d["at"]["atMobiles"], json!([fx.logins.worker]));
+    assert!(
+        d["text"]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains(&format!("@{}", fx.logins.worker)))
+    );
+
+    // The webhook verifies with an independent Standard Webhooks implementation.
+    let got = &sent.2[0];
+    let verifier = standardwebhooks::Webhook::new(&secret).expect("the secret loads");
+    verifier
+        .verify(&got.body, &got.headers)
+        .expect("the signature verifies");
+    let payload = got.json();
+    assert_eq!(payload["type"], "case.assigned");
+    assert!(payload["data"]["tracking_number"].is_string(), "{payload}");
+    // Tampered, it does not.
+    let mut forged = got.body.to_vec();
+    forged.push(b' ');
+    assert!(verifier.verify(&forged, &got.headers).is_err());
+
+    // Recorded as sent, one delivery each.
+    let wecom_id = wecom["id"].as_str().expect("an id");
+    let list = deliveries(&admin, wecom_id).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["state"], "sent");
+    assert_eq!(
+        list[0]["tries"][0]["answer"],
+        r#"{"errcode":0,"errmsg":"ok"}"#
+    );
+
+    // The same event again (a redelivery): nothing new is planned or sent.
+    let mut owner = env.database.owner().await;
+    let (envelope,): (Value,) = sqlx::query_as(
+        "SELECT envelope FROM routing.outbox WHERE event_type = 'case.assigned' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("the event");
+    let envelope: mashang_domain::events::Envelope =
+        serde_json::from_value(envelope).expect("an envelope");
+    let planner = mashang_notification::delivery::plan::Planner::new(
+        env.db().clone(),
+        app.notification_delivery(),
+    );
+    assert_eq!(planner.plan(&envelope).await.expect("planned"), 0);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(fakes.received("wk-0001-abcdefgh").len(), 1);
+    assert_eq!(fakes.received("hotline").len(), 1);
+    assert_eq!(deliveries(&admin, wecom_id).await.len(), 1);
+    // The DingTalk channel listens to case.assigned only: a reminder would not go there.
+    assert_eq!(ding["events"], json!(["case.assigned"]));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_errors_are_retried_or_failed_as_they_say_and_tests_show_the_answer() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "chanerr").await;
+    let app = TestApp::monolith(&env).await;
+    let fakes = Fakes::start().await;
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+
+    // A robot whose key was removed (93000), a DingTalk robot given the wrong secret
+    // (310000), a webhook that is down twice before it answers.
+    let gone = format!("http://{}/cgi-bin/webhook/send?key=removed", fakes.addr);
+    let revoked = channel(
+        &admin,
+        json!({"kind": "wecom", "name": "旧群", "settings": {"url": gone}}),
+    )
+    .await;
+    let mismatched = channel(
+        &admin,
+        json!({"kind": "dingtalk", "name": "钉钉群",
+               "settings": {"url": fakes.dingtalk_robot("dt-2", "SECright"), "secret": "SECwrong"}}),
+    )
+    .await;
+    let flaky = channel(
+        &admin,
+        json!({"kind": "webhook", "name": "县平台", "settings": {"url": fakes.webhook("county", &[503, 503])}}),
+    )
+    .await;
+
+    // "Send a test message" answers with what the provider said.
+    let test = admin
+        .post_json(
+            &format!(
+                "/api/v1/admin/channels/{}/test",
+                revoked["id"].as_str().expect("id")
+            ),
+            &json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(test["outcome"], "failed", "{test}");
+    assert!(test["answer"].as_str().is_some_and(|a| a.contains("93000")));
+    let test = admin
+        .post_json(
+            &format!(
+                "/api/v1/admin/channels/{}/test",
+                mismatched["id"].as_str().expect("id")
+            ),
+            &json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(test["outcome"], "failed", "{test}");
+    assert!(
+        test["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("310000"))
+    );
+
+    post_report(&app.intake, &report(&fx.qr_token, "水渠堵了"), None)
+        .await
+        .expect(201);
+    let by_state = |list: &[Value]| {
+        list.first()
+            .map(|d| d["state"].as_str().unwrap_or("").to_owned())
+    };
+    let id = |c: &Value| c["id"].as_str().expect("an id").to_owned();
+    let failed = eventually(
+        "the revoked robot's delivery fails",
+        Duration::from_secs(20),
+        || async {
+            let list = deliveries(&admin, &id(&revoked)).await;
+            (by_state(&list).as_deref() == Some("failed")).then_some(list)
+        },
+    )
+    .await;
+    assert!(
+        failed[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("93000"))
+    );
+    assert_eq!(
+        failed[0]["attempts"], 1,
+        "a permanent answer is not retried"
+    );
+    eventually(
+        "the mismatched robot's delivery fails",
+        Duration::from_secs(20),
+        || async {
+            (by_state(&deliveries(&admin, &id(&mismatched)).await).as_deref() == Some("failed"))
+                .then_some(())
+        },
+    )
+    .await;
+    // The webhook: 503 (Retry-After: 1) twice, then delivered on the third attempt.
+    let sent = eventually(
+        "the flaky webhook's delivery is sent",
+        Duration::from_secs(30),
+        || async {
+            let list = deliveries(&admin, &id(&flaky)).await;
+            (by_state(&list).as_deref() == Some("sent")).then_some(list)
+        },
+    )
+    .await;
+    assert_eq!(sent[0]["attempts"], 3, "{sent:?}");
+    let outcomes: Vec<_> = sent[0]["tries"]
+        .as_array()
+        .expect("tries")
+        .iter()
+        .map(|t| {
+            (
+                t["outcome"].as_str().unwrap_or("").to_owned(),
+                t["http_status"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("retry".to_owned(), Some(503)),
+            ("retry".to_owned(), Some(503)),
+            ("sent".to_owned(), Some(204))
+        ]
+    );
+    assert_eq!(fakes.received("county").len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robots_rate_limit_is_kept_and_bad_channels_are_refused() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "chanrate").await;
+    let app = TestApp::monolith(&env).await;
+    let fakes = Fakes::start().await;
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+
+    // Our bucket allows two a minute; the provider would allow twenty: the third
+    // message waits in the queue instead of being refused by the provider.
+    let limited = channel(
+        &admin,
+        json!({"kind": "wecom", "name": "限速群", "per_minute": 2,
+               "settings": {"url": fakes.wecom_robot("wk-rate")}}),
+    )
+    .await;
+    for text in ["路灯坏了", "水渠堵了", "护栏断了"] {
+        post_report(&app.intake, &report(&fx.qr_token, text), None)
+            .await
+            .expect(201);
+    }
+    eventually("two sent", Duration::from_secs(20), || async {
+        (fakes.received("wk-rate").len() == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fakes.received("wk-rate").len(), 2, "the third waits");
+    let list = deliveries(&admin, limited["id"].as_str().expect("an id")).await;
+    let waiting: Vec<_> = list.iter().filter(|d| d["state"] == "queued").collect();
+    assert_eq!(waiting.len(), 1, "{list:?}");
+    assert_eq!(
+        waiting[0]["attempts"], 0,
+        "waiting for the bucket spends no attempt"
+    );
+
+    // The provider's own limit (45009) is a retry, not a failure.
+    fakes.set_per_minute(0);
+    let test = admin
+        .post_json(
+            &format!(
+                "/api/v1/admin/channels/{}/test",
+                limited["id"].as_str().expect("id")
+            ),
+            &json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(test["outcome"], "retry", "{test}");
+
+    // Refused channels: a private address, a missing secret, an unknown kind, an
+    // unknown node; a grid worker may not configure channels at all.
+    for (body, field) in [
+        (
+            json!({"kind": "webhook", "name": "内网", "settings": {"url": "http://10.1.2.3/hook"}}),
+            "settings.url",
+        ),
+        (
+            json!({"kind": "webhook", "name": "元数据", "settings": {"url": "http://169.254.169.254/"}}),
+            "settings.url",
+        ),
+        (
+            json!({"kind": "dingtalk", "name": "钉钉", "settings": {"url": fakes.dingtalk_robot("dt-3", "SECx")}}),
+            "settings.secret",
+        ),
+        (
+            json!({"kind": "fax", "name": "传真", "settings": {}}),
+            "kind",
+        ),
+        (
+            json!({"kind": "wecom", "name": "群", "settings": {"url": fakes.wecom_robot("k")}, "node_id": uuid::Uuid::now_v7()}),
+            "node_id",
+        ),
+        (
+            json!({"kind": "wecom", "name": "", "settings": {"url": fakes.wecom_robot("k")}}),
+            "name",
+        ),
+        (
+            json!({"kind": "wecom", "name": "群", "settings": {"url": fakes.wecom_robot("k")}, "events": ["case.exploded"]}),
+            "events",
+        ),
+    ] {
+        let fields = admin
+            .post_json("/api/v1/admin/channels", &body)
+            .await
+            .expect_problem(422);
+        assert!(fields.iter().any(|f| f == field), "{body}: {fields:?}");
+    }
+    let worker = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
+    worker.get("/api/v1/admin/channels").await.expect(403);
+    let other = seed_tenant(env.db(), "chanrateb").await;
+    let theirs = app.routing.signed_in(&other.logins.admin, PASSWORD).await;
+    theirs
+        .get(&format!(
+            "/api/v1/admin/channels/{}",
+            limited["id"].as_str().expect("id")
+        ))
+        .await
+        .expect(404);
+    app.stop().await;
+}
