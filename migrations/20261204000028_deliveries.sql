@@ -95,3 +95,14 @@ END;
 $$;
 CREATE TRIGGER deliveries_notify AFTER INSERT ON notification.deliveries
     FOR EACH STATEMENT EXECUTE FUNCTION notification.deliveries_notify();
+
+-- A new notice is told at once to the person's open streams (`GET /api/v1/inbox/stream`).
+CREATE FUNCTION notification.notices_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('mashang_notices', NEW.tenant_id::text || ':' || NEW.user_id::text || ':' || NEW.id::text);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER notices_notify AFTER INSERT ON notification.notices
+    FOR EACH ROW EXECUTE FUNCTION notification.notices_notify();

@@ -16,6 +16,7 @@ mod delivery;
 mod directory;
 mod edge;
 mod extensions;
+mod inbox_stream;
 mod intake_api;
 mod intake_hardening;
 mod intake_housekeeping;

@@ -18,6 +18,7 @@ pub fn router(state: NotificationState) -> Router {
     Router::new()
         .route("/api/v1/inbox", get(inbox))
         .route("/api/v1/inbox/{id}/read", post(read))
+        .route("/api/v1/inbox/stream", get(crate::stream::stream))
         .merge(crate::pages::routes())
         .merge(crate::channels::routes())
         .with_state(state)

@@ -6,6 +6,7 @@ pub mod delivery;
 mod http;
 pub mod notices;
 mod pages;
+pub mod stream;
 pub mod updates;
 
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct NotificationState {
     /// Outside channels: the HTTP client, the key sealing their secrets, and the
     /// site's public URL for the links in messages. `None`: in-app notices only.
     pub delivery: Option<Delivery>,
+    /// New notices, fanned out to the open streams.
+    pub hub: stream::Hub,
 }
 
 /// What sending on outside channels needs.
@@ -55,7 +58,11 @@ pub struct Delivery {
 impl NotificationState {
     /// State over `db`, in-app notices only.
     pub fn new(db: Db) -> Self {
-        Self { db, delivery: None }
+        Self {
+            db,
+            delivery: None,
+            hub: stream::Hub::default(),
+        }
     }
 
     /// The same with outside channels.
@@ -105,7 +112,8 @@ pub async fn workers(state: NotificationState, bus: Arc<dyn Bus>, shutdown: Canc
             tracing::error!(error = %mashang_telemetry::error_chain(&err), "notification consumer stopped");
         }
     };
-    tokio::join!(relay, consumer, sender);
+    let hub = state.hub.clone().listen(state.db.clone(), shutdown.clone());
+    tokio::join!(relay, consumer, sender, hub);
 }
 
 /// Routes notification's events to their handlers.
