@@ -388,3 +388,156 @@ async fn a_robots_rate_limit_is_kept_and_bad_channels_are_refused() {
         .expect(404);
     app.stop().await;
 }
+
+async fn page_sign_in(base: &str, login: &str) -> mashang_tests::browser::Browser {
+    let b = mashang_tests::browser::Browser::new(base);
+    let token = b.get("/login").await.expect(200).csrf();
+    b.post(
+        "/login",
+        &[("_csrf", &token), ("login", login), ("password", PASSWORD)],
+    )
+    .await
+    .see_other();
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_sets_tests_and_removes_channels_on_the_page() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "chanpage").await;
+    let app = TestApp::monolith(&env).await;
+    let fakes = Fakes::start().await;
+    let b = page_sign_in(&app.notification.base, &fx.logins.admin).await;
+
+    let page = b.get("/admin/channels").await.expect(200);
+    assert!(page.has("通知渠道") && page.has("还没有渠道"));
+    let csrf = page.csrf();
+
+    // A WeCom robot: added, listed without its key.
+    let robot = fakes.wecom_robot("wk-page-0001-abcdefgh");
+    let to = b
+        .post(
+            "/admin/channels",
+            &[
+                ("_csrf", &csrf),
+                ("kind", "wecom"),
+                ("name", "第一网格群"),
+                ("url", &robot),
+                ("per_minute", "20"),
+                ("events", "case.assigned"),
+                ("events", "case.reminded"),
+            ],
+        )
+        .await
+        .see_other();
+    assert_eq!(to, "/admin/channels?ok=added");
+    let page = b.get(&to).await.expect(200);
+    assert!(page.has("渠道已添加") && page.has("第一网格群") && page.has("…efgh"));
+    assert!(!page.has("wk-page-0001"), "the key is never shown");
+    assert!(
+        page.has("新案件 (new case)、催办 (reminder)"),
+        "{}",
+        page.html
+    );
+
+    // A refused one comes back with what was typed and the reason.
+    let refused = b
+        .post(
+            "/admin/channels",
+            &[
+                ("_csrf", &csrf),
+                ("kind", "webhook"),
+                ("name", "内网平台"),
+                ("url", "http://10.1.2.3/hook"),
+            ],
+        )
+        .await
+        .expect(422);
+    assert!(refused.has("不允许发送到内网") && refused.has(r#"value="内网平台""#));
+
+    // A webhook: its signing secret is shown once, on the page after adding.
+    let added = b
+        .post(
+            "/admin/channels",
+            &[
+                ("_csrf", &csrf),
+                ("kind", "webhook"),
+                ("name", "12345热线"),
+                ("url", &fakes.webhook("page", &[])),
+            ],
+        )
+        .await
+        .expect(200);
+    assert!(added.has("请保存签名密钥") && added.has("whsec_"));
+    let again = b.get("/admin/channels").await.expect(200);
+    assert!(!again.has("whsec_"), "shown once only");
+
+    // Send a test: the provider's answer on the page, and the robot got it.
+    let id = again
+        .html
+        .split("/admin/channels/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("a channel's forms")
+        .to_owned();
+    let tested = b
+        .post(&format!("/admin/channels/{id}/test"), &[("_csrf", &csrf)])
+        .await
+        .expect(200);
+    assert!(
+        tested.has("对方已接收") && tested.has("errcode"),
+        "{}",
+        tested.html
+    );
+    assert_eq!(fakes.received("wk-page-0001-abcdefgh").len(), 1);
+
+    // Switched off, then removed.
+    let to = b
+        .post(
+            &format!("/admin/channels/{id}/active"),
+            &[("_csrf", &csrf), ("active", "false")],
+        )
+        .await
+        .see_other();
+    assert!(b.get(&to).await.expect(200).has("已停用"));
+    let to = b
+        .post(&format!("/admin/channels/{id}/delete"), &[("_csrf", &csrf)])
+        .await
+        .see_other();
+    let page = b.get(&to).await.expect(200);
+    assert!(page.has("渠道已删除"));
+    assert!(!page.has("第一网格群 <span"), "{}", page.html);
+
+    // Others: a grid worker is refused; another township's channel is not found.
+    let worker = page_sign_in(&app.notification.base, &fx.logins.worker).await;
+    assert_eq!(worker.get("/admin/channels").await.status.as_u16(), 403);
+    let other = seed_tenant(env.db(), "chanpageb").await;
+    let theirs = page_sign_in(&app.notification.base, &other.logins.admin).await;
+    let their_csrf = theirs.get("/admin/channels").await.expect(200).csrf();
+    let remaining = b.get("/admin/channels").await.expect(200);
+    let hook_id = remaining
+        .html
+        .split("/admin/channels/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the webhook's forms")
+        .to_owned();
+    assert_eq!(
+        theirs
+            .post(
+                &format!("/admin/channels/{hook_id}/delete"),
+                &[("_csrf", &their_csrf)]
+            )
+            .await
+            .status
+            .as_u16(),
+        404
+    );
+    // Signed out: to sign in and back to the page.
+    let anonymous = mashang_tests::browser::Browser::new(&app.notification.base);
+    assert_eq!(
+        anonymous.get("/admin/channels").await.see_other(),
+        "/login?next=/admin/channels"
+    );
+    app.stop().await;
+}

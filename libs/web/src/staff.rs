@@ -107,6 +107,8 @@ pub struct Nav {
     pub people: bool,
     /// 二维码 (`/admin/posters`).
     pub posters: bool,
+    /// 通知渠道 (`/admin/channels`, served by notification).
+    pub channels: bool,
     /// 操作记录: the township's (`/admin/audit`, its administrators) or every
     /// township's (`/county/audit`, the county).
     pub audit: Option<&'static str>,
@@ -133,6 +135,7 @@ impl Nav {
             import: allows(principal, Action::ImportExport, Target::Township),
             people: allows(principal, Action::ViewPeople, Target::List),
             posters: allows(principal, Action::PrintPosters, Target::List),
+            channels: township && allows(principal, Action::ConfigureRouting, Target::Township),
             audit: if township {
                 allows(principal, Action::ConfigureRouting, Target::Township)
                     .then_some("/admin/audit")

@@ -117,7 +117,7 @@ fn hint(url: &str) -> String {
 }
 
 /// The principal's township, when they may configure its channels.
-fn admin(principal: &Principal) -> Result<TenantId, ApiError> {
+pub(crate) fn admin(principal: &Principal) -> Result<TenantId, ApiError> {
     authorize(principal, Action::ConfigureRouting, Target::Township).map_err(ApiError::from)?;
     principal.require_tenant()
 }
@@ -135,8 +135,18 @@ async fn list(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
 ) -> Result<ApiJson<Value>, ApiError> {
-    let tenant = admin(&principal)?;
-    let d = delivery(&state)?;
+    Ok(ApiJson(
+        json!({ "channels": list_channels(&state, &principal).await? }),
+    ))
+}
+
+/// The township's channels, oldest first.
+pub(crate) async fn list_channels(
+    state: &NotificationState,
+    principal: &Principal,
+) -> Result<Vec<ChannelView>, ApiError> {
+    let tenant = admin(principal)?;
+    let d = delivery(state)?;
     let mut tx = state.db.tenant(tenant).await?;
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} ORDER BY created_at, id"
@@ -145,8 +155,7 @@ async fn list(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let channels: Vec<ChannelView> = rows.into_iter().map(|r| view(r, d, tenant)).collect();
-    Ok(ApiJson(json!({ "channels": channels })))
+    Ok(rows.into_iter().map(|r| view(r, d, tenant)).collect())
 }
 
 /// `GET /api/v1/admin/channels/{id}`.
@@ -369,8 +378,21 @@ async fn create(
     Auth(principal): Auth,
     ApiJson(body): ApiJson<ChannelBody>,
 ) -> Result<(StatusCode, ApiJson<Value>), ApiError> {
-    let tenant = admin(&principal)?;
-    let d = delivery(&state)?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(create_channel(&state, &principal, &body).await?),
+    ))
+}
+
+/// Makes a channel (the page's form calls this too); the answer holds a webhook's
+/// secret, once.
+pub(crate) async fn create_channel(
+    state: &NotificationState,
+    principal: &Principal,
+    body: &ChannelBody,
+) -> Result<Value, ApiError> {
+    let tenant = admin(principal)?;
+    let d = delivery(state)?;
     let kind = match body.kind.as_deref().and_then(ChannelKind::parse) {
         Some(k) if AVAILABLE.contains(&k) => k,
         Some(k) => {
@@ -387,7 +409,7 @@ async fn create(
         }
     };
     let mut tx = state.db.tenant(tenant).await?;
-    let checked = check(&mut tx, d, kind, &body, true).await?;
+    let checked = check(&mut tx, d, kind, body, true).await?;
     let (count,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM notification.channels WHERE tenant_id = $1")
             .bind(tenant.as_uuid())
@@ -431,7 +453,7 @@ async fn create(
     if let Some(s) = whsec {
         out["secret"] = Value::String(s);
     }
-    Ok((StatusCode::CREATED, ApiJson(out)))
+    Ok(out)
 }
 
 /// `PUT /api/v1/admin/channels/{id}`: changes what is sent; secrets only when sent.
@@ -441,9 +463,21 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ChannelBody>,
 ) -> Result<ApiJson<ChannelView>, ApiError> {
-    let tenant = admin(&principal)?;
-    let d = delivery(&state)?;
     let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
+    Ok(ApiJson(
+        update_channel(&state, &principal, id, &body).await?,
+    ))
+}
+
+/// Changes a channel (the page's forms call this too).
+pub(crate) async fn update_channel(
+    state: &NotificationState,
+    principal: &Principal,
+    id: Uuid,
+    body: &ChannelBody,
+) -> Result<ChannelView, ApiError> {
+    let tenant = admin(principal)?;
+    let d = delivery(state)?;
     let mut tx = state.db.tenant(tenant).await?;
     let row = one(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     let kind = ChannelKind::parse(&row.1).ok_or(ApiError::NotFound)?;
@@ -453,7 +487,7 @@ async fn update(
             "渠道类型不能更改 (the kind cannot change)",
         ));
     }
-    let checked = check(&mut tx, d, kind, &body, false).await?;
+    let checked = check(&mut tx, d, kind, body, false).await?;
     let sealed = match checked.secrets {
         Some(mut s) => {
             // A webhook keeps its signing secret; a new URL does not replace it.
@@ -488,7 +522,7 @@ async fn update(
     .await?;
     let row = one(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    Ok(ApiJson(view(row, d, tenant)))
+    Ok(view(row, d, tenant))
 }
 
 /// `DELETE /api/v1/admin/channels/{id}` (its deliveries go with it).
@@ -497,8 +531,18 @@ async fn remove(
     Auth(principal): Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let tenant = admin(&principal)?;
     let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
+    remove_channel(&state, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a channel with its deliveries.
+pub(crate) async fn remove_channel(
+    state: &NotificationState,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    let tenant = admin(principal)?;
     let mut tx = state.db.tenant(tenant).await?;
     let done = sqlx::query("DELETE FROM notification.channels WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.as_uuid())
@@ -509,7 +553,7 @@ async fn remove(
         return Err(ApiError::NotFound);
     }
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// `POST /api/v1/admin/channels/{id}/test`: sends a test message now and answers with
@@ -519,9 +563,18 @@ async fn test(
     Auth(principal): Auth,
     Path(id): Path<String>,
 ) -> Result<ApiJson<Value>, ApiError> {
-    let tenant = admin(&principal)?;
-    let d = delivery(&state)?;
     let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
+    Ok(ApiJson(test_channel(&state, &principal, id).await?))
+}
+
+/// Sends a test message on a channel now; the provider's answer.
+pub(crate) async fn test_channel(
+    state: &NotificationState,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Value, ApiError> {
+    let tenant = admin(principal)?;
+    let d = delivery(state)?;
     let mut tx = state.db.tenant(tenant).await?;
     let row = one(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
@@ -542,9 +595,9 @@ async fn test(
         event_type: Some("test".to_owned()),
         ..Message::default()
     };
-    Ok(ApiJson(outcome_json(
+    Ok(outcome_json(
         &send_on(&d.outbound, &channel, &message).await,
-    )))
+    ))
 }
 
 fn outcome_json(outcome: &Outcome) -> Value {

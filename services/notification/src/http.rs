@@ -21,6 +21,7 @@ pub fn router(state: NotificationState) -> Router {
         .route("/api/v1/inbox/stream", get(crate::stream::stream))
         .merge(crate::pages::routes())
         .merge(crate::channels::routes())
+        .merge(crate::channel_pages::routes())
         .with_state(state)
 }
 

@@ -1,6 +1,7 @@
 //! The notification service: turns events into messages for the people who must know.
 //! Today: an in-app notice for the assignee of a case.
 
+mod channel_pages;
 mod channels;
 pub mod delivery;
 mod http;
