@@ -106,3 +106,16 @@ END;
 $$;
 CREATE TRIGGER notices_notify AFTER INSERT ON notification.notices
     FOR EACH ROW EXECUTE FUNCTION notification.notices_notify();
+
+-- The words of messages on outside channels, where a township changed the defaults.
+CREATE TABLE notification.message_templates (
+    tenant_id uuid NOT NULL REFERENCES routing.tenants (id),
+    kind text NOT NULL CONSTRAINT message_templates_kind_length CHECK (char_length(kind) BETWEEN 1 AND 40),
+    title text NOT NULL CONSTRAINT message_templates_title_length CHECK (char_length(title) BETWEEN 1 AND 60),
+    text_zh text NOT NULL CONSTRAINT message_templates_zh_length CHECK (char_length(text_zh) BETWEEN 1 AND 300),
+    text_en text NOT NULL DEFAULT '' CONSTRAINT message_templates_en_length CHECK (char_length(text_en) <= 300),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, kind)
+);
+SELECT public.mashang_enable_tenant_rls('notification.message_templates');
+SELECT routing.log_changes_of('notification.message_templates', '{kind}', 'tenant_id', '{updated_at}', '{}');

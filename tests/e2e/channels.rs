@@ -541,3 +541,116 @@ async fn the_administrator_sets_tests_and_removes_channels_on_the_page() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_townships_own_words_go_out_and_are_previewed_first() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "chanwords").await;
+    let app = TestApp::monolith(&env).await;
+    let fakes = Fakes::start().await;
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+    channel(
+        &admin,
+        json!({"kind": "wecom", "name": "网格群", "settings": {"url": fakes.wecom_robot("wk-words-0001")}}),
+    )
+    .await;
+
+    // A placeholder that does not exist is refused; a preview fills the sample case.
+    let fields = admin
+        .put_json(
+            "/api/v1/admin/message-templates/case_assigned",
+            &json!({"title": "新案 {case_no}", "text_zh": "快", "text_en": ""}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(fields, ["title"]);
+    let shown = admin
+        .post_json(
+            "/api/v1/admin/message-templates/case_assigned/preview",
+            &json!({"title": "【{tracking_number}】请速联系", "text_zh": "务必在{deadline}前回电。", "text_en": ""}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(shown["title"], "【CT-20261204-0042】请速联系");
+    assert_eq!(shown["text"], "务必在12月4日 10:30前回电。");
+
+    // Saved on the page: the next case's message uses it.
+    let b = page_sign_in(&app.notification.base, &fx.logins.admin).await;
+    let page = b.get("/admin/message-templates").await.expect(200);
+    assert!(page.has("消息模板") && page.has("{tracking_number}"));
+    let csrf = page.csrf();
+    let previewed = b
+        .post(
+            "/admin/message-templates/case_assigned",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("title", "【{tracking_number}】请速联系"),
+                ("text_zh", "务必在{deadline}前回电。"),
+                ("text_en", ""),
+                ("do", "preview"),
+            ],
+        )
+        .await
+        .expect(200);
+    assert!(previewed.has("预览") && previewed.has("【CT-20261204-0042】请速联系"));
+    let to = b
+        .post(
+            "/admin/message-templates/case_assigned",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("title", "【{tracking_number}】请速联系"),
+                ("text_zh", "务必在{deadline}前回电。"),
+                ("text_en", ""),
+                ("do", "save"),
+            ],
+        )
+        .await
+        .see_other();
+    assert!(b.get(&to).await.expect(200).has("已保存"));
+    let number = post_report(&app.intake, &report(&fx.qr_token, "井盖丢了"), None)
+        .await
+        .expect(201)
+        .body["tracking_number"]
+        .as_str()
+        .expect("a number")
+        .to_owned();
+    let got = eventually("the robot's message", Duration::from_secs(20), || async {
+        fakes.received("wk-words-0001").into_iter().next()
+    })
+    .await;
+    let content = got.json()["text"]["content"]
+        .as_str()
+        .expect("content")
+        .to_owned();
+    assert!(
+        content.contains(&format!("【{number}】请速联系")),
+        "{content}"
+    );
+    assert!(
+        content.contains("务必在") && content.contains("前回电。"),
+        "{content}"
+    );
+
+    // Back to the default.
+    let to = b
+        .post(
+            "/admin/message-templates/case_assigned/reset",
+            &[("_csrf", csrf.as_str())],
+        )
+        .await
+        .see_other();
+    assert!(b.get(&to).await.expect(200).has("已恢复默认"));
+    let list = admin
+        .get("/api/v1/admin/message-templates")
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(list["templates"][0]["custom"], false, "{list}");
+    let worker = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
+    worker
+        .get("/api/v1/admin/message-templates")
+        .await
+        .expect(403);
+    app.stop().await;
+}

@@ -5,6 +5,7 @@ mod channel_pages;
 mod channels;
 pub mod delivery;
 mod http;
+mod message_templates;
 pub mod notices;
 mod pages;
 pub mod stream;

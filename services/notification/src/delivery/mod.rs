@@ -12,6 +12,7 @@ pub mod dingtalk;
 pub mod engine;
 pub mod outbound;
 pub mod plan;
+pub mod templates;
 pub mod webhook;
 pub mod wecom;
 

@@ -9,7 +9,10 @@ use mashang_db::{Db, TenantTx};
 use mashang_domain::events::{CaseAssigned, CaseUpdate, Envelope, EventType};
 use uuid::Uuid;
 
+use std::collections::BTreeMap;
+
 use super::engine::{NewDelivery, enqueue};
+use super::templates::{Words, default_words, render};
 use super::{ChannelKind, Message};
 use crate::Delivery;
 
@@ -38,8 +41,11 @@ struct About {
     tracking_number: String,
     /// The person the case is with now.
     assignee: Option<Uuid>,
-    title: String,
-    text: String,
+    /// What a reminder is about, in words.
+    target: String,
+    /// The deadline the message names.
+    deadline: Option<chrono::DateTime<chrono::Utc>>,
+    state: String,
     /// The states in which the message still applies.
     only_in_states: Vec<String>,
 }
@@ -60,8 +66,9 @@ impl Planner {
                 let a: CaseAssigned = envelope.decode()?;
                 About {
                     case: a.case_id.as_uuid(),
-                    title: format!("新案件 {}", a.tracking_number),
-                    text: "请尽快电话联系群众（30分钟内）。".to_owned(),
+                    target: "电话联系群众".to_owned(),
+                    deadline: Some(a.first_response_due),
+                    state: "待联系".to_owned(),
                     tracking_number: a.tracking_number,
                     assignee: Some(a.assignee_id.as_uuid()),
                     only_in_states: Vec::new(),
@@ -70,13 +77,24 @@ impl Planner {
             event => {
                 let u: CaseUpdate = serde_json::from_value(envelope.payload.clone())
                     .map_err(|e| HandlerError::Poison(anyhow::anyhow!("not a case update: {e}")))?;
-                let (title, text) = crate::updates::wording(event, &u);
+                let target = match u.details.get("target").and_then(|t| t.as_str()) {
+                    Some("first_response") => "电话联系群众",
+                    Some("resolution") => "办结",
+                    Some("follow_up") => "回访",
+                    _ => "处理",
+                };
+                let deadline = u
+                    .details
+                    .get("due")
+                    .and_then(|d| d.as_str())
+                    .and_then(|d| d.parse().ok());
                 About {
                     case: u.case_id.as_uuid(),
                     tracking_number: u.tracking_number.clone(),
                     assignee: u.assignee_id.map(|a| a.as_uuid()),
-                    title,
-                    text,
+                    target: target.to_owned(),
+                    deadline,
+                    state: u.state.clone(),
                     // A reminder applies while the case is still where it was.
                     only_in_states: if event == EventType::CaseReminded {
                         vec![u.state.clone()]
@@ -104,13 +122,15 @@ impl Planner {
             None => None,
         };
         let link = format!("{}/console/cases/{}", self.delivery.public_url, about.case);
+        let message_kind = envelope.event_type.as_str().replace('.', "_");
+        let (title, text) = words(&mut tx, &message_kind, &about).await?;
         let mut added = 0;
         for (channel, kind) in channels {
             let robot = matches!(kind, ChannelKind::Wecom | ChannelKind::Dingtalk);
             let message = Message {
-                kind: envelope.event_type.as_str().replace('.', "_"),
-                title: about.title.clone(),
-                text: about.text.clone(),
+                kind: message_kind.clone(),
+                title: title.clone(),
+                text: text.clone(),
                 link: Some(link.clone()),
                 mention_mobiles: if robot {
                     mobile.iter().cloned().collect()
@@ -148,6 +168,56 @@ impl Planner {
         tx.commit().await?;
         Ok(added)
     }
+}
+
+/// The message's title and text: the township's words for its kind, or the default,
+/// filled from the case.
+async fn words(
+    tx: &mut TenantTx,
+    kind: &str,
+    about: &About,
+) -> Result<(String, String), sqlx::Error> {
+    let custom: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT title, text_zh, text_en FROM notification.message_templates WHERE tenant_id = $1 AND kind = $2",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(kind)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let words = match custom {
+        Some((title, text_zh, text_en)) => Words {
+            title,
+            text_zh,
+            text_en,
+        },
+        None => default_words(kind).unwrap_or_else(|| Words {
+            title: "案件更新 {tracking_number}".to_owned(),
+            text_zh: "案件状态：{state}".to_owned(),
+            text_en: String::new(),
+        }),
+    };
+    let (zone,): (String,) = sqlx::query_as("SELECT time_zone FROM routing.tenants WHERE id = $1")
+        .bind(tx.tenant().as_uuid())
+        .fetch_one(&mut **tx)
+        .await?;
+    let zone: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let values = BTreeMap::from([
+        ("tracking_number", about.tracking_number.clone()),
+        ("target", about.target.clone()),
+        (
+            "deadline",
+            about
+                .deadline
+                .map(|d| {
+                    d.with_timezone(&zone)
+                        .format("%-m月%-d日 %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_else(|| "期限".to_owned()),
+        ),
+        ("state", about.state.clone()),
+    ]);
+    Ok(render(&words, &values))
 }
 
 /// The active channels of the case's township that serve its grid (or a node above
