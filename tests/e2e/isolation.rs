@@ -89,6 +89,13 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         )
         .await
         .expect(201);
+    admin
+        .put_json(
+            "/api/v1/admin/message-templates/case_closed",
+            &json!({"title": "办结 {tracking_number}", "text_zh": "已办结。"}),
+        )
+        .await
+        .expect(200);
     let form = Form::new()
         .text("qr_token", fx.qr_token.clone())
         .text("category", "dispute")
