@@ -26,6 +26,8 @@ pub const CONSUMER: ConsumerSpec = ConsumerSpec {
     name: "notification",
     types: &[
         EventType::CaseAssigned,
+        EventType::CaseAcknowledged,
+        EventType::CaseResolved,
         EventType::CaseReminded,
         EventType::CaseEscalated,
         EventType::CaseTransferred,

@@ -60,6 +60,14 @@ pub(crate) fn wording(event: EventType, update: &CaseUpdate) -> (String, String)
             format!("案件已作无效处理 {n}"),
             "此案件经综治中心审核为无效事件。".to_owned(),
         ),
+        EventType::CaseAcknowledged => (
+            format!("已联系群众 {n}"),
+            "承办人已电话联系群众，正在处理。".to_owned(),
+        ),
+        EventType::CaseResolved => (
+            format!("已办结待回访 {n}"),
+            "承办人已办结此案件，请安排回访。".to_owned(),
+        ),
         EventType::CaseClosed => (
             format!("案件已办结归档 {n}"),
             "此案件已回访并关闭。".to_owned(),
