@@ -20,6 +20,7 @@ pub fn router(state: NotificationState) -> Router {
         .route("/api/v1/inbox/{id}/read", post(read))
         .merge(crate::pages::routes())
         .merge(crate::channels::routes())
+        .merge(crate::receipts::routes())
         .with_state(state)
 }
 

@@ -6,6 +6,7 @@ pub mod delivery;
 mod http;
 pub mod notices;
 mod pages;
+mod receipts;
 pub mod updates;
 
 use std::sync::Arc;
