@@ -31,6 +31,7 @@ mod security;
 mod sign_in_links;
 mod signin;
 mod skeleton;
+mod sms;
 mod transfer;
 mod workflow;
 mod workflow_admin;
