@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use mashang_domain::events::{CaseAssigned, CaseUpdate, Envelope, EventType};
 use mashang_tests::fakes::{Fakes, Sms};
 use mashang_tests::intake::{post_report, report};
 use mashang_tests::{Client, Fixture, PASSWORD, TestApp, TestEnv, eventually, seed_tenant};
@@ -455,6 +456,90 @@ async fn wrong_keys_unapproved_templates_rate_limits_and_missing_templates_are_t
     assert_eq!(sent["attempts"], 2);
     // The admin's test, then one SMS per case to the worker.
     assert_eq!(fakes.sms(&fx.logins.worker).len(), 2);
+
+    // A reminder goes to each person routing names, once each, on their own phone,
+    // with the deadline it is about; channels without a reminder template skip it.
+    let (envelope,): (Value,) = sqlx::query_as(
+        "SELECT envelope FROM routing.outbox WHERE event_type = 'case.assigned' AND tenant_id = $1 \
+         ORDER BY id LIMIT 1",
+    )
+    .bind(fx.tenant.as_uuid())
+    .fetch_one(&mut owner)
+    .await
+    .expect("the event");
+    let envelope: Envelope = serde_json::from_value(envelope).expect("an envelope");
+    let assigned: CaseAssigned = envelope.decode().expect("case.assigned");
+    let (state,): (String,) = sqlx::query_as("SELECT state FROM routing.cases WHERE id = $1")
+        .bind(assigned.case_id.as_uuid())
+        .fetch_one(&mut owner)
+        .await
+        .expect("the case");
+    let update = CaseUpdate {
+        case_id: assigned.case_id,
+        case_version: assigned.case_version + 1,
+        report_id: assigned.report_id,
+        tracking_number: assigned.tracking_number.clone(),
+        state,
+        action: "reminder".to_owned(),
+        actor_id: None,
+        assignee_id: Some(assigned.assignee_id),
+        details: json!({"target": "first_response", "percent": 80, "due_at": assigned.first_response_due}),
+        notify: vec![fx.worker, fx.leader, fx.worker],
+    };
+    let reminder = Envelope::of_type(
+        fx.tenant,
+        chrono::Utc::now(),
+        EventType::CaseReminded,
+        &update,
+    )
+    .expect("an envelope");
+    let planner = mashang_notification::delivery::plan::Planner::new(
+        env.db().clone(),
+        app.notification_delivery(),
+    );
+    assert_eq!(
+        planner.plan(&reminder).await.expect("planned"),
+        6,
+        "two people on each of the three active SMS channels"
+    );
+    assert_eq!(planner.plan(&reminder).await.expect("planned"), 0);
+    let to_leader = eventually("the reminder reaches the leader", WAIT, || async {
+        fakes.sms(&fx.logins.leader).into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        to_leader.param("number"),
+        Some(assigned.tracking_number.as_str())
+    );
+    assert!(
+        to_leader
+            .param("deadline")
+            .is_some_and(|d| d.contains('月'))
+    );
+    eventually("the reminder reaches the worker", WAIT, || async {
+        (fakes.sms(&fx.logins.worker).len() == 3).then_some(())
+    })
+    .await;
+    let reminded: Vec<Value> = deliveries(&admin, &id(&reminders_only))
+        .await
+        .into_iter()
+        .filter(|d| d["event_type"] == "case.reminded")
+        .collect();
+    assert_eq!(reminded.len(), 2, "{reminded:?}");
+    let skipped = eventually("the other channels skip the reminder", WAIT, || async {
+        let list = deliveries(&admin, &id(&ali)).await;
+        let skipped: Vec<Value> = list
+            .into_iter()
+            .filter(|d| d["event_type"] == "case.reminded" && d["state"] == "skipped")
+            .collect();
+        (skipped.len() == 2).then_some(skipped)
+    })
+    .await;
+    assert!(
+        skipped[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("case_reminded"))
+    );
     app.stop().await;
 }
 

@@ -272,7 +272,7 @@ async fn check(
     let mut secrets = None;
     let mut public = None;
     if kind.is_sms() {
-        if let Some(s) = settings {
+        if let Some(s) = settings.filter(|s| s.is_object()) {
             match sms::check(kind, s, creating, &d.outbound) {
                 Ok(c) => {
                     public = Some(c.public.to_value());
@@ -291,7 +291,7 @@ async fn check(
                 }
                 Err(list) => errors.extend(list.into_iter().map(|(f, m)| FieldError::new(f, m))),
             }
-        } else if creating {
+        } else if creating && settings.is_none() {
             errors.push(FieldError::new(
                 "settings",
                 "请填写短信签名、模板和密钥 (the signature, templates and keys are required)",
