@@ -32,6 +32,7 @@ mod security;
 mod sign_in_links;
 mod signin;
 mod skeleton;
+mod sms;
 mod transfer;
 mod workflow;
 mod workflow_admin;

@@ -1,7 +1,9 @@
 //! Local servers that behave like the providers' documented APIs, errors included,
 //! for the notification channels: a WeCom group robot, a DingTalk custom robot with
-//! the signed-timestamp security setting, and a webhook receiver. Each records what it
-//! accepted; each can be told to answer as the provider does when things go wrong.
+//! the signed-timestamp security setting, a webhook receiver, and the SMS APIs of
+//! Alibaba Cloud and Tencent Cloud (each on its own port, verifying signatures as the
+//! provider does: see [`crate::fakes_sms`]). Each records what it accepted; each can
+//! be told to answer as the provider does when things go wrong.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -16,6 +18,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
 use serde_json::{Value, json};
+
+pub use crate::fakes_sms::Sms;
+use crate::fakes_sms::SmsState;
 
 /// What a fake received and accepted.
 #[derive(Clone, Debug)]
@@ -34,7 +39,7 @@ impl Received {
 }
 
 #[derive(Debug, Default)]
-struct Shared {
+pub(crate) struct Shared {
     accepted: Vec<Received>,
     /// WeCom keys and DingTalk tokens that exist, with a DingTalk token's secret.
     robots: HashMap<String, Option<String>>,
@@ -44,13 +49,19 @@ struct Shared {
     per_minute: usize,
     /// Statuses a webhook path answers before 2xx, in order.
     webhook_script: HashMap<String, VecDeque<u16>>,
+    /// The SMS providers' accounts, approved signatures and templates, and sends.
+    pub(crate) sms: SmsState,
 }
 
 /// The fake providers, on one local port.
 #[derive(Clone, Debug)]
 pub struct Fakes {
     pub addr: SocketAddr,
-    shared: Arc<Mutex<Shared>>,
+    /// Alibaba Cloud's SMS API (`POST /` with the parameters in the query).
+    pub aliyun: SocketAddr,
+    /// Tencent Cloud's SMS API (`POST /` with a JSON body).
+    pub tencent: SocketAddr,
+    pub(crate) shared: Arc<Mutex<Shared>>,
 }
 
 impl Fakes {
@@ -65,17 +76,28 @@ impl Fakes {
             .route("/robot/send", post(dingtalk))
             .route("/hooks/{name}", post(hook))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a port");
-        let addr = listener.local_addr().expect("an address");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self { addr, shared }
+        let addr = serve(app).await;
+        let aliyun = serve(
+            Router::new()
+                .route("/", post(crate::fakes_sms::aliyun))
+                .with_state(shared.clone()),
+        )
+        .await;
+        let tencent = serve(
+            Router::new()
+                .route("/", post(crate::fakes_sms::tencent))
+                .with_state(shared.clone()),
+        )
+        .await;
+        Self {
+            addr,
+            aliyun,
+            tencent,
+            shared,
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -115,6 +137,18 @@ impl Fakes {
             .cloned()
             .collect()
     }
+}
+
+/// Serves `app` on a fresh local port.
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
 }
 
 fn errcode(code: i64, message: &str) -> Response {

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod cases;
 pub mod client;
 pub mod fakes;
+mod fakes_sms;
 pub mod fixture;
 pub mod infra;
 pub mod intake;

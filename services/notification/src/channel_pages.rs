@@ -399,6 +399,7 @@ async fn add(
         events: Some((!typed.events.is_empty()).then(|| typed.events.clone())),
         per_minute,
         active: None,
+        rotate_receipt_token: None,
     };
     match create_channel(&state, &principal, &request).await {
         Ok(made) => match made.get("secret").and_then(Value::as_str) {
@@ -534,6 +535,7 @@ async fn set_active(
         events: None,
         per_minute: None,
         active: Some(on),
+        rotate_receipt_token: None,
     };
     match update_channel(&state, &principal, id, &change).await {
         Ok(_) => Redirect::to(if on {

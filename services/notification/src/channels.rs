@@ -7,7 +7,10 @@
 //! Secrets (a robot's URL, which carries its key; a signing secret) are sealed with
 //! the deployment's key and never shown again: a channel shows the URL's host and the
 //! last four characters. A webhook channel's `whsec_` secret is made here and answered
-//! once, at creation.
+//! once, at creation. An SMS channel's keys are sealed the same way (its key id shown
+//! as a hint); its public settings (signature, templates, endpoint) are shown, and its
+//! delivery-receipt URL, which carries a secret token, is answered once at creation
+//! (and again when `rotate_receipt_token` makes a new one).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -24,7 +27,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::delivery::engine::{ChannelTarget, Secrets, send_on};
-use crate::delivery::{ChannelKind, Message, Outcome, plan, webhook};
+use crate::delivery::{ChannelKind, Message, Outcome, plan, sms, webhook};
 use crate::{Delivery, NotificationState};
 
 pub(crate) fn routes() -> Router<NotificationState> {
@@ -41,10 +44,12 @@ pub(crate) fn routes() -> Router<NotificationState> {
 /// The most channels a township keeps.
 const MAX_CHANNELS: i64 = 50;
 /// The kinds that can be configured today.
-const AVAILABLE: [ChannelKind; 3] = [
+const AVAILABLE: [ChannelKind; 5] = [
     ChannelKind::Wecom,
     ChannelKind::Dingtalk,
     ChannelKind::Webhook,
+    ChannelKind::SmsAliyun,
+    ChannelKind::SmsTencent,
 ];
 
 /// A channel as shown (never its secrets).
@@ -56,6 +61,12 @@ pub(crate) struct ChannelView {
     pub settings: Value,
     /// Where it sends, without the key: `qyapi.weixin.qq.com …ab12`.
     pub url_hint: Option<String>,
+    /// An SMS channel's key id, cut: `LTAI…ab12`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_hint: Option<String>,
+    /// An SMS channel's delivery-receipt URL, only when it was just made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_url: Option<String>,
     pub node_id: Option<Uuid>,
     pub events: Option<Vec<String>>,
     pub per_minute: i32,
@@ -81,16 +92,28 @@ const SELECT: &str = "SELECT id, kind, name, settings, secrets_sealed, node_id, 
 
 fn view(row: Row, d: &Delivery, tenant: TenantId) -> ChannelView {
     let (id, kind, name, settings, sealed, node_id, events, per_minute, active, created_at) = row;
-    let url_hint = Secrets::open(&d.key, tenant, id, &sealed)
-        .ok()
-        .and_then(|s| s.url)
-        .map(|u| hint(&u));
+    let secrets = Secrets::open(&d.key, tenant, id, &sealed).ok();
+    let url_hint = secrets.as_ref().and_then(|s| s.url.as_deref()).map(hint);
+    let key_hint = secrets
+        .as_ref()
+        .and_then(|s| s.access_key_id.as_deref().or(s.secret_id.as_deref()))
+        .map(|k| {
+            let n = k.chars().count();
+            let tail: String = k.chars().skip(n.saturating_sub(4)).collect();
+            if n >= 12 {
+                format!("{}…{tail}", k.chars().take(4).collect::<String>())
+            } else {
+                format!("…{tail}")
+            }
+        });
     ChannelView {
         id,
         kind,
         name,
         settings,
         url_hint,
+        key_hint,
+        receipt_url: None,
         node_id,
         events,
         per_minute,
@@ -195,6 +218,8 @@ pub(crate) struct ChannelBody {
     pub events: Option<Option<Vec<String>>>,
     pub per_minute: Option<i32>,
     pub active: Option<bool>,
+    /// An SMS channel: make a new delivery-receipt token (the old URL stops working).
+    pub rotate_receipt_token: Option<bool>,
 }
 
 /// Tells a field left out (`None`) from one sent as `null` (`Some(None)`).
@@ -213,6 +238,8 @@ mod double_option {
 /// What a checked body changes.
 struct Checked {
     name: Option<String>,
+    /// The public settings to store (SMS channels).
+    settings: Option<Value>,
     secrets: Option<Secrets>,
     node_id: Option<Option<Uuid>>,
     events: Option<Option<Vec<String>>>,
@@ -252,7 +279,34 @@ async fn check(
     let url = text("url");
     let secret = text("secret");
     let mut secrets = None;
-    if creating || url.is_some() || secret.is_some() {
+    let mut public = None;
+    if kind.is_sms() {
+        if let Some(s) = settings.filter(|s| s.is_object()) {
+            match sms::check(kind, s, creating, &d.outbound) {
+                Ok(c) => {
+                    public = Some(c.public.to_value());
+                    secrets = c.keys.map(|(id, secret)| match kind {
+                        ChannelKind::SmsTencent => Secrets {
+                            secret_id: Some(id),
+                            secret_key: Some(secret),
+                            ..Secrets::default()
+                        },
+                        _ => Secrets {
+                            access_key_id: Some(id),
+                            access_key_secret: Some(secret),
+                            ..Secrets::default()
+                        },
+                    });
+                }
+                Err(list) => errors.extend(list.into_iter().map(|(f, m)| FieldError::new(f, m))),
+            }
+        } else if creating && settings.is_none() {
+            errors.push(FieldError::new(
+                "settings",
+                "请填写短信签名、模板和密钥 (the signature, templates and keys are required)",
+            ));
+        }
+    } else if creating || url.is_some() || secret.is_some() {
         match &url {
             None => errors.push(FieldError::new(
                 "settings.url",
@@ -298,6 +352,7 @@ async fn check(
         secrets = Some(Secrets {
             url: url.clone(),
             secret,
+            ..Secrets::default()
         });
     }
     let node_id = match &body.node_id {
@@ -364,6 +419,7 @@ async fn check(
     }
     Ok(Checked {
         name,
+        settings: public,
         secrets,
         node_id,
         events,
@@ -404,7 +460,7 @@ pub(crate) async fn create_channel(
         None => {
             return Err(ApiError::field(
                 "kind",
-                "渠道类型应为 wecom、dingtalk、webhook 之一 (one of wecom, dingtalk, webhook)",
+                "渠道类型应为 wecom、dingtalk、webhook、sms_aliyun、sms_tencent 之一 (one of wecom, dingtalk, webhook, sms_aliyun, sms_tencent)",
             ));
         }
     };
@@ -429,12 +485,15 @@ pub(crate) async fn create_channel(
     } else {
         None
     };
+    if kind.is_sms() {
+        secrets.receipt_token = Some(crate::receipts::new_token().map_err(ApiError::internal)?);
+    }
     let sealed = secrets
         .seal(&d.key, tenant, id)
         .map_err(ApiError::internal)?;
     sqlx::query(
         "INSERT INTO notification.channels (id, tenant_id, kind, name, settings, secrets_sealed, node_id, events, per_minute, active) \
-         VALUES ($1, $2, $3, $4, '{}'::jsonb, $5, $6, $7, coalesce($8, 20), coalesce($9, true))",
+         VALUES ($1, $2, $3, $4, coalesce($10, '{}'::jsonb), $5, $6, $7, coalesce($8, 20), coalesce($9, true))",
     )
     .bind(id)
     .bind(tenant.as_uuid())
@@ -445,11 +504,17 @@ pub(crate) async fn create_channel(
     .bind(checked.events.flatten())
     .bind(checked.per_minute)
     .bind(checked.active)
+    .bind(checked.settings)
     .execute(&mut *tx)
     .await?;
     let row = one(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    let mut out = serde_json::to_value(view(row, d, tenant)).map_err(ApiError::internal)?;
+    let mut shown = view(row, d, tenant);
+    shown.receipt_url = secrets
+        .receipt_token
+        .as_deref()
+        .map(|t| crate::receipts::url(&d.public_url, kind, tenant, id, t));
+    let mut out = serde_json::to_value(shown).map_err(ApiError::internal)?;
     if let Some(s) = whsec {
         out["secret"] = Value::String(s);
     }
@@ -488,24 +553,37 @@ pub(crate) async fn update_channel(
         ));
     }
     let checked = check(&mut tx, d, kind, body, false).await?;
-    let sealed = match checked.secrets {
-        Some(mut s) => {
-            // A webhook keeps its signing secret; a new URL does not replace it.
+    let rotate = kind.is_sms() && body.rotate_receipt_token == Some(true);
+    let mut new_token = None;
+    let sealed = match (checked.secrets, rotate) {
+        (None, false) => None,
+        (given, _) => {
+            let old = Secrets::open(&d.key, tenant, id, &row.4).map_err(ApiError::internal)?;
+            let mut s = given.unwrap_or_else(|| old.clone());
+            // A webhook keeps its signing secret; a new URL does not replace it. An
+            // SMS channel keeps its receipt token unless a new one is asked for.
             if kind == ChannelKind::Webhook {
-                s.secret = Secrets::open(&d.key, tenant, id, &row.4)
-                    .map_err(ApiError::internal)?
-                    .secret;
+                s.secret = old.secret;
+            }
+            if kind.is_sms() {
+                s.receipt_token = if rotate {
+                    let t = crate::receipts::new_token().map_err(ApiError::internal)?;
+                    new_token = Some(t.clone());
+                    Some(t)
+                } else {
+                    old.receipt_token
+                };
             }
             Some(s.seal(&d.key, tenant, id).map_err(ApiError::internal)?)
         }
-        None => None,
     };
     sqlx::query(
         "UPDATE notification.channels SET name = coalesce($3, name), \
          secrets_sealed = coalesce($4, secrets_sealed), \
          node_id = CASE WHEN $5 THEN $6 ELSE node_id END, \
          events = CASE WHEN $7 THEN $8 ELSE events END, \
-         per_minute = coalesce($9, per_minute), active = coalesce($10, active), updated_at = now() \
+         per_minute = coalesce($9, per_minute), active = coalesce($10, active), \
+         settings = coalesce($11, settings), updated_at = now() \
          WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.as_uuid())
@@ -518,11 +596,15 @@ pub(crate) async fn update_channel(
     .bind(checked.events.flatten())
     .bind(checked.per_minute)
     .bind(checked.active)
+    .bind(checked.settings)
     .execute(&mut *tx)
     .await?;
     let row = one(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    Ok(view(row, d, tenant))
+    let mut shown = view(row, d, tenant);
+    shown.receipt_url =
+        new_token.map(|t| crate::receipts::url(&d.public_url, kind, tenant, id, &t));
+    Ok(shown)
 }
 
 /// `DELETE /api/v1/admin/channels/{id}` (its deliveries go with it).
@@ -577,23 +659,43 @@ pub(crate) async fn test_channel(
     let d = delivery(state)?;
     let mut tx = state.db.tenant(tenant).await?;
     let row = one(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    // An SMS goes to the administrator's own number.
+    let phone: Option<(String,)> = match principal.user() {
+        Some(user) => {
+            sqlx::query_as("SELECT phone FROM routing.staff_users WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_uuid())
+                .bind(user.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?
+        }
+        None => None,
+    };
     tx.commit().await?;
     let kind = ChannelKind::parse(&row.1).ok_or(ApiError::NotFound)?;
     let secrets = Secrets::open(&d.key, tenant, id, &row.4).map_err(ApiError::internal)?;
+    let link = format!("{}/console", d.public_url);
+    let sms_kind = sms::test_kind(&row.3);
+    let message = Message {
+        id: Uuid::now_v7(),
+        kind: if kind.is_sms() {
+            sms_kind
+        } else {
+            "test".to_owned()
+        },
+        title: "测试消息".to_owned(),
+        text: format!("这是来自码上反映的测试消息，渠道「{}」已接通。", row.2),
+        link: Some(link.clone()),
+        event_type: Some("test".to_owned()),
+        phone: phone.map(|(p,)| p),
+        params: sms::test_params(&link),
+        ..Message::default()
+    };
     let channel = ChannelTarget {
         id,
         kind,
+        settings: row.3,
         secrets,
         per_minute: row.7.max(1) as u32,
-    };
-    let message = Message {
-        id: Uuid::now_v7(),
-        kind: "test".to_owned(),
-        title: "测试消息".to_owned(),
-        text: format!("这是来自码上反映的测试消息，渠道「{}」已接通。", row.2),
-        link: Some(format!("{}/console", d.public_url)),
-        event_type: Some("test".to_owned()),
-        ..Message::default()
     };
     Ok(outcome_json(
         &send_on(&d.outbound, &channel, &message).await,
@@ -659,9 +761,13 @@ async fn deliveries(
         Option<String>,
         DateTime<Utc>,
         Option<DateTime<Utc>>,
+        Option<Uuid>,
+        Option<String>,
+        Option<DateTime<Utc>>,
     );
     let rows: Vec<D> = sqlx::query_as(
-        "SELECT id, channel_id, kind, state, attempts, last_error, case_id, event_type, created_at, sent_at \
+        "SELECT id, channel_id, kind, state, attempts, last_error, case_id, event_type, created_at, sent_at, \
+         user_id, provider_message_id, delivered_at \
          FROM notification.deliveries WHERE tenant_id = $1 \
            AND ($2::text IS NULL OR state = $2) AND ($3::uuid IS NULL OR channel_id = $3) \
          ORDER BY created_at DESC, id DESC LIMIT $4",
@@ -686,7 +792,21 @@ async fn deliveries(
     let list: Vec<Value> = rows
         .into_iter()
         .map(
-            |(id, channel_id, kind, state, n, error, case_id, event_type, created_at, sent_at)| {
+            |(
+                id,
+                channel_id,
+                kind,
+                state,
+                n,
+                error,
+                case_id,
+                event_type,
+                created_at,
+                sent_at,
+                user_id,
+                provider_message_id,
+                delivered_at,
+            )| {
                 let tries: Vec<Value> = attempts
                 .iter()
                 .filter(|a| a.0 == id)
@@ -698,6 +818,8 @@ async fn deliveries(
                     "id": id, "channel_id": channel_id, "kind": kind, "state": state, "attempts": n,
                     "last_error": error, "case_id": case_id, "event_type": event_type,
                     "created_at": created_at, "sent_at": sent_at, "tries": tries,
+                    "user_id": user_id, "provider_message_id": provider_message_id,
+                    "delivered_at": delivered_at,
                 })
             },
         )

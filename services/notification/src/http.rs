@@ -23,6 +23,7 @@ pub fn router(state: NotificationState) -> Router {
         .merge(crate::channels::routes())
         .merge(crate::channel_pages::routes())
         .merge(crate::message_templates::routes())
+        .merge(crate::receipts::routes())
         .with_state(state)
 }
 

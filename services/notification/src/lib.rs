@@ -8,6 +8,7 @@ mod http;
 mod message_templates;
 pub mod notices;
 mod pages;
+mod receipts;
 pub mod stream;
 pub mod updates;
 

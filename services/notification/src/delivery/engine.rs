@@ -31,7 +31,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::outbound::Outbound;
-use super::{Answer, ChannelKind, Message, Outcome, dingtalk, webhook, wecom};
+use super::{
+    Answer, ChannelKind, Message, Outcome, aliyun, dingtalk, sms, tencent, webhook, wecom,
+};
 
 /// Attempts before a delivery is dead.
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -90,6 +92,19 @@ pub struct Secrets {
     /// DingTalk's signing secret, a webhook's `whsec_` secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// Alibaba Cloud's AccessKey pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_secret: Option<String>,
+    /// Tencent Cloud's key pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+    /// The token in an SMS channel's delivery-receipt URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_token: Option<String>,
 }
 
 impl Secrets {
@@ -114,12 +129,31 @@ impl Secrets {
 pub struct ChannelTarget {
     pub id: Uuid,
     pub kind: ChannelKind,
+    /// The public settings (an SMS channel's signature, templates and endpoint).
+    pub settings: serde_json::Value,
     pub secrets: Secrets,
     pub per_minute: u32,
 }
 
 /// Sends `message` on `channel` once: the adapter of its kind.
 pub async fn send_on(out: &Outbound, channel: &ChannelTarget, message: &Message) -> Outcome {
+    if let Some(reason) = sms::unsendable(channel.kind, &channel.settings, message) {
+        return Outcome::Failed {
+            answer: Answer::none(&reason),
+            reason,
+        };
+    }
+    match channel.kind {
+        ChannelKind::SmsAliyun => {
+            let settings = sms::SmsSettings::from_value(&channel.settings);
+            return aliyun::send(out, &settings, &channel.secrets, message).await;
+        }
+        ChannelKind::SmsTencent => {
+            let settings = sms::SmsSettings::from_value(&channel.settings);
+            return tencent::send(out, &settings, &channel.secrets, message).await;
+        }
+        _ => {}
+    }
     let url = match channel.secrets.url.as_deref().map(reqwest::Url::parse) {
         Some(Ok(url)) => Some(url),
         Some(Err(_)) => {
@@ -285,12 +319,13 @@ impl Sender {
             Option<Uuid>,
             Uuid,
             String,
+            serde_json::Value,
             Vec<u8>,
             i32,
             bool,
         );
         let row: Option<Row> = sqlx::query_as(
-            "SELECT d.message, d.attempts, d.case_id, c.id, c.kind, c.secrets_sealed, c.per_minute, c.active \
+            "SELECT d.message, d.attempts, d.case_id, c.id, c.kind, c.settings, c.secrets_sealed, c.per_minute, c.active \
              FROM notification.deliveries d JOIN notification.channels c ON c.tenant_id = d.tenant_id AND c.id = d.channel_id \
              WHERE d.tenant_id = $1 AND d.id = $2 AND d.state = 'queued'",
         )
@@ -298,7 +333,17 @@ impl Sender {
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((message, attempts, case_id, channel_id, kind, sealed, per_minute, active)) = row
+        let Some((
+            message,
+            attempts,
+            case_id,
+            channel_id,
+            kind,
+            settings,
+            sealed,
+            per_minute,
+            active,
+        )) = row
         else {
             tx.commit().await?;
             return Ok(());
@@ -318,16 +363,23 @@ impl Sender {
             _ => false,
         };
         tx.commit().await?;
+        let kind = ChannelKind::parse(&kind);
+        let unsendable = kind.and_then(|k| sms::unsendable(k, &settings, &message));
         let outcome = if stale {
             None
+        } else if let Some(reason) = unsendable {
+            // Nothing to send with (no template for this kind): recorded, not retried.
+            return self
+                .record(tenant, id, attempts, Err(&reason), Duration::ZERO)
+                .await;
         } else if !active {
             Some(Outcome::Failed {
                 reason: "渠道已停用 (the channel is switched off)".to_owned(),
                 answer: Answer::none("channel inactive"),
             })
         } else {
-            let Some(kind) = ChannelKind::parse(&kind) else {
-                anyhow::bail!("unknown channel kind {kind}");
+            let Some(kind) = kind else {
+                anyhow::bail!("unknown channel kind");
             };
             let secrets = Secrets::open(&self.key, tenant, channel_id, &sealed)?;
             let bucket = self.bucket(channel_id, per_minute.max(1) as u32);
@@ -343,17 +395,18 @@ impl Sender {
             let channel = ChannelTarget {
                 id: channel_id,
                 kind,
+                settings,
                 secrets,
                 per_minute: per_minute as u32,
             };
             let started = Instant::now();
             let outcome = send_on(&self.out, &channel, &message).await;
             let elapsed = started.elapsed();
-            self.record(tenant, id, attempts, Some(&outcome), elapsed)
+            self.record(tenant, id, attempts, Ok(Some(&outcome)), elapsed)
                 .await?;
             return Ok(());
         };
-        self.record(tenant, id, attempts, outcome.as_ref(), Duration::ZERO)
+        self.record(tenant, id, attempts, Ok(outcome.as_ref()), Duration::ZERO)
             .await
     }
 
@@ -373,16 +426,21 @@ impl Sender {
         Ok(())
     }
 
-    /// Records an attempt (`None`: skipped, the message no longer applies) and moves
-    /// the delivery on.
+    /// Records an attempt (`Ok(None)`: skipped, the message no longer applies;
+    /// `Err(why)`: skipped, there is nothing to send it with) and moves the delivery
+    /// on.
     async fn record(
         &self,
         tenant: TenantId,
         id: Uuid,
         attempts: i32,
-        outcome: Option<&Outcome>,
+        outcome: Result<Option<&Outcome>, &String>,
         elapsed: Duration,
     ) -> anyhow::Result<()> {
+        let (outcome, unsendable) = match outcome {
+            Ok(o) => (o, None),
+            Err(why) => (None, Some(why)),
+        };
         let now: DateTime<Utc> = Utc::now();
         let attempt = attempts + 1;
         let step = |label, state, answer: &Answer, error: Option<&String>, next| Step {
@@ -401,13 +459,16 @@ impl Sender {
             provider,
             next,
         } = match outcome {
-            None => step(
-                "skipped",
-                "skipped",
-                &Answer::none("the case moved on; nothing to send"),
-                None,
-                None,
-            ),
+            None => match unsendable {
+                Some(why) => step("skipped", "skipped", &Answer::none(why), Some(why), None),
+                None => step(
+                    "skipped",
+                    "skipped",
+                    &Answer::none("the case moved on; nothing to send"),
+                    None,
+                    None,
+                ),
+            },
             Some(Outcome::Sent {
                 provider_id,
                 answer,

@@ -8,11 +8,14 @@
 //! elsewhere; every request goes through [`outbound::Outbound`], which refuses
 //! loopback, private and link-local addresses unless the operator allows them.
 
+pub mod aliyun;
 pub mod dingtalk;
 pub mod engine;
 pub mod outbound;
 pub mod plan;
+pub mod sms;
 pub mod templates;
+pub mod tencent;
 pub mod webhook;
 pub mod wecom;
 
@@ -65,6 +68,11 @@ impl ChannelKind {
     /// Parses the stored name.
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+
+    /// Whether it sends SMS to a person (one delivery per person, not per group).
+    pub fn is_sms(self) -> bool {
+        matches!(self, Self::SmsAliyun | Self::SmsTencent)
     }
 
     /// The name people read.

@@ -2,8 +2,13 @@
 //! serving the case's grid or a node above it, listening to the event's type), and
 //! the message each gets. A group robot @-mentions the person the case is with and
 //! links the case page (a group is no place for a personal sign-in link); a webhook
-//! gets the event's type and data.
+//! gets the event's type and data. An SMS channel reaches people, not a group: one
+//! delivery per person to tell (the assignee of a new case; the people routing named
+//! in an update), to their mobile number, with the template's parameters (tracking
+//! number, deadline in the township's time, the case's link), keyed by event, channel
+//! and person.
 
+use chrono::{DateTime, Utc};
 use mashang_bus::HandlerError;
 use mashang_db::{Db, TenantTx};
 use mashang_domain::events::{CaseAssigned, CaseUpdate, Envelope, EventType};
@@ -41,11 +46,16 @@ struct About {
     tracking_number: String,
     /// The person the case is with now.
     assignee: Option<Uuid>,
+    /// The people to tell in person (by SMS).
+    people: Vec<Uuid>,
+    /// The deadline the message is about, when there is one.
+    deadline: Option<DateTime<Utc>>,
     /// What a reminder is about, in words.
     target: String,
-    /// The deadline the message names.
-    deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// The case's state after the event.
     state: String,
+    title: String,
+    text: String,
     /// The states in which the message still applies.
     only_in_states: Vec<String>,
 }
@@ -61,40 +71,45 @@ impl Planner {
         if !EVENTS.contains(&envelope.event_type) {
             return Ok(0);
         }
-        let about = match envelope.event_type {
+        let mut about = match envelope.event_type {
             EventType::CaseAssigned => {
                 let a: CaseAssigned = envelope.decode()?;
                 About {
                     case: a.case_id.as_uuid(),
-                    target: "电话联系群众".to_owned(),
-                    deadline: Some(a.first_response_due),
-                    state: "待联系".to_owned(),
+                    title: format!("新案件 {}", a.tracking_number),
+                    text: "请尽快电话联系群众（30分钟内）。".to_owned(),
                     tracking_number: a.tracking_number,
                     assignee: Some(a.assignee_id.as_uuid()),
+                    people: vec![a.assignee_id.as_uuid()],
+                    deadline: Some(a.first_response_due),
+                    target: "电话联系群众".to_owned(),
+                    state: "待联系".to_owned(),
                     only_in_states: Vec::new(),
                 }
             }
             event => {
                 let u: CaseUpdate = serde_json::from_value(envelope.payload.clone())
                     .map_err(|e| HandlerError::Poison(anyhow::anyhow!("not a case update: {e}")))?;
+                let (title, text) = crate::updates::wording(event, &u);
                 let target = match u.details.get("target").and_then(|t| t.as_str()) {
                     Some("first_response") => "电话联系群众",
                     Some("resolution") => "办结",
                     Some("follow_up") => "回访",
                     _ => "处理",
                 };
-                let deadline = u
-                    .details
-                    .get("due")
-                    .and_then(|d| d.as_str())
-                    .and_then(|d| d.parse().ok());
                 About {
+                    target: target.to_owned(),
+                    state: u.state.clone(),
                     case: u.case_id.as_uuid(),
                     tracking_number: u.tracking_number.clone(),
                     assignee: u.assignee_id.map(|a| a.as_uuid()),
-                    target: target.to_owned(),
-                    deadline,
-                    state: u.state.clone(),
+                    people: u.notify.iter().map(|p| p.as_uuid()).collect(),
+                    deadline: u
+                        .details
+                        .get("due_at")
+                        .and_then(|d| serde_json::from_value(d.clone()).ok()),
+                    title,
+                    text,
                     // A reminder applies while the case is still where it was.
                     only_in_states: if event == EventType::CaseReminded {
                         vec![u.state.clone()]
@@ -122,15 +137,47 @@ impl Planner {
             None => None,
         };
         let link = format!("{}/console/cases/{}", self.delivery.public_url, about.case);
-        let message_kind = envelope.event_type.as_str().replace('.', "_");
-        let (title, text) = words(&mut tx, &message_kind, &about).await?;
+        let kind_name = envelope.event_type.as_str().replace('.', "_");
+        // The township's words for the kind (or the default), filled from the case.
+        (about.title, about.text) = words(&mut tx, &kind_name, &about).await?;
         let mut added = 0;
-        for (channel, kind) in channels {
+        if channels.iter().any(|(_, k)| k.is_sms()) {
+            let phones = phones(&mut tx, &about.people).await?;
+            let params = sms_params(&mut tx, &about, &link).await?;
+            for (channel, _) in channels.iter().filter(|(_, k)| k.is_sms()) {
+                for (person, phone) in &phones {
+                    let message = Message {
+                        kind: kind_name.clone(),
+                        title: about.title.clone(),
+                        text: about.text.clone(),
+                        link: Some(link.clone()),
+                        phone: Some(phone.clone()),
+                        params: params.clone(),
+                        event_type: Some(envelope.event_type.as_str().to_owned()),
+                        only_in_states: about.only_in_states.clone(),
+                        ..Message::default()
+                    };
+                    let new = NewDelivery {
+                        idempotency_key: format!("{}:{channel}:{person}", envelope.id.as_uuid()),
+                        event_id: Some(envelope.id.as_uuid()),
+                        event_type: Some(envelope.event_type.as_str().to_owned()),
+                        case_id: Some(about.case),
+                        user_id: Some(*person),
+                        channel_id: *channel,
+                        message,
+                    };
+                    if enqueue(&mut tx, new).await?.is_some() {
+                        added += 1;
+                    }
+                }
+            }
+        }
+        for (channel, kind) in channels.into_iter().filter(|(_, k)| !k.is_sms()) {
             let robot = matches!(kind, ChannelKind::Wecom | ChannelKind::Dingtalk);
             let message = Message {
-                kind: message_kind.clone(),
-                title: title.clone(),
-                text: text.clone(),
+                kind: kind_name.clone(),
+                title: about.title.clone(),
+                text: about.text.clone(),
                 link: Some(link.clone()),
                 mention_mobiles: if robot {
                     mobile.iter().cloned().collect()
@@ -239,7 +286,7 @@ async fn channels_for(
          WHERE ch.tenant_id = $1 AND ch.active \
            AND (ch.events IS NULL OR $3 = ANY(ch.events)) \
            AND (ch.node_id IS NULL OR ch.node_id IN (SELECT id FROM up)) \
-           AND ch.kind IN ('wecom', 'dingtalk', 'webhook') \
+           AND ch.kind IN ('wecom', 'dingtalk', 'webhook', 'sms_aliyun', 'sms_tencent') \
          ORDER BY ch.created_at, ch.id",
     )
     .bind(tx.tenant().as_uuid())
@@ -251,4 +298,52 @@ async fn channels_for(
         .into_iter()
         .filter_map(|(id, kind)| ChannelKind::parse(&kind).map(|k| (id, k)))
         .collect())
+}
+
+/// The mobile numbers of the active people among `people` (each once, in order).
+async fn phones(tx: &mut TenantTx, people: &[Uuid]) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    let mut unique: Vec<Uuid> = Vec::new();
+    for p in people {
+        if !unique.contains(p) {
+            unique.push(*p);
+        }
+    }
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, phone FROM routing.staff_users WHERE tenant_id = $1 AND id = ANY($2) AND active",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(&unique)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(unique
+        .into_iter()
+        .filter_map(|p| rows.iter().find(|(id, _)| *id == p).cloned())
+        .collect())
+}
+
+/// An SMS template's parameters: `number`, `deadline` (in the township's time, as
+/// `12月05日14:30`) and `link`.
+async fn sms_params(
+    tx: &mut TenantTx,
+    about: &About,
+    link: &str,
+) -> Result<std::collections::BTreeMap<String, String>, sqlx::Error> {
+    let mut params = std::collections::BTreeMap::new();
+    params.insert("number".to_owned(), about.tracking_number.clone());
+    params.insert("link".to_owned(), link.to_owned());
+    if let Some(due) = about.deadline {
+        let zone: Option<(String,)> =
+            sqlx::query_as("SELECT time_zone FROM routing.tenants WHERE id = $1")
+                .bind(tx.tenant().as_uuid())
+                .fetch_optional(&mut **tx)
+                .await?;
+        let tz: chrono_tz::Tz = zone
+            .and_then(|(z,)| z.parse().ok())
+            .unwrap_or(chrono_tz::Asia::Shanghai);
+        params.insert(
+            "deadline".to_owned(),
+            due.with_timezone(&tz).format("%m月%d日%H:%M").to_string(),
+        );
+    }
+    Ok(params)
 }
