@@ -62,6 +62,9 @@ impl Arrived {
 pub struct Hub {
     sender: broadcast::Sender<Arrived>,
     open: Arc<Mutex<HashMap<Uuid, usize>>>,
+    /// Cancelled when the process shuts down: open streams end, so shutdown waits
+    /// for no one.
+    closing: CancellationToken,
 }
 
 impl Default for Hub {
@@ -69,6 +72,7 @@ impl Default for Hub {
         Self {
             sender: broadcast::channel(1024).0,
             open: Arc::default(),
+            closing: CancellationToken::new(),
         }
     }
 }
@@ -76,6 +80,8 @@ impl Default for Hub {
 impl Hub {
     /// Listens for new notices until `shutdown`, reconnecting when the connection drops.
     pub async fn listen(self, db: Db, shutdown: CancellationToken) {
+        let closing = self.closing.clone();
+        let _end_streams = closing.drop_guard();
         loop {
             let mut listener = match db.listen("mashang_notices").await {
                 Ok(l) => l,
@@ -160,33 +166,41 @@ pub(crate) async fn stream(
     let receiver = state.hub.sender.subscribe();
     let first = count_event(&state.db, tenant, user).await?;
     let db = state.db.clone();
+    let closing = state.hub.closing.clone();
     let events = futures::stream::unfold(
         (Some(first), receiver, db, place),
-        move |(first, mut receiver, db, place)| async move {
-            if let Some(event) = first {
-                return Some((Ok(event), (None, receiver, db, place)));
-            }
-            loop {
-                match receiver.recv().await {
-                    Ok(a) if a.tenant == tenant.as_uuid() && a.user == user.as_uuid() => {
-                        match notice_event(&db, tenant, user, a.notice).await {
-                            Ok(Some(event)) => {
+        move |(first, mut receiver, db, place)| {
+            let closing = closing.clone();
+            async move {
+                if let Some(event) = first {
+                    return Some((Ok(event), (None, receiver, db, place)));
+                }
+                loop {
+                    let got = tokio::select! {
+                        () = closing.cancelled() => return None,
+                        got = receiver.recv() => got,
+                    };
+                    match got {
+                        Ok(a) if a.tenant == tenant.as_uuid() && a.user == user.as_uuid() => {
+                            match notice_event(&db, tenant, user, a.notice).await {
+                                Ok(Some(event)) => {
+                                    return Some((Ok(event), (None, receiver, db, place)));
+                                }
+                                Ok(None) => {}
+                                Err(err) => {
+                                    tracing::warn!(error = %err, "reading a notice for a stream");
+                                }
+                            }
+                        }
+                        Ok(_) => {}
+                        // Fell behind: say the count again rather than lose track.
+                        Err(broadcast::error::RecvError::Lagged(_)) => {
+                            if let Ok(event) = count_event(&db, tenant, user).await {
                                 return Some((Ok(event), (None, receiver, db, place)));
                             }
-                            Ok(None) => {}
-                            Err(err) => {
-                                tracing::warn!(error = %err, "reading a notice for a stream");
-                            }
                         }
+                        Err(broadcast::error::RecvError::Closed) => return None,
                     }
-                    Ok(_) => {}
-                    // Fell behind: say the count again rather than lose track.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        if let Ok(event) = count_event(&db, tenant, user).await {
-                            return Some((Ok(event), (None, receiver, db, place)));
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
                 }
             }
         },
