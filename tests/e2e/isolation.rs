@@ -91,6 +91,17 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         .expect(201);
     admin
         .put_json(
+            "/api/v1/admin/channels/settings",
+            &json!({"sms_fallback_minutes": 15, "quiet_hours": {"from": "22:00", "until": "07:00"}}),
+        )
+        .await
+        .expect(200);
+    admin
+        .put_json("/api/v1/inbox/settings", &json!({"sms": true}))
+        .await
+        .expect(200);
+    admin
+        .put_json(
             "/api/v1/admin/message-templates/case_closed",
             &json!({"title": "办结 {tracking_number}", "text_zh": "已办结。"}),
         )

@@ -661,3 +661,184 @@ async fn sms_channels_are_checked_and_their_receipt_url_can_be_renewed() {
     assert_eq!(changed["key_hint"], "LTAI…0042");
     app.stop().await;
 }
+
+/// Makes a queued delivery due now, as if its wait had passed.
+async fn due_now(env: &TestEnv, delivery: &str) {
+    let mut owner = env.database.owner().await;
+    sqlx::query("UPDATE notification.deliveries SET next_attempt_at = now() WHERE id = $1::uuid")
+        .bind(delivery)
+        .execute(&mut owner)
+        .await
+        .expect("made due");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_group_hears_first_and_sms_follows_only_if_nobody_acts() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "fallback").await;
+    let app = TestApp::monolith(&env).await;
+    let fakes = providers().await;
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+    admin
+        .put_json(
+            "/api/v1/admin/channels/settings",
+            &json!({"sms_fallback_minutes": 10}),
+        )
+        .await
+        .expect(200);
+    channel(
+        &admin,
+        json!({"kind": "wecom", "name": "网格群", "settings": {"url": fakes.wecom_robot("wk-fallback-0001")}}),
+    )
+    .await;
+    let sms = channel(
+        &admin,
+        aliyun(
+            &fakes,
+            "短信",
+            json!({"case_assigned": "SMS_465100"}),
+            ALIYUN_KEY.1,
+        ),
+    )
+    .await;
+
+    // The group hears at once; the SMS waits ten minutes.
+    new_case(&app, &fx, "路灯坏了").await;
+    eventually("the group's message", WAIT, || async {
+        (!fakes.received("wk-fallback-0001").is_empty()).then_some(())
+    })
+    .await;
+    let waiting = one_in(&admin, &id(&sms), "queued").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(fakes.sms(&fx.logins.worker).is_empty(), "no SMS yet");
+
+    // Nobody acted in time: when the wait is over the SMS goes.
+    due_now(&env, waiting["id"].as_str().expect("an id")).await;
+    eventually("the fallback SMS", WAIT, || async {
+        (!fakes.sms(&fx.logins.worker).is_empty()).then_some(())
+    })
+    .await;
+
+    // A second case the worker answers in time: its SMS is skipped, never sent.
+    let worker = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
+    let number = new_case(&app, &fx, "水渠堵了").await;
+    let case = mashang_tests::cases::case_id(&worker, &number).await;
+    let second = eventually("the second SMS waiting", WAIT, || async {
+        deliveries(&admin, &id(&sms))
+            .await
+            .into_iter()
+            .find(|d| d["state"] == "queued" && d["case_id"] == case.as_str())
+    })
+    .await;
+    worker
+        .post_json(
+            &format!("/api/v1/cases/{case}/acknowledge"),
+            &json!({"contacted_at": chrono::Utc::now(), "method": "phone", "summary": "已联系"}),
+        )
+        .await
+        .expect(200);
+    due_now(&env, second["id"].as_str().expect("an id")).await;
+    let skipped = eventually("the second SMS skipped", WAIT, || async {
+        deliveries(&admin, &id(&sms))
+            .await
+            .into_iter()
+            .find(|d| d["id"] == second["id"] && d["state"] == "skipped")
+    })
+    .await;
+    assert_eq!(skipped["attempts"], 0, "{skipped}");
+    assert_eq!(
+        fakes.sms(&fx.logins.worker).len(),
+        1,
+        "only the first case's"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_hours_hold_an_sms_and_a_person_may_turn_sms_off() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "quiet").await;
+    let app = TestApp::monolith(&env).await;
+    let fakes = providers().await;
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+    let worker = app
+        .notification
+        .signed_in(&fx.logins.worker, PASSWORD)
+        .await;
+    let sms = channel(
+        &admin,
+        aliyun(
+            &fakes,
+            "短信",
+            json!({"case_assigned": "SMS_465100"}),
+            ALIYUN_KEY.1,
+        ),
+    )
+    .await;
+
+    // The worker's quiet hours cover the whole day but a minute: a normal case's SMS waits.
+    let now =
+        chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("+8"));
+    let from = (now - chrono::Duration::minutes(1))
+        .format("%H:%M")
+        .to_string();
+    let until = (now - chrono::Duration::minutes(2))
+        .format("%H:%M")
+        .to_string();
+    let fields = worker
+        .put_json(
+            "/api/v1/inbox/settings",
+            &json!({"quiet_hours": {"from": "25:00", "until": "07:00"}}),
+        )
+        .await
+        .expect_problem(422);
+    assert_eq!(fields, ["quiet_hours"]);
+    worker
+        .put_json(
+            "/api/v1/inbox/settings",
+            &json!({"sms": true, "quiet_hours": {"from": from, "until": until}}),
+        )
+        .await
+        .expect(200);
+    new_case(&app, &fx, "路灯坏了").await;
+    let held = one_in(&admin, &id(&sms), "queued").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        fakes.sms(&fx.logins.worker).is_empty(),
+        "held for the quiet hours"
+    );
+    let mut owner = env.database.owner().await;
+    let (wait,): (f64,) = sqlx::query_as(
+        "SELECT extract(epoch FROM next_attempt_at - now())::float8 FROM notification.deliveries WHERE id = $1::uuid",
+    )
+    .bind(held["id"].as_str().expect("an id"))
+    .fetch_one(&mut owner)
+    .await
+    .expect("the wait");
+    assert!(
+        wait > 23.0 * 3600.0,
+        "held until the quiet hours end: {wait} s"
+    );
+
+    // SMS off: the next case makes no SMS for them at all (the in-app notice still comes).
+    worker
+        .put_json("/api/v1/inbox/settings", &json!({"sms": false}))
+        .await
+        .expect(200);
+    let mine = worker.get("/api/v1/inbox/settings").await.expect(200).body;
+    assert_eq!(mine["sms"], false);
+    new_case(&app, &fx, "井盖丢了").await;
+    eventually("the in-app notice", WAIT, || async {
+        let n = worker.get("/api/v1/inbox").await.expect(200).body["notices"]
+            .as_array()
+            .map_or(0, Vec::len);
+        (n == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        deliveries(&admin, &id(&sms)).await.len(),
+        1,
+        "no SMS planned for the second case"
+    );
+    app.stop().await;
+}

@@ -24,6 +24,7 @@ pub fn router(state: NotificationState) -> Router {
         .merge(crate::channel_pages::routes())
         .merge(crate::message_templates::routes())
         .merge(crate::receipts::routes())
+        .merge(crate::settings::routes())
         .with_state(state)
 }
 

@@ -9,6 +9,7 @@ mod message_templates;
 pub mod notices;
 mod pages;
 mod receipts;
+pub mod settings;
 pub mod stream;
 pub mod updates;
 

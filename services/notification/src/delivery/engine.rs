@@ -59,13 +59,22 @@ pub struct NewDelivery {
 
 /// Adds a delivery unless one with its key exists; returns its id when added.
 pub async fn enqueue(tx: &mut TenantTx, new: NewDelivery) -> Result<Option<Uuid>, sqlx::Error> {
+    enqueue_at(tx, new, None).await
+}
+
+/// As [`enqueue`], sent not before `not_before` (a fallback's wait, quiet hours).
+pub async fn enqueue_at(
+    tx: &mut TenantTx,
+    new: NewDelivery,
+    not_before: Option<DateTime<Utc>>,
+) -> Result<Option<Uuid>, sqlx::Error> {
     let id = Uuid::now_v7();
     let mut message = new.message;
     message.id = id;
     let row: Option<(Uuid,)> = sqlx::query_as(
         "INSERT INTO notification.deliveries \
-         (id, tenant_id, idempotency_key, event_id, event_type, case_id, user_id, channel_id, kind, message) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         (id, tenant_id, idempotency_key, event_id, event_type, case_id, user_id, channel_id, kind, message, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now())) \
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(id)
@@ -78,6 +87,7 @@ pub async fn enqueue(tx: &mut TenantTx, new: NewDelivery) -> Result<Option<Uuid>
     .bind(new.channel_id)
     .bind(&message.kind)
     .bind(sqlx::types::Json(&message))
+    .bind(not_before)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.map(|(id,)| id))

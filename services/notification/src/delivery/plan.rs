@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use std::collections::BTreeMap;
 
-use super::engine::{NewDelivery, enqueue};
+use super::engine::{NewDelivery, enqueue, enqueue_at};
 use super::templates::{Words, default_words, render};
 use super::{ChannelKind, Message};
 use crate::Delivery;
@@ -144,8 +144,40 @@ impl Planner {
         if channels.iter().any(|(_, k)| k.is_sms()) {
             let phones = phones(&mut tx, &about.people).await?;
             let params = sms_params(&mut tx, &about, &link).await?;
+            let township = crate::settings::township(&mut tx).await?;
+            let (zone, urgent) = case_zone_and_urgency(&mut tx, about.case).await?;
+            // With a group robot to tell first, a new case's SMS waits the township's
+            // minutes and goes only if the case is still unanswered by then.
+            let robots = channels
+                .iter()
+                .any(|(_, k)| matches!(k, ChannelKind::Wecom | ChannelKind::Dingtalk));
+            let fallback = match township.sms_fallback_minutes {
+                Some(m) if robots && envelope.event_type == EventType::CaseAssigned => {
+                    Some(chrono::Duration::minutes(i64::from(m)))
+                }
+                _ => None,
+            };
+            let now = Utc::now();
             for (channel, _) in channels.iter().filter(|(_, k)| k.is_sms()) {
                 for (person, phone) in &phones {
+                    let (wants_sms, quiet) =
+                        crate::settings::person(&mut tx, *person, &township).await?;
+                    if !wants_sms {
+                        continue;
+                    }
+                    let mut not_before = fallback.map(|wait| now + wait);
+                    // Quiet hours hold a non-urgent SMS until they end.
+                    if let Some(quiet) = quiet.filter(|_| !urgent) {
+                        let at = not_before.unwrap_or(now);
+                        let ends = quiet.ends(at, zone);
+                        if ends > at {
+                            not_before = Some(ends);
+                        }
+                    }
+                    let mut only_in_states = about.only_in_states.clone();
+                    if fallback.is_some() && only_in_states.is_empty() {
+                        only_in_states = vec!["assigned".to_owned()];
+                    }
                     let message = Message {
                         kind: kind_name.clone(),
                         title: about.title.clone(),
@@ -154,7 +186,7 @@ impl Planner {
                         phone: Some(phone.clone()),
                         params: params.clone(),
                         event_type: Some(envelope.event_type.as_str().to_owned()),
-                        only_in_states: about.only_in_states.clone(),
+                        only_in_states,
                         ..Message::default()
                     };
                     let new = NewDelivery {
@@ -166,7 +198,7 @@ impl Planner {
                         channel_id: *channel,
                         message,
                     };
-                    if enqueue(&mut tx, new).await?.is_some() {
+                    if enqueue_at(&mut tx, new, not_before).await?.is_some() {
                         added += 1;
                     }
                 }
@@ -265,6 +297,29 @@ async fn words(
         ("state", about.state.clone()),
     ]);
     Ok(render(&words, &values))
+}
+
+/// The township's time zone and whether the case is urgent.
+async fn case_zone_and_urgency(
+    tx: &mut TenantTx,
+    case: Uuid,
+) -> Result<(chrono_tz::Tz, bool), sqlx::Error> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT t.time_zone, c.priority FROM routing.cases c JOIN routing.tenants t ON t.id = c.tenant_id \
+         WHERE c.tenant_id = $1 AND c.id = $2",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(case)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(
+        row.map_or((chrono_tz::Asia::Shanghai, false), |(zone, priority)| {
+            (
+                zone.parse().unwrap_or(chrono_tz::Asia::Shanghai),
+                priority == "urgent",
+            )
+        }),
+    )
 }
 
 /// The active channels of the case's township that serve its grid (or a node above
