@@ -175,9 +175,17 @@ async fn a_new_case_texts_its_worker_through_each_provider_once_and_receipts_mar
             deadline.contains('月') && deadline.contains('日') && deadline.contains(':'),
             "{deadline}"
         );
-        assert!(
-            link.is_some_and(|l| l.contains("/console/cases/")),
-            "{link:?}"
+        // The worker's own sign-in link: it opens the case without a password, once.
+        let link = link.expect("a link");
+        assert!(link.starts_with("http://public.test/l/"), "{link}");
+        let path = link.trim_start_matches("http://public.test");
+        let phone = mashang_tests::browser::Browser::new(&app.routing.base);
+        let to = phone.post(path, &[]).await.see_other();
+        assert!(to.starts_with("/console/cases/"), "{to}");
+        assert_eq!(
+            phone.post(path, &[]).await.status.as_u16(),
+            410,
+            "used once"
         );
     }
 

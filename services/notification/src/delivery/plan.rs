@@ -178,19 +178,30 @@ impl Planner {
                     if fallback.is_some() && only_in_states.is_empty() {
                         only_in_states = vec!["assigned".to_owned()];
                     }
+                    let key = format!("{}:{channel}:{person}", envelope.id.as_uuid());
+                    if planned(&mut tx, &key).await? {
+                        continue;
+                    }
+                    // A phone is one person's: its link signs them in to the case at
+                    // once (single-use, hours long), so nobody types a password there.
+                    let personal = self.sign_in_link(envelope, *person, about.case).await;
+                    let mut params = params.clone();
+                    if let Some(personal) = &personal {
+                        params.insert("link".to_owned(), personal.clone());
+                    }
                     let message = Message {
                         kind: kind_name.clone(),
                         title: about.title.clone(),
                         text: about.text.clone(),
-                        link: Some(link.clone()),
+                        link: Some(personal.unwrap_or_else(|| link.clone())),
                         phone: Some(phone.clone()),
-                        params: params.clone(),
+                        params,
                         event_type: Some(envelope.event_type.as_str().to_owned()),
                         only_in_states,
                         ..Message::default()
                     };
                     let new = NewDelivery {
-                        idempotency_key: format!("{}:{channel}:{person}", envelope.id.as_uuid()),
+                        idempotency_key: key,
                         event_id: Some(envelope.id.as_uuid()),
                         event_type: Some(envelope.event_type.as_str().to_owned()),
                         case_id: Some(about.case),
@@ -297,6 +308,42 @@ async fn words(
         ("state", about.state.clone()),
     ]);
     Ok(render(&words, &values))
+}
+
+/// Whether a delivery with `key` was planned already (a redelivered event).
+async fn planned(tx: &mut TenantTx, key: &str) -> Result<bool, sqlx::Error> {
+    let (found,): (bool,) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM notification.deliveries WHERE tenant_id = $1 AND idempotency_key = $2)",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(key)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(found)
+}
+
+impl Planner {
+    /// A sign-in link for `person` to `case`, or `None` (with a warning) when one
+    /// cannot be made: the message then links the case page.
+    async fn sign_in_link(&self, envelope: &Envelope, person: Uuid, case: Uuid) -> Option<String> {
+        let keys = mashang_auth::Keys::derive(&self.delivery.key);
+        match mashang_auth::mint_case_link(
+            &self.db,
+            &keys,
+            envelope.tenant_id,
+            mashang_domain::UserId::from_uuid(person),
+            mashang_domain::CaseId::from_uuid(case),
+            None,
+        )
+        .await
+        {
+            Ok(link) => Some(format!("{}{}", self.delivery.public_url, link.path)),
+            Err(err) => {
+                tracing::warn!(error = %err, "no sign-in link for an SMS; linking the case page");
+                None
+            }
+        }
+    }
 }
 
 /// The township's time zone and whether the case is urgent.
