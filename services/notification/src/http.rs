@@ -22,6 +22,7 @@ pub fn router(state: NotificationState) -> Router {
         .merge(crate::pages::routes())
         .merge(crate::channels::routes())
         .merge(crate::channel_pages::routes())
+        .merge(crate::digest::routes())
         .with_state(state)
 }
 

@@ -9,6 +9,7 @@
 //! loopback, private and link-local addresses unless the operator allows them.
 
 pub mod dingtalk;
+pub mod email;
 pub mod engine;
 pub mod outbound;
 pub mod plan;
