@@ -12,6 +12,8 @@ CREATE TABLE notification.county_mail (
     settings jsonb NOT NULL,
     secrets_sealed bytea NOT NULL,
     active boolean NOT NULL DEFAULT true,
+    -- The first digest goes out the day after the server was first set.
+    created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 

@@ -487,6 +487,38 @@ mod tests {
         assert!(check(None, false, &public()).is_err());
     }
 
+    #[tokio::test]
+    async fn a_mail_server_on_a_refused_address_gets_no_connection() {
+        // A listener that would take the connection if one came.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let port = listener.local_addr().expect("an address").port();
+        let message = Message {
+            id: uuid::Uuid::now_v7(),
+            title: "测试".into(),
+            email: Some("wang@example.com".into()),
+            ..Message::default()
+        };
+        for host in ["localhost", "127.0.0.1"] {
+            let smtp = Smtp {
+                host: host.to_owned(),
+                port,
+                tls: TlsMode::None,
+                from: "zz@example.com".to_owned(),
+                user: None,
+                password: None,
+            };
+            let outcome = send(&public(), &smtp, &message).await;
+            assert!(
+                matches!(&outcome, Outcome::Failed { reason, .. } if reason.contains("MASHANG_OUTBOUND_ALLOW")),
+                "{host}: {outcome:?}"
+            );
+        }
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "no connection was made");
+    }
+
     #[test]
     fn a_mail_carries_the_title_text_link_and_the_deliverys_id() {
         let smtp = check(

@@ -51,6 +51,8 @@ pub(crate) fn routes() -> Router<NotificationState> {
 /// The county's mail server and digest time, as stored.
 #[derive(Clone, Debug)]
 pub struct CountyMail {
+    /// When the server was first set: the first digest goes out the next day.
+    pub since: DateTime<Utc>,
     pub smtp: Smtp,
     pub digest_at: NaiveTime,
     pub zone: chrono_tz::Tz,
@@ -68,13 +70,13 @@ pub async fn load(state: &NotificationState) -> anyhow::Result<Option<CountyMail
         return Ok(None);
     };
     let mut tx = state.db.global().await?;
-    let row: Option<(Value, Vec<u8>, bool)> = sqlx::query_as(
-        "SELECT settings, secrets_sealed, active FROM notification.county_mail WHERE id",
+    let row: Option<(Value, Vec<u8>, bool, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT settings, secrets_sealed, active, created_at FROM notification.county_mail WHERE id",
     )
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    let Some((settings, sealed, active)) = row else {
+    let Some((settings, sealed, active, since)) = row else {
         return Ok(None);
     };
     let (tenant, id) = seal_ids();
@@ -89,6 +91,7 @@ pub async fn load(state: &NotificationState) -> anyhow::Result<Option<CountyMail
             .to_owned()
     };
     Ok(Some(CountyMail {
+        since,
         smtp,
         digest_at: parse_time(&text("digest_at", DEFAULT_DIGEST_AT)).unwrap_or(NaiveTime::MIN),
         zone: text("time_zone", DEFAULT_ZONE)
@@ -198,6 +201,7 @@ async fn update(
         return Err(ApiError::Validation(errors));
     };
     let mail = CountyMail {
+        since: current.as_ref().map_or_else(Utc::now, |c| c.since),
         smtp,
         digest_at,
         zone,
@@ -341,7 +345,10 @@ pub async fn pass(state: &NotificationState, now: DateTime<Utc>) -> anyhow::Resu
     };
     let local = now.with_timezone(&mail.zone);
     let date = local.date_naive();
-    if !mail.active || local.time() < mail.digest_at {
+    if !mail.active
+        || local.time() < mail.digest_at
+        || mail.since >= super::start_of(date, mail.zone)
+    {
         return Ok(false);
     }
     let mut tx = state.db.global().await?;
