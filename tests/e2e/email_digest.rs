@@ -685,3 +685,52 @@ async fn the_countys_digest_lists_every_township_to_each_county_user_with_an_add
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_adds_an_email_channel_on_the_page() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "mailpage").await;
+    let app = TestApp::monolith(&env).await;
+    let smtp = FakeSmtp::start().await;
+    let b = mashang_tests::browser::Browser::new(&app.notification.base);
+    let token = b.get("/login").await.expect(200).csrf();
+    b.post(
+        "/login",
+        &[
+            ("_csrf", &token),
+            ("login", &fx.logins.admin),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+    .see_other();
+    let page = b.get("/admin/channels").await.expect(200);
+    assert!(page.has("<option value=\"email\">电子邮件</option>") && page.has("每日晨报"));
+    let csrf = page.csrf();
+    let port = smtp.addr.port().to_string();
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("kind", "email"),
+        ("name", "中心邮箱"),
+        ("smtp_host", "127.0.0.1"),
+        ("smtp_tls", "none"),
+        ("smtp_port", port.as_str()),
+        ("smtp_user", LOGIN),
+        ("smtp_password", APP_CODE),
+        ("events", "digest.morning"),
+    ];
+    // No sender: refused, the input kept, the password not echoed.
+    let refused = b.post("/admin/channels", &form).await.expect(422);
+    assert!(refused.has("请填写发件人地址") && refused.has("value=\"127.0.0.1\""));
+    assert!(!refused.has(APP_CODE));
+    form.push(("smtp_from", "综治中心 <zz@example.com>"));
+    let to = b.post("/admin/channels", &form).await.see_other();
+    assert_eq!(to, "/admin/channels?ok=added");
+    let page = b.get("/admin/channels").await.expect(200);
+    assert!(
+        page.has("中心邮箱") && page.has(&format!("127.0.0.1:{port}")) && page.has("每日晨报"),
+        "the channel is listed with its server and the digest"
+    );
+    assert!(!page.has(APP_CODE));
+    app.stop().await;
+}

@@ -272,7 +272,7 @@ async fn render(
         .map(|c: ChannelView| Line {
             id: c.id,
             kind_zh: ChannelKind::parse(&c.kind).map_or("", ChannelKind::name_zh),
-            hint: c.url_hint.unwrap_or_default(),
+            hint: c.url_hint.clone().unwrap_or_else(|| mail_hint(&c.settings)),
             scope: c
                 .node_id
                 .map(|n| {
@@ -356,6 +356,17 @@ async fn render(
         errors: extra.errors,
     };
     staff::page(status, &page, &ASSETS)
+}
+
+/// Where an e-mail channel sends from: `smtp.example.com:465 · 综治中心 <zz@example.com>`.
+fn mail_hint(settings: &Value) -> String {
+    match (settings["host"].as_str(), settings["port"].as_u64()) {
+        (Some(host), Some(port)) => format!(
+            "{host}:{port} · {}",
+            settings["from"].as_str().unwrap_or_default()
+        ),
+        _ => String::new(),
+    }
 }
 
 fn kind_zh(kind: &str) -> &'static str {
