@@ -80,6 +80,11 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         .signed_in(&fx.logins.admin, mashang_tests::PASSWORD)
         .await;
     configure_routing(&admin).await;
+    // The morning digest at midnight, so the test's digest pass makes one.
+    admin
+        .put_json("/api/v1/admin/digest", &json!({"morning_at": "00:00"}))
+        .await
+        .expect(200);
     // A webhook channel, so the report's case makes a delivery and its attempt.
     let fakes = mashang_tests::fakes::Fakes::start().await;
     admin
@@ -352,6 +357,20 @@ async fn no_tenant_can_read_or_write_another_tenants_rows() {
     let county = county_centre(&env, &app.routing).await;
     fill(&app, &env, &a, &county).await;
     fill(&app, &env, &b, &county).await;
+    // Tomorrow's morning digests, one per township.
+    let d = app.notification_delivery();
+    let state = mashang_notification::NotificationState::new(env.db().clone()).with_delivery(
+        d.outbound,
+        d.key,
+        d.public_url,
+    );
+    let made = mashang_notification::digest::township::pass(
+        &state,
+        chrono::Utc::now() + chrono::Duration::days(1),
+    )
+    .await
+    .expect("the digests");
+    assert_eq!(made, 2);
     app.stop().await;
     for fx in [&a, &b] {
         cover_silent_outboxes(&env, fx).await;

@@ -15,6 +15,7 @@ mod console_worker;
 mod delivery;
 mod directory;
 mod edge;
+mod email_digest;
 mod extensions;
 mod inbox_stream;
 mod intake_api;

@@ -14,6 +14,7 @@ pub mod intake;
 pub mod photo;
 pub mod procs;
 pub mod proxy;
+pub mod smtp;
 pub mod wait;
 
 pub use client::Client;

@@ -74,6 +74,12 @@ struct Typed {
     node_id: String,
     per_minute: String,
     events: Vec<String>,
+    /// An e-mail channel's server.
+    smtp_host: String,
+    smtp_port: String,
+    smtp_tls: String,
+    smtp_from: String,
+    smtp_user: String,
 }
 
 /// A test's result.
@@ -96,6 +102,7 @@ struct ChannelsPage {
     tested: Option<Tested>,
     channels: Vec<Line>,
     kinds: Vec<(&'static str, &'static str)>,
+    tls_modes: Vec<(&'static str, &'static str)>,
     events: Vec<(&'static str, &'static str)>,
     nodes: Vec<(String, String)>,
     form: Typed,
@@ -126,6 +133,7 @@ fn event_label(event: &str) -> &'static str {
         "case.reopened" => "重办 (reopened)",
         "case.invalidated" => "无效 (invalid)",
         "case.closed" => "办结 (closed)",
+        crate::digest::MORNING_EVENT => "每日晨报 (morning digest)",
         _ => "其他",
     }
 }
@@ -264,7 +272,7 @@ async fn render(
         .map(|c: ChannelView| Line {
             id: c.id,
             kind_zh: ChannelKind::parse(&c.kind).map_or("", ChannelKind::name_zh),
-            hint: c.url_hint.unwrap_or_default(),
+            hint: c.url_hint.clone().unwrap_or_else(|| mail_hint(&c.settings)),
             scope: c
                 .node_id
                 .map(|n| {
@@ -310,6 +318,9 @@ async fn render(
     if form.per_minute.is_empty() {
         form.per_minute = "20".to_owned();
     }
+    if form.smtp_tls.is_empty() {
+        form.smtp_tls = "starttls".to_owned();
+    }
     let page = ChannelsPage {
         chrome: StaffHeader::new(principal, Some(township), &ASSETS),
         css: ASSETS.url("notices.css"),
@@ -321,13 +332,21 @@ async fn render(
             ChannelKind::Wecom,
             ChannelKind::Dingtalk,
             ChannelKind::Webhook,
+            ChannelKind::Email,
         ]
         .into_iter()
         .map(|k| (k.as_str(), k.name_zh()))
         .collect(),
+        tls_modes: vec![
+            ("starttls", "STARTTLS（常用端口587）"),
+            ("implicit", "SSL/TLS（常用端口465）"),
+            ("none", "不加密（仅内网中继）"),
+        ],
         events: plan::EVENTS
             .iter()
-            .map(|e| (e.as_str(), event_label(e.as_str())))
+            .map(|e| e.as_str())
+            .chain([crate::digest::MORNING_EVENT])
+            .map(|e| (e, event_label(e)))
             .collect(),
         nodes: nodes
             .into_iter()
@@ -337,6 +356,17 @@ async fn render(
         errors: extra.errors,
     };
     staff::page(status, &page, &ASSETS)
+}
+
+/// Where an e-mail channel sends from: `smtp.example.com:465 · 综治中心 <zz@example.com>`.
+fn mail_hint(settings: &Value) -> String {
+    match (settings["host"].as_str(), settings["port"].as_u64()) {
+        (Some(host), Some(port)) => format!(
+            "{host}:{port} · {}",
+            settings["from"].as_str().unwrap_or_default()
+        ),
+        _ => String::new(),
+    }
 }
 
 fn kind_zh(kind: &str) -> &'static str {
@@ -360,6 +390,11 @@ fn read_form(body: &[u8]) -> Typed {
             "node_id" => typed.node_id = value,
             "per_minute" => typed.per_minute = value,
             "events" if typed.events.len() < 20 => typed.events.push(value),
+            "smtp_host" => typed.smtp_host = value,
+            "smtp_port" => typed.smtp_port = value,
+            "smtp_tls" => typed.smtp_tls = value,
+            "smtp_from" => typed.smtp_from = value,
+            "smtp_user" => typed.smtp_user = value,
             _ => {}
         }
     }
@@ -390,6 +425,19 @@ async fn add(
     let mut settings = json!({"url": typed.url});
     if let Some(s) = &secret {
         settings["secret"] = Value::String(s.clone());
+    }
+    if typed.kind == ChannelKind::Email.as_str() {
+        let password = url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == "smtp_password")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        settings = json!({
+            "host": typed.smtp_host, "tls": typed.smtp_tls, "from": typed.smtp_from,
+            "user": typed.smtp_user, "password": password,
+        });
+        if !typed.smtp_port.is_empty() {
+            settings["port"] = Value::String(typed.smtp_port.clone());
+        }
     }
     let request = ChannelBody {
         kind: Some(typed.kind.clone()),

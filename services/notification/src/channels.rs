@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::delivery::email::{self, Smtp};
 use crate::delivery::engine::{ChannelTarget, Secrets, send_on};
 use crate::delivery::{ChannelKind, Message, Outcome, plan, sms, webhook};
 use crate::{Delivery, NotificationState};
@@ -44,12 +45,13 @@ pub(crate) fn routes() -> Router<NotificationState> {
 /// The most channels a township keeps.
 const MAX_CHANNELS: i64 = 50;
 /// The kinds that can be configured today.
-const AVAILABLE: [ChannelKind; 5] = [
+const AVAILABLE: [ChannelKind; 6] = [
     ChannelKind::Wecom,
     ChannelKind::Dingtalk,
     ChannelKind::Webhook,
     ChannelKind::SmsAliyun,
     ChannelKind::SmsTencent,
+    ChannelKind::Email,
 ];
 
 /// A channel as shown (never its secrets).
@@ -306,6 +308,19 @@ async fn check(
                 "请填写短信签名、模板和密钥 (the signature, templates and keys are required)",
             ));
         }
+    } else if kind == ChannelKind::Email {
+        // A mail server, its sender and login (`delivery::email`).
+        if creating || settings.is_some() {
+            match email::check(settings, !creating, d.outbound.policy()) {
+                Ok(smtp) => {
+                    secrets = Some(Secrets {
+                        smtp: Some(smtp),
+                        ..Secrets::default()
+                    });
+                }
+                Err(list) => errors.extend(list.into_iter().map(|(f, m)| FieldError::new(f, m))),
+            }
+        }
     } else if creating || url.is_some() || secret.is_some() {
         match &url {
             None => errors.push(FieldError::new(
@@ -389,16 +404,16 @@ async fn check(
             let mut list: Vec<String> = list.iter().map(|e| e.trim().to_owned()).collect();
             list.sort();
             list.dedup();
-            if list.is_empty() || list.len() > plan::EVENTS.len() {
+            if list.is_empty() || list.len() > plan::EVENTS.len() + 1 {
                 errors.push(FieldError::new(
                     "events",
                     "至少选一类事件，或不填表示全部 (choose at least one, or leave out for all)",
                 ));
             }
-            if let Some(bad) = list
-                .iter()
-                .find(|e| !plan::EVENTS.iter().any(|k| k.as_str() == e.as_str()))
-            {
+            if let Some(bad) = list.iter().find(|e| {
+                !plan::EVENTS.iter().any(|k| k.as_str() == e.as_str())
+                    && e.as_str() != crate::digest::MORNING_EVENT
+            }) {
                 errors.push(FieldError::new(
                     "events",
                     format!("未知的事件 {bad} (unknown event type)"),
@@ -460,7 +475,7 @@ pub(crate) async fn create_channel(
         None => {
             return Err(ApiError::field(
                 "kind",
-                "渠道类型应为 wecom、dingtalk、webhook、sms_aliyun、sms_tencent 之一 (one of wecom, dingtalk, webhook, sms_aliyun, sms_tencent)",
+                "渠道类型应为 wecom、dingtalk、webhook、sms_aliyun、sms_tencent、email 之一 (one of wecom, dingtalk, webhook, sms_aliyun, sms_tencent, email)",
             ));
         }
     };
@@ -507,6 +522,7 @@ pub(crate) async fn create_channel(
     .bind(checked.settings)
     .execute(&mut *tx)
     .await?;
+    show_smtp(&mut tx, id, secrets.smtp.as_ref()).await?;
     let row = one(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     let mut shown = view(row, d, tenant);
@@ -555,11 +571,17 @@ pub(crate) async fn update_channel(
     let checked = check(&mut tx, d, kind, body, false).await?;
     let rotate = kind.is_sms() && body.rotate_receipt_token == Some(true);
     let mut new_token = None;
+    let mut smtp = None;
     let sealed = match (checked.secrets, rotate) {
         (None, false) => None,
         (given, _) => {
             let old = Secrets::open(&d.key, tenant, id, &row.4).map_err(ApiError::internal)?;
             let mut s = given.unwrap_or_else(|| old.clone());
+            // A mail server's login sent without its password keeps the password.
+            if let Some(new) = s.smtp.as_mut() {
+                email::keep_password(new, old.smtp.as_ref());
+                smtp = Some(new.clone());
+            }
             // A webhook keeps its signing secret; a new URL does not replace it. An
             // SMS channel keeps its receipt token unless a new one is asked for.
             if kind == ChannelKind::Webhook {
@@ -599,6 +621,7 @@ pub(crate) async fn update_channel(
     .bind(checked.settings)
     .execute(&mut *tx)
     .await?;
+    show_smtp(&mut tx, id, smtp.as_ref()).await?;
     let row = one(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     let mut shown = view(row, d, tenant);
@@ -675,8 +698,11 @@ pub(crate) async fn test_channel(
     let secrets = Secrets::open(&d.key, tenant, id, &row.4).map_err(ApiError::internal)?;
     let link = format!("{}/console", d.public_url);
     let sms_kind = sms::test_kind(&row.3);
+    // An e-mail goes to the administrator's own address.
+    let email = own_email(state, principal, tenant).await?;
     let message = Message {
         id: Uuid::now_v7(),
+        email,
         kind: if kind.is_sms() {
             sms_kind
         } else {
@@ -700,6 +726,42 @@ pub(crate) async fn test_channel(
     Ok(outcome_json(
         &send_on(&d.outbound, &channel, &message).await,
     ))
+}
+
+/// An e-mail channel's public settings (its server, sender and login name, never the
+/// password), shown with the channel.
+async fn show_smtp(tx: &mut TenantTx, id: Uuid, smtp: Option<&Smtp>) -> Result<(), ApiError> {
+    if let Some(smtp) = smtp {
+        sqlx::query(
+            "UPDATE notification.channels SET settings = $3 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tx.tenant().as_uuid())
+        .bind(id)
+        .bind(smtp.public())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The signed-in person's e-mail address, where a test e-mail goes.
+async fn own_email(
+    state: &NotificationState,
+    principal: &Principal,
+    tenant: TenantId,
+) -> Result<Option<String>, ApiError> {
+    let Some(user) = principal.user() else {
+        return Ok(None);
+    };
+    let mut tx = state.db.tenant(tenant).await?;
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT email FROM routing.staff_users WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_uuid())
+            .bind(user.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(row.and_then(|(e,)| e))
 }
 
 fn outcome_json(outcome: &Outcome) -> Value {

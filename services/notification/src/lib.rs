@@ -4,6 +4,7 @@
 mod channel_pages;
 mod channels;
 pub mod delivery;
+pub mod digest;
 mod http;
 mod message_templates;
 pub mod notices;
@@ -119,7 +120,8 @@ pub async fn workers(state: NotificationState, bus: Arc<dyn Bus>, shutdown: Canc
         }
     };
     let hub = state.hub.clone().listen(state.db.clone(), shutdown.clone());
-    tokio::join!(relay, consumer, sender, hub);
+    let digests = digest::run(state.clone(), shutdown.clone());
+    tokio::join!(relay, consumer, sender, hub, digests);
 }
 
 /// Routes notification's events to their handlers.

@@ -96,6 +96,9 @@ pub async fn enqueue_at(
 /// A channel's secrets, sealed in `secrets_sealed` as JSON.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Secrets {
+    /// An e-mail channel's mail server, sender and login (its password among them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<super::email::Smtp>,
     /// A robot's or a webhook's URL (it carries the robot's key or token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -179,6 +182,10 @@ pub async fn send_on(out: &Outbound, channel: &ChannelTarget, message: &Message)
         (ChannelKind::Wecom, Some(url)) => wecom::send(out, &url, message).await,
         (ChannelKind::Dingtalk, Some(url)) => dingtalk::send(out, &url, secret, message).await,
         (ChannelKind::Webhook, Some(url)) => webhook::send(out, &url, secret, message).await,
+        (ChannelKind::Email, _) if channel.secrets.smtp.is_some() => {
+            let smtp = channel.secrets.smtp.as_ref().expect("matched");
+            super::email::send(out.policy(), smtp, message).await
+        }
         (kind, _) => Outcome::Failed {
             reason: format!(
                 "{} 尚不能发送 (this channel cannot send yet)",

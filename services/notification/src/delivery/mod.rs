@@ -10,6 +10,7 @@
 
 pub mod aliyun;
 pub mod dingtalk;
+pub mod email;
 pub mod engine;
 pub mod outbound;
 pub mod plan;

@@ -132,6 +132,12 @@ impl Outbound {
         Ok(Self { client, policy })
     }
 
+    /// The policy its requests are under (the e-mail adapter filters a mail server's
+    /// addresses by it too).
+    pub fn policy(&self) -> &OutboundPolicy {
+        &self.policy
+    }
+
     /// POSTs `body` to `url` with `headers`.
     pub async fn post(
         &self,
