@@ -318,6 +318,7 @@ fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    mashang_notification::delivery::outbound::install_tls();
     let s = settings()?;
     let mut config = DbConfig::new(s.database_url.clone());
     config.max_connections = 2;

@@ -187,6 +187,7 @@ async fn round(s: &Settings, host: &str, token: &str, photo: &[u8]) -> anyhow::R
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    mashang_notification::delivery::outbound::install_tls();
     let s = settings()?;
     let host = s
         .base_url

@@ -81,6 +81,38 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         .signed_in(&fx.logins.admin, mashang_tests::PASSWORD)
         .await;
     configure_routing(&admin).await;
+    // The morning digest at midnight, so the test's digest pass makes one.
+    admin
+        .put_json("/api/v1/admin/digest", &json!({"morning_at": "00:00"}))
+        .await
+        .expect(200);
+    // A webhook channel, so the report's case makes a delivery and its attempt.
+    let fakes = mashang_tests::fakes::Fakes::start().await;
+    admin
+        .post_json(
+            "/api/v1/admin/channels",
+            &json!({"kind": "webhook", "name": "hook", "settings": {"url": fakes.webhook("iso", &[])}}),
+        )
+        .await
+        .expect(201);
+    admin
+        .put_json(
+            "/api/v1/admin/channels/settings",
+            &json!({"sms_fallback_minutes": 15, "quiet_hours": {"from": "22:00", "until": "07:00"}}),
+        )
+        .await
+        .expect(200);
+    admin
+        .put_json("/api/v1/inbox/settings", &json!({"sms": true}))
+        .await
+        .expect(200);
+    admin
+        .put_json(
+            "/api/v1/admin/message-templates/case_closed",
+            &json!({"title": "办结 {tracking_number}", "text_zh": "已办结。"}),
+        )
+        .await
+        .expect(200);
     let form = Form::new()
         .text("qr_token", fx.qr_token.clone())
         .text("category", "dispute")
@@ -128,7 +160,14 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
             .fetch_one(&mut owner)
             .await
             .expect("counting");
-        (n == 1 && m == 1).then_some(())
+        let (a,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM notification.delivery_attempts WHERE tenant_id = $1",
+        )
+        .bind(fx.tenant.as_uuid())
+        .fetch_one(&mut owner)
+        .await
+        .expect("counting");
+        (n == 1 && m == 1 && a >= 1).then_some(())
     })
     .await;
     // The assignee opens the case (an audited view of the citizen's phone).
@@ -345,6 +384,20 @@ async fn no_tenant_can_read_or_write_another_tenants_rows() {
     let county = county_centre(&env, &app.routing).await;
     fill(&app, &env, &a, &county).await;
     fill(&app, &env, &b, &county).await;
+    // Tomorrow's morning digests, one per township.
+    let d = app.notification_delivery();
+    let state = mashang_notification::NotificationState::new(env.db().clone()).with_delivery(
+        d.outbound,
+        d.key,
+        d.public_url,
+    );
+    let made = mashang_notification::digest::township::pass(
+        &state,
+        chrono::Utc::now() + chrono::Duration::days(1),
+    )
+    .await
+    .expect("the digests");
+    assert_eq!(made, 2);
     app.stop().await;
     for fx in [&a, &b] {
         cover_silent_outboxes(&env, fx).await;

@@ -425,3 +425,76 @@ async fn rules_leave_and_substitutes_decide_who_gets_a_case() {
     assert_eq!(fields, ["target_role", "category"]);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisors_hear_of_the_call_back_and_the_centre_of_a_case_to_follow_up() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "watch").await;
+    let app = TestApp::monolith(&env).await;
+    let worker = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
+    let leader = app.routing.signed_in(&fx.logins.leader, PASSWORD).await;
+    let centre = app.routing.signed_in(&fx.logins.centre, PASSWORD).await;
+    let (case_id, _) = report(&app, &fx, "roads", &worker).await;
+    // The grid leader watches over the case (as a missed deadline would make them).
+    let mut owner = env.database.owner().await;
+    sqlx::query(
+        "INSERT INTO routing.case_supervisors (tenant_id, case_id, user_id, level) VALUES ($1, $2::uuid, $3, 'grid_leader')",
+    )
+    .bind(fx.tenant.as_uuid())
+    .bind(&case_id)
+    .bind(fx.leader.as_uuid())
+    .execute(&mut owner)
+    .await
+    .expect("a supervisor");
+    let path = |a: &str| format!("/api/v1/cases/{case_id}/{a}");
+    worker
+        .post_json(&path("acknowledge"), &ack())
+        .await
+        .expect(200);
+    eventually(
+        "the supervisor hears of the call",
+        Duration::from_secs(20),
+        || async {
+            notices(&leader)
+                .await
+                .iter()
+                .any(|n| {
+                    n["kind"] == "case_acknowledged"
+                        && n["title"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with("已联系群众"))
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    worker
+        .post_json(&path("resolve"), &json!({"measures": "已修好"}))
+        .await
+        .expect(200);
+    eventually(
+        "the centre hears of a case to follow up",
+        Duration::from_secs(20),
+        || async {
+            notices(&centre)
+                .await
+                .iter()
+                .any(|n| {
+                    n["kind"] == "case_resolved"
+                        && n["title"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with("已办结待回访"))
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    // The one who resolved it is not told of their own act.
+    assert!(
+        !notices(&worker)
+            .await
+            .iter()
+            .any(|n| n["kind"] == "case_resolved")
+    );
+    app.stop().await;
+}

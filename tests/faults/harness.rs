@@ -128,6 +128,7 @@ pub async fn submit_stream(
     concurrency: usize,
     progress: Arc<AtomicUsize>,
 ) -> Submissions {
+    mashang_notification::delivery::outbound::install_tls();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(40))
         .build()

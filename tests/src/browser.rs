@@ -81,6 +81,7 @@ impl Page {
 impl Browser {
     /// A browser with no cookies yet.
     pub fn new(base: &str) -> Self {
+        mashang_notification::delivery::outbound::install_tls();
         Self {
             base: base.to_owned(),
             http: reqwest::Client::builder()

@@ -91,6 +91,7 @@ impl Reply {
 impl Client {
     /// A client of `base`.
     pub fn new(base: String) -> Self {
+        mashang_notification::delivery::outbound::install_tls();
         Self {
             base,
             http: reqwest::Client::builder()

@@ -95,6 +95,7 @@ impl TestEnv {
     /// Creates the environment.
     pub async fn new() -> Self {
         init_telemetry();
+        mashang_notification::delivery::outbound::install_tls();
         Self {
             database: TestDatabase::create().await,
             dir: tempfile::tempdir().expect("a temporary folder"),
@@ -128,6 +129,11 @@ impl TestEnv {
             shutdown_grace: Duration::from_secs(5),
             edge: mashang_http::EdgeConfig::default(),
             intake_limits: LimitConfig::default(),
+            // The channels' fake providers listen on loopback.
+            outbound: mashang_notification::delivery::outbound::OutboundPolicy::parse(
+                "127.0.0.0/8",
+            )
+            .expect("a CIDR"),
         }
     }
 }
@@ -149,6 +155,21 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// What the test processes' notification sends with (the same key, URL and
+    /// outbound policy), for driving its planner directly.
+    pub fn notification_delivery(&self) -> mashang_notification::Delivery {
+        use mashang_notification::delivery::outbound::{Outbound, OutboundPolicy};
+        mashang_notification::Delivery {
+            outbound: Outbound::new(
+                OutboundPolicy::parse("127.0.0.0/8").expect("a CIDR"),
+                Duration::from_secs(10),
+            )
+            .expect("a client"),
+            key: pii_key(),
+            public_url: "http://public.test".to_owned(),
+        }
+    }
+
     /// All four services in one process: in-process bus, local-folder blob store.
     pub async fn monolith(env: &TestEnv) -> Self {
         Self::monolith_with_limits(env, LimitConfig::default()).await

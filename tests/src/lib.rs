@@ -6,12 +6,15 @@
 pub mod browser;
 pub mod cases;
 pub mod client;
+pub mod fakes;
+mod fakes_sms;
 pub mod fixture;
 pub mod infra;
 pub mod intake;
 pub mod photo;
 pub mod procs;
 pub mod proxy;
+pub mod smtp;
 pub mod wait;
 
 pub use client::Client;

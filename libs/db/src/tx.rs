@@ -92,6 +92,8 @@ pub enum SystemScope {
     /// Parked events of every tenant: the consumers park and replay them, the
     /// operator lists them and asks for a replay.
     DeadLetters,
+    /// Notification's sender: claims due deliveries of every tenant.
+    DeliverySender,
 }
 
 impl SystemScope {
@@ -102,6 +104,7 @@ impl SystemScope {
             Self::IntakeHousekeeping => "app.intake_housekeeping",
             Self::TimerScheduler => "app.timer_scheduler",
             Self::DeadLetters => "app.dead_letters",
+            Self::DeliverySender => "app.delivery_sender",
         }
     }
 }

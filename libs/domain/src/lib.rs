@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod case;
+pub mod email;
 pub mod events;
 pub mod grid;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod tenant;
 pub mod tracking;
 pub mod username;
 
+pub use email::EmailAddress;
 pub use ids::{
     AttachmentId, CaseId, EventId, GridNodeId, NoticeId, QrCodeId, ReportId, TenantId, UserId,
 };

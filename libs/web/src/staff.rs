@@ -109,6 +109,8 @@ pub struct Nav {
     pub posters: bool,
     /// 规则 (`/admin/settings`, SLA policies, calendar, categories): the administrator.
     pub rules: bool,
+    /// 通知渠道 (`/admin/channels`, served by notification).
+    pub channels: bool,
     /// 操作记录: the township's (`/admin/audit`, its administrators) or every
     /// township's (`/county/audit`, the county).
     pub audit: Option<&'static str>,
@@ -171,6 +173,7 @@ impl Nav {
             people: allows(principal, Action::ViewPeople, Target::List),
             posters: allows(principal, Action::PrintPosters, Target::List),
             rules: allows(principal, Action::ConfigureRouting, Target::Township),
+            channels: township && allows(principal, Action::ConfigureRouting, Target::Township),
             audit: if township {
                 allows(principal, Action::ConfigureRouting, Target::Township)
                     .then_some("/admin/audit")

@@ -156,6 +156,9 @@ pub struct AppConfig {
     pub edge: mashang_http::EdgeConfig,
     /// Intake's abuse limits (posts per address, reports per QR code).
     pub intake_limits: LimitConfig,
+    /// The addresses outside channels (robots, webhooks, SMS) may reach besides the
+    /// public internet (`MASHANG_OUTBOUND_ALLOW`).
+    pub outbound: mashang_notification::delivery::outbound::OutboundPolicy,
 }
 
 /// A started process: its addresses, and the handle to stop it.
@@ -340,7 +343,14 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         ));
     }
     if c.notification {
-        let state = mashang_notification::NotificationState::new(db.clone());
+        let state = mashang_notification::NotificationState::new(db.clone()).with_delivery(
+            mashang_notification::delivery::outbound::Outbound::new(
+                config.outbound.clone(),
+                Duration::from_secs(10),
+            )?,
+            config.pii_key.clone(),
+            config.public_url.clone(),
+        );
         router = router.merge(mashang_notification::router(state.clone()));
         workers.spawn(mashang_notification::workers(
             state,

@@ -148,6 +148,12 @@ pub struct ServeArgs {
     /// list; with none set, the TCP peer is the client and the headers are ignored.
     #[arg(long, env = "MASHANG_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// Networks the notification channels (robots, webhooks, SMS, mail) may reach
+    /// besides the public internet: a comma-separated list of CIDR ranges (e.g. a
+    /// county platform's `10.8.0.0/16`). Loopback, private and link-local addresses
+    /// are refused unless listed.
+    #[arg(long, env = "MASHANG_OUTBOUND_ALLOW", default_value = "")]
+    pub outbound_allow: String,
     /// Longest a request may take, in seconds, before it is answered 503.
     #[arg(long, env = "MASHANG_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,

@@ -173,6 +173,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             trusted_proxies: mashang_http::TrustedProxies::parse(&args.trusted_proxies)
                 .context("MASHANG_TRUSTED_PROXIES")?,
         },
+        outbound: mashang_notification::delivery::outbound::OutboundPolicy::parse(
+            &args.outbound_allow,
+        )
+        .map_err(anyhow::Error::msg)
+        .context("MASHANG_OUTBOUND_ALLOW")?,
         intake_limits: mashang_intake::LimitConfig {
             posts_per_address_per_minute: args.posts_per_address_per_minute,
             reports_per_code_per_minute: args.reports_per_code_per_minute,

@@ -181,6 +181,7 @@ async fn serve(
         shutdown_grace: Duration::from_secs(10),
         edge: mashang_http::EdgeConfig::default(),
         intake_limits: mashang_intake::LimitConfig::default(),
+        outbound: mashang_notification::delivery::outbound::OutboundPolicy::public_only(),
     })
     .await?;
     let base_url = if args.public_url.is_some() {

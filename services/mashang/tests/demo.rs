@@ -151,6 +151,7 @@ async fn the_demo_runs_a_report_through_and_keeps_its_data_across_restarts() {
     let mut child = start(&dir, &otlp);
     let info = wait_for_info(&dir, &mut child);
     let demo = Demo(Some(child));
+    mashang_notification::delivery::outbound::install_tls();
     let http = reqwest::Client::new();
     let base = info["base_url"].as_str().expect("base_url").to_owned();
     let operator = info["operator_token"]

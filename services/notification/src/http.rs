@@ -18,7 +18,14 @@ pub fn router(state: NotificationState) -> Router {
     Router::new()
         .route("/api/v1/inbox", get(inbox))
         .route("/api/v1/inbox/{id}/read", post(read))
+        .route("/api/v1/inbox/stream", get(crate::stream::stream))
         .merge(crate::pages::routes())
+        .merge(crate::channels::routes())
+        .merge(crate::channel_pages::routes())
+        .merge(crate::message_templates::routes())
+        .merge(crate::receipts::routes())
+        .merge(crate::settings::routes())
+        .merge(crate::digest::routes())
         .with_state(state)
 }
 

@@ -37,7 +37,7 @@ const FILES: [Asset; 3] = [
 ];
 
 /// The files notification's pages link to, under `/static/notification/`.
-static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets::new("notification", &FILES));
+pub(crate) static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets::new("notification", &FILES));
 
 /// The pages' routes.
 pub(crate) fn routes() -> Router<NotificationState> {
@@ -127,7 +127,7 @@ fn reader(signed_in: Result<MaybeSignedIn, ApiError>, uri: &Uri) -> Result<Reade
 }
 
 /// An API refusal (a form without its CSRF token, a failure) as a page.
-fn api_refusal(err: ApiError) -> Response {
+pub(crate) fn api_refusal(err: ApiError) -> Response {
     let err = err.classify();
     let status = err.status();
     let message = match err {
@@ -138,7 +138,7 @@ fn api_refusal(err: ApiError) -> Response {
     staff::refuse(status, &message, None, &ASSETS)
 }
 
-fn failed(err: impl Into<anyhow::Error>) -> Response {
+pub(crate) fn failed(err: impl Into<anyhow::Error>) -> Response {
     let err = err.into();
     tracing::error!(error = %format!("{err:#}"), "notices page failed");
     staff::refuse(

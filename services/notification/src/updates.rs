@@ -22,7 +22,7 @@ impl UpdateHandler {
 }
 
 /// Title and text of a case update's notice.
-fn wording(event: EventType, update: &CaseUpdate) -> (String, String) {
+pub(crate) fn wording(event: EventType, update: &CaseUpdate) -> (String, String) {
     let n = &update.tracking_number;
     let target = update
         .details
@@ -81,6 +81,14 @@ fn wording(event: EventType, update: &CaseUpdate) -> (String, String) {
         EventType::CaseInvalidated => (
             format!("案件已作无效处理 {n}"),
             "此案件经综治中心审核为无效事件。".to_owned(),
+        ),
+        EventType::CaseAcknowledged => (
+            format!("已联系群众 {n}"),
+            "承办人已电话联系群众，正在处理。".to_owned(),
+        ),
+        EventType::CaseResolved => (
+            format!("已办结待回访 {n}"),
+            "承办人已办结此案件，请安排回访。".to_owned(),
         ),
         EventType::CaseClosed => (
             format!("案件已办结归档 {n}"),

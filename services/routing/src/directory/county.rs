@@ -44,3 +44,46 @@ pub async fn create_county_user(
     tx.commit().await?;
     Ok(id)
 }
+
+/// A county user as the county's administrators see them.
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct CountyPerson {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub phone: String,
+    pub roles: Vec<String>,
+    pub email: Option<String>,
+    pub active: bool,
+}
+
+/// The county's people, by name.
+pub async fn county_people(db: &Db) -> Result<Vec<CountyPerson>, DirectoryError> {
+    let mut tx = db.global().await?;
+    let people = sqlx::query_as(
+        "SELECT id, name, phone, roles, email, active FROM routing.county_users ORDER BY name, phone",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(people)
+}
+
+/// Sets or clears a county user's e-mail address (the county's digest goes there);
+/// `NotFound` when there is no such person.
+pub async fn set_county_email(
+    db: &Db,
+    id: UserId,
+    email: Option<&mashang_domain::EmailAddress>,
+) -> Result<(), DirectoryError> {
+    let mut tx = db.global().await?;
+    let done = sqlx::query("UPDATE routing.county_users SET email = $2 WHERE id = $1")
+        .bind(id.as_uuid())
+        .bind(email.map(mashang_domain::EmailAddress::as_str))
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(DirectoryError::NotFound("county person".into()));
+    }
+    tx.commit().await?;
+    Ok(())
+}

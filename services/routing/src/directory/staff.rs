@@ -190,3 +190,24 @@ pub async fn grant_role(
     .await?;
     Ok(())
 }
+
+/// Sets or clears a person's e-mail address (digests and alerts go there);
+/// `NotFound` when there is no such person.
+pub async fn set_email(
+    tx: &mut TenantTx,
+    id: UserId,
+    email: Option<&mashang_domain::EmailAddress>,
+) -> Result<(), DirectoryError> {
+    let done = sqlx::query(
+        "UPDATE routing.staff_users SET email = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(id.as_uuid())
+    .bind(email.map(mashang_domain::EmailAddress::as_str))
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(DirectoryError::NotFound("person".into()));
+    }
+    Ok(())
+}

@@ -34,7 +34,7 @@ pub(super) fn routes() -> Router<RoutingState> {
 pub(crate) const MAX_LIMIT: i64 = 100;
 
 /// The tables the log covers, with their names as people read them.
-pub(crate) const ENTITIES: [(&str, &str, &str); 14] = [
+pub(crate) const ENTITIES: [(&str, &str, &str); 15] = [
     ("tenants", "乡镇", "Township"),
     ("tenant_settings", "乡镇设置", "Township settings"),
     ("grid_nodes", "网格", "Grid"),
@@ -49,6 +49,7 @@ pub(crate) const ENTITIES: [(&str, &str, &str); 14] = [
     ("assignment_rules", "分派规则", "Assignment rule"),
     ("reply_templates", "常用语", "Reply template"),
     ("api_tokens", "接口令牌", "API token"),
+    ("channels", "通知渠道", "Notification channel"),
 ];
 
 /// What to list.

@@ -13,6 +13,7 @@ mod categories;
 pub(crate) mod change_log;
 mod county;
 mod county_cases;
+mod county_people;
 mod extensions;
 mod grid;
 mod pages;
@@ -41,6 +42,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(county::routes())
         .merge(change_log::routes())
         .merge(county_cases::routes())
+        .merge(county_people::routes())
         .merge(grid::routes())
         .merge(people::routes())
         .merge(qr::routes())

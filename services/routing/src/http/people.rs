@@ -11,7 +11,7 @@ use mashang_auth::permissions::{Action, Target, visible_roots};
 use mashang_auth::{Auth, Principal};
 use mashang_db::TenantTx;
 use mashang_domain::role::Role;
-use mashang_domain::{GridNodeId, PhoneNumber, UserId, Username};
+use mashang_domain::{EmailAddress, GridNodeId, PhoneNumber, UserId, Username};
 use mashang_http::{ApiError, ApiJson, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::{allow, tenant_tx};
 use crate::RoutingState;
 use crate::directory::nodes;
-use crate::directory::staff::{PersonInput, create_person, set_roles, update_person};
+use crate::directory::staff::{PersonInput, create_person, set_email, set_roles, update_person};
 
 pub(super) fn routes() -> Router<RoutingState> {
     Router::new()
@@ -36,6 +36,8 @@ pub(crate) struct Person {
     name: String,
     phone: String,
     username: Option<String>,
+    /// Where digests and alerts by e-mail go.
+    email: Option<String>,
     active: bool,
     has_password: bool,
     roles: Vec<RoleAt>,
@@ -47,11 +49,19 @@ pub(crate) struct RoleAt {
     node_id: String,
 }
 
-type PersonRow = (Uuid, String, String, Option<String>, bool, bool);
+type PersonRow = (
+    Uuid,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    bool,
+);
 
 async fn load(tx: &mut TenantTx, only: Option<UserId>) -> Result<Vec<Person>, ApiError> {
     let people: Vec<PersonRow> = sqlx::query_as(
-        "SELECT id, name, phone, username, active, password_hash IS NOT NULL FROM routing.staff_users \
+        "SELECT id, name, phone, username, email, active, password_hash IS NOT NULL FROM routing.staff_users \
          WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id = $2) ORDER BY name, phone",
     )
     .bind(tx.tenant().as_uuid())
@@ -68,22 +78,25 @@ async fn load(tx: &mut TenantTx, only: Option<UserId>) -> Result<Vec<Person>, Ap
     .await?;
     Ok(people
         .into_iter()
-        .map(|(id, name, phone, username, active, has_password)| Person {
-            roles: roles
-                .iter()
-                .filter(|(u, ..)| *u == id)
-                .map(|(_, role, node)| RoleAt {
-                    role: role.clone(),
-                    node_id: node.to_string(),
-                })
-                .collect(),
-            id,
-            name,
-            phone,
-            username,
-            active,
-            has_password,
-        })
+        .map(
+            |(id, name, phone, username, email, active, has_password)| Person {
+                roles: roles
+                    .iter()
+                    .filter(|(u, ..)| *u == id)
+                    .map(|(_, role, node)| RoleAt {
+                        role: role.clone(),
+                        node_id: node.to_string(),
+                    })
+                    .collect(),
+                id,
+                name,
+                phone,
+                username,
+                email,
+                active,
+                has_password,
+            },
+        )
         .collect())
 }
 
@@ -155,16 +168,47 @@ struct PersonBody {
     name: String,
     phone: String,
     username: Option<String>,
+    /// Left out: kept; `null` or empty: cleared.
+    #[serde(default, deserialize_with = "some")]
+    email: Option<Option<String>>,
     active: Option<bool>,
     roles: Vec<RoleAt>,
+}
+
+/// Tells a field left out (`None`) from one sent as `null` (`Some(None)`).
+fn some<'de, D>(d: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// The e-mail change a body asks for: `None` none, `Some(None)` clear.
+type EmailChange = Option<Option<EmailAddress>>;
+
+/// Checks a sent e-mail address (at most 254 characters).
+pub(crate) fn parse_email(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<EmailAddress> {
+    let raw = raw.map(str::trim).filter(|e| !e.is_empty())?;
+    EmailAddress::parse(raw)
+        .map_err(|_| {
+            errors.push(FieldError::new(
+                "email",
+                "电子邮箱格式不对，如 name@example.com (an address like name@example.com)",
+            ))
+        })
+        .ok()
 }
 
 /// Checks a person's fields and roles, collecting every error.
 async fn parse_person(
     tx: &mut TenantTx,
     body: PersonBody,
-) -> Result<(PersonInput, Vec<(Role, GridNodeId)>), ApiError> {
+) -> Result<(PersonInput, Vec<(Role, GridNodeId)>, EmailChange), ApiError> {
     let mut errors = Vec::new();
+    let email: EmailChange = body
+        .email
+        .as_ref()
+        .map(|e| parse_email(e.as_deref(), &mut errors));
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 50 {
         errors.push(FieldError::new(
@@ -220,6 +264,7 @@ async fn parse_person(
                 active: body.active.unwrap_or(true),
             },
             roles,
+            email,
         )),
         _ => Err(ApiError::Validation(errors)),
     }
@@ -241,9 +286,12 @@ async fn create(
 ) -> Result<(StatusCode, ApiJson<Person>), ApiError> {
     allow(&principal, Action::EditPeople, Target::Township)?;
     let mut tx = tenant_tx(&state, &principal).await?;
-    let (input, roles) = parse_person(&mut tx, body).await?;
+    let (input, roles, email) = parse_person(&mut tx, body).await?;
     let id = create_person(&mut tx, &input).await.map_err(taken)?;
     set_roles(&mut tx, id, &roles).await?;
+    if let Some(email) = email {
+        set_email(&mut tx, id, email.as_ref()).await?;
+    }
     let person = load(&mut tx, Some(id))
         .await?
         .pop()
@@ -261,7 +309,7 @@ async fn update(
     allow(&principal, Action::EditPeople, Target::Township)?;
     let id = user_id(&id)?;
     let mut tx = tenant_tx(&state, &principal).await?;
-    let (input, roles) = parse_person(&mut tx, body).await?;
+    let (input, roles, email) = parse_person(&mut tx, body).await?;
     // As on the pages: an administrator who deactivated themselves or dropped their own
     // administrator role could lock the township out.
     if principal.user() == Some(id) {
@@ -286,6 +334,9 @@ async fn update(
     }
     update_person(&mut tx, id, &input).await.map_err(taken)?;
     set_roles(&mut tx, id, &roles).await?;
+    if let Some(email) = email {
+        set_email(&mut tx, id, email.as_ref()).await?;
+    }
     let person = load(&mut tx, Some(id))
         .await?
         .pop()

@@ -135,6 +135,17 @@ pub async fn act(
                     EventType::CaseInvalidated | EventType::CaseClosed => {
                         before_assignee.into_iter().collect()
                     }
+                    // The people watching over a case hear that it was answered and
+                    // solved; a solved case awaits the centre's follow-up call.
+                    EventType::CaseAcknowledged => supervisors(tx, record).await?,
+                    EventType::CaseResolved => {
+                        let mut people = supervisors(tx, record).await?;
+                        people.extend(township_centre(tx).await?);
+                        people.sort_by_key(|u| u.as_uuid());
+                        people.dedup();
+                        people.retain(|u| Some(*u) != actor.user_id());
+                        people
+                    }
                     _ => Vec::new(),
                 };
                 emit(
@@ -213,6 +224,18 @@ async fn timeline(
 }
 
 /// The people of the township centre (at any node), to whom returned cases go.
+/// The people added to the case as its supervisors (escalation, 督办).
+async fn supervisors(tx: &mut TenantTx, record: &CaseRecord) -> anyhow::Result<Vec<UserId>> {
+    let rows: Vec<(Uuid,)> = sqlx::query_as(
+        "SELECT user_id FROM routing.case_supervisors WHERE tenant_id = $1 AND case_id = $2 ORDER BY added_at",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(record.id.as_uuid())
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(u,)| UserId::from_uuid(u)).collect())
+}
+
 pub async fn township_centre(tx: &mut TenantTx) -> anyhow::Result<Vec<UserId>> {
     people_with_role(tx, Role::TownshipCentre).await
 }

@@ -21,7 +21,7 @@ use super::people::{
 };
 use super::tree::{NodeOption, node_options};
 use crate::RoutingState;
-use crate::directory::staff::{set_roles, update_person};
+use crate::directory::staff::{set_email, set_roles, update_person};
 use crate::directory::{DirectoryError, nodes};
 
 /// The edit form as typed.
@@ -30,6 +30,7 @@ struct EditForm {
     name: String,
     phone: String,
     username: String,
+    email: String,
     active: bool,
     /// Keys of the roles ticked for removal.
     remove: Vec<String>,
@@ -45,6 +46,7 @@ impl EditForm {
                 "name" => form.name = value,
                 "phone" => form.phone = value,
                 "username" => form.username = value,
+                "email" => form.email = value,
                 "active" => form.active = value == "true",
                 "remove" => form.remove.push(value),
                 "role" => form.role = value,
@@ -65,6 +67,8 @@ impl EditForm {
 struct PersonPage {
     chrome: Chrome,
     person: PersonRow,
+    /// Where digests and alerts by e-mail go.
+    email: Option<String>,
     can_edit: bool,
     can_reset: bool,
     form: EditForm,
@@ -117,6 +121,12 @@ async fn person_page(
     let can_edit = staff.may(Action::EditPeople, Target::Township);
     let mut tx = state.db.tenant(staff.tenant).await?;
     let person = visible_person(&mut tx, &staff, id, can_edit).await?;
+    let (email,): (Option<String>,) =
+        sqlx::query_as("SELECT email FROM routing.staff_users WHERE tenant_id = $1 AND id = $2")
+            .bind(staff.tenant.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
     let nodes = if can_edit {
         node_options(&nodes::tree(&mut tx).await?, &HashSet::new())
     } else {
@@ -127,6 +137,7 @@ async fn person_page(
         name: person.name.clone(),
         phone: person.phone.clone(),
         username: person.username.clone().unwrap_or_default(),
+        email: email.clone().unwrap_or_default(),
         active: person.active,
         ..EditForm::default()
     });
@@ -135,6 +146,7 @@ async fn person_page(
         can_edit,
         can_reset: staff.may(Action::ResetPassword, Target::Township),
         person,
+        email,
         form,
         errors,
         roles: role_options(),
@@ -196,6 +208,7 @@ pub(super) async fn update(
         form.active,
         &mut errors,
     );
+    let email = crate::http::people::parse_email(Some(&form.email), &mut errors);
     if !form.active && staff.principal.user() == Some(id) {
         errors.push(FieldError::new(
             "active",
@@ -227,6 +240,7 @@ pub(super) async fn update(
         match update_person(&mut tx, id, input).await {
             Ok(()) => {
                 set_roles(&mut tx, id, &roles).await?;
+                set_email(&mut tx, id, email.as_ref()).await?;
                 tx.commit().await?;
                 if !input.active {
                     mashang_auth::end_all_sessions(&state.db, id).await?;
