@@ -850,3 +850,130 @@ async fn quiet_hours_hold_an_sms_and_a_person_may_turn_sms_off() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_who_asked_is_texted_on_receipt_and_for_a_rating_others_never() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "citizensms").await;
+    let app = TestApp::monolith(&env).await;
+    let fakes = providers().await;
+    fakes.sms_template("SMS_465200", &["number", "link"]);
+    fakes.sms_template("SMS_465201", &["number", "link"]);
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+    channel(
+        &admin,
+        aliyun(
+            &fakes,
+            "短信",
+            json!({
+                "citizen_received": {"code": "SMS_465200", "params": ["number", "link"]},
+                "citizen_rating": {"code": "SMS_465201", "params": ["number", "link"]},
+            }),
+            ALIYUN_KEY.1,
+        ),
+    )
+    .await;
+
+    // Asking for SMS without a number is refused by name.
+    let mut body = report(&fx.qr_token, "路灯坏了");
+    body["sms_consent"] = json!(true);
+    let fields = post_report(&app.intake, &body, None)
+        .await
+        .expect_problem(422);
+    assert_eq!(fields, ["contact_phone"]);
+
+    // With a number and the box ticked: the tracking number and its status link.
+    body["contact_phone"] = json!("13912340001");
+    let number = post_report(&app.intake, &body, None).await.expect(201).body["tracking_number"]
+        .as_str()
+        .expect("a number")
+        .to_owned();
+    let got = eventually("the citizen's receipt SMS", WAIT, || async {
+        fakes.sms("13912340001").into_iter().next()
+    })
+    .await;
+    assert_eq!(got.template, "SMS_465200");
+    assert_eq!(got.param("number"), Some(number.as_str()));
+    assert_eq!(
+        got.param("link"),
+        Some(format!("http://public.test/r/{number}").as_str())
+    );
+
+    // Without the box: never texted.
+    let mut quiet = report(&fx.qr_token, "水渠堵了");
+    quiet["contact_phone"] = json!("13912340002");
+    post_report(&app.intake, &quiet, None).await.expect(201);
+
+    // Solved: the citizen who asked is asked for a rating.
+    let worker = app.routing.signed_in(&fx.logins.worker, PASSWORD).await;
+    let case = mashang_tests::cases::case_id(&worker, &number).await;
+    for (action, body) in [
+        (
+            "acknowledge",
+            json!({"contacted_at": chrono::Utc::now(), "method": "phone", "summary": "已联系"}),
+        ),
+        ("resolve", json!({"measures": "已修好"})),
+    ] {
+        worker
+            .post_json(&format!("/api/v1/cases/{case}/{action}"), &body)
+            .await
+            .expect(200);
+    }
+    let rating = eventually("the rating request", WAIT, || async {
+        fakes
+            .sms("13912340001")
+            .into_iter()
+            .find(|s| s.template == "SMS_465201")
+    })
+    .await;
+    assert_eq!(rating.param("number"), Some(number.as_str()));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(fakes.sms("13912340002").is_empty(), "no consent, no SMS");
+    // The citizen's number is never stored beside the delivery.
+    let mut owner = env.database.owner().await;
+    let (leaks,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM notification.deliveries WHERE message::text LIKE '%13912340001%'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("counting");
+    assert_eq!(leaks, 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_forms_sms_box_needs_a_number_and_is_kept_when_refused() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "smsbox").await;
+    let app = TestApp::monolith(&env).await;
+    let landing = app
+        .intake
+        .get(&format!("/q/{}", fx.qr_token))
+        .await
+        .expect(200);
+    let html = landing.body.as_str().unwrap_or_default().to_owned();
+    assert!(
+        html.contains(r#"name="sms_consent""#),
+        "the box is on the form"
+    );
+    assert!(
+        !html.contains(r#"value="1" checked"#),
+        "and off unless ticked"
+    );
+    let form = reqwest::multipart::Form::new()
+        .text("category", "roads")
+        .text("description", "路灯坏了")
+        .text("sms_consent", "1");
+    let page = app
+        .intake
+        .post_multipart(&format!("/q/{}", fx.qr_token), form)
+        .await
+        .expect(422);
+    let text = page.body.as_str().unwrap_or_default();
+    assert!(text.contains("要收短信，请填写手机号"), "{text}");
+    assert!(
+        text.contains(r#"value="1" checked"#),
+        "the box stays ticked"
+    );
+    app.stop().await;
+}

@@ -68,6 +68,10 @@ pub struct RawReport {
     /// `qr` (default) or `assisted`.
     #[serde(default)]
     pub channel: Option<String>,
+    /// Whether the citizen asks for SMS about the report (received, and a rating
+    /// request once solved); off unless ticked, and only with a phone number.
+    #[serde(default)]
+    pub sms_consent: Option<bool>,
 }
 
 /// A report whose every field is valid (the category is checked against the tenant's
@@ -92,6 +96,8 @@ pub struct ValidReport {
     pub attachment_ids: Vec<AttachmentId>,
     /// Whether a location may be attached (see [`RawReport::share_location`]).
     pub share_location: bool,
+    /// Whether the citizen asked for SMS (see [`RawReport::sms_consent`]).
+    pub sms_consent: bool,
 }
 
 /// The raw fields of a form as strings, kept so a failed submission can be shown
@@ -114,6 +120,8 @@ pub struct TypedFields {
     pub grid: String,
     /// The staff form's own idempotency key.
     pub form_key: String,
+    /// The SMS consent box was ticked.
+    pub sms_consent: bool,
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -234,6 +242,12 @@ impl RawReport {
                 None
             }
         };
+        if self.sms_consent == Some(true) && contact_phone.is_none() {
+            errors.push(FieldError::new(
+                "contact_phone",
+                "要收短信，请填写手机号 (a mobile number is needed for SMS)",
+            ));
+        }
         match (qr_token, category, errors.is_empty()) {
             (Some(qr_token), Some(category), true) => Ok(ValidReport {
                 qr_token,
@@ -245,6 +259,7 @@ impl RawReport {
                 files,
                 attachment_ids,
                 share_location: self.share_location.unwrap_or(location.is_some()),
+                sms_consent: self.sms_consent == Some(true),
             }),
             _ => Err(ApiError::Validation(errors)),
         }
@@ -339,6 +354,12 @@ async fn read_into(
                     }
                     out.raw.attachment_ids.push(id.to_owned());
                 }
+            }
+            "sms_consent" => {
+                let text = read_text(field, &name).await?;
+                let yes = matches!(text.trim(), "1" | "true" | "on" | "yes");
+                out.typed.sms_consent = yes;
+                out.raw.sms_consent = Some(yes);
             }
             "share_location" => {
                 let text = read_text(field, &name).await?;

@@ -326,6 +326,16 @@ async fn record(
         .bind(BURST_PER_DAY)
         .fetch_one(&mut *tx)
         .await?;
+    // Rare, so kept out of the one-statement insert above.
+    if report.sms_consent && report.contact_phone.is_some() {
+        sqlx::query(
+            "UPDATE intake.reports SET sms_consent = true WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(ctx.tenant.id.as_uuid())
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await?;
+    }
     let flags = burst_flags(ctx, today);
     for stored in inline {
         attachments::record(&mut tx, ctx, stored, Some(id)).await?;

@@ -28,6 +28,7 @@ pub use http::router;
 pub const CONSUMER: ConsumerSpec = ConsumerSpec {
     name: "notification",
     types: &[
+        EventType::ReportSubmitted,
         EventType::CaseAssigned,
         EventType::CaseAcknowledged,
         EventType::CaseResolved,
@@ -142,9 +143,12 @@ impl mashang_bus::Handler for Consumer {
         // redelivery after the in-app notice failed adds none twice.
         if let Some(planner) = &self.planner {
             planner.plan(&envelope).await?;
+            planner.plan_citizen(&envelope).await?;
         }
         match envelope.event_type {
             EventType::CaseAssigned => self.assigned.handle(envelope).await,
+            // Only the citizen's SMS comes of a report.
+            EventType::ReportSubmitted => Ok(()),
             _ => self.updates.handle(envelope).await,
         }
     }

@@ -365,7 +365,7 @@ impl Sender {
             tx.commit().await?;
             return Ok(());
         };
-        let message = message.0;
+        let mut message = message.0;
         let stale = match (case_id, message.only_in_states.is_empty()) {
             (Some(case), false) => {
                 let state: Option<(String,)> = sqlx::query_as(
@@ -380,6 +380,12 @@ impl Sender {
             _ => false,
         };
         tx.commit().await?;
+        // A citizen's number is opened from their report only now, to send.
+        if message.phone.is_none()
+            && let Some(report) = message.report_id
+        {
+            message.phone = super::citizen::phone(&self.db, &self.key, tenant, report).await?;
+        }
         let kind = ChannelKind::parse(&kind);
         let unsendable = kind.and_then(|k| sms::unsendable(k, &settings, &message));
         let outcome = if stale {

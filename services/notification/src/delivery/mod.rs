@@ -9,6 +9,7 @@
 //! loopback, private and link-local addresses unless the operator allows them.
 
 pub mod aliyun;
+pub mod citizen;
 pub mod dingtalk;
 pub mod email;
 pub mod engine;
@@ -121,6 +122,9 @@ pub struct Message {
     pub event_type: Option<String>,
     #[serde(default)]
     pub data: Option<serde_json::Value>,
+    /// A citizen's SMS names their report; the number is opened from it when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_id: Option<Uuid>,
     /// The case states in which the message still applies (a reminder to call back:
     /// before the call); empty: always.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

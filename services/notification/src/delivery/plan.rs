@@ -61,6 +61,11 @@ struct About {
 }
 
 impl Planner {
+    /// Plans the citizen's SMS, when they asked for them (see [`super::citizen`]).
+    pub async fn plan_citizen(&self, envelope: &Envelope) -> Result<usize, HandlerError> {
+        super::citizen::plan(&self.db, &self.delivery.public_url, envelope).await
+    }
+
     /// A planner writing to `db`.
     pub fn new(db: Db, delivery: Delivery) -> Self {
         Self { db, delivery }

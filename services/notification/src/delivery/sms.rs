@@ -30,7 +30,7 @@ use super::{ChannelKind, Message};
 /// The parameters a template can take.
 pub const PARAMS: [&str; 3] = ["number", "deadline", "link"];
 /// The message kinds a template can be set for.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 11] = [
     "case_assigned",
     "case_reminded",
     "case_escalated",
@@ -39,6 +39,8 @@ pub const KINDS: [&str; 9] = [
     "case_reopened",
     "case_invalidated",
     "case_closed",
+    "citizen_received",
+    "citizen_rating",
     "test",
 ];
 /// A parameter's value when the message has none (a deadline of a closed case).
