@@ -45,6 +45,7 @@ const PAGES = {
     ['/console/cases/{case}', 'case page'],
     ['/console/report', 'assisted report'],
     ['/console/notices', 'notices'],
+    ['/console/notices/settings', 'SMS and quiet hours'],
     ['/console/queue', 'a centre page refused (403)', 403],
   ],
   township_centre: [
@@ -64,6 +65,8 @@ const PAGES = {
     ['/admin', 'admin home'],
     ['/console/notices', 'notices'],
     ['/admin/audit', 'change log'],
+    ['/admin/channels', 'notification channels'],
+    ['/admin/message-templates', 'message templates'],
     ['/admin/audit?entity=staff_users', 'change log, people'],
     ['/admin/audit?from=2026-13-40', 'change log, a bad date (422)', 422],
   ],

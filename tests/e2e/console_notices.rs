@@ -198,3 +198,66 @@ async fn notices_come_a_page_at_a_time_and_only_to_their_own_township_person() {
     county.get("/console/notices").await.expect(403);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_turns_sms_off_and_sets_quiet_hours_on_a_page() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "noticeset").await;
+    let app = TestApp::monolith(&env).await;
+    let b = Browser::new(&app.notification.base);
+    sign_in(&b, &fx.logins.worker).await;
+    let page = b.get("/console/notices").await.expect(200);
+    assert!(page.has(r#"href="/console/notices/settings""#));
+    let page = b.get("/console/notices/settings").await.expect(200);
+    assert!(page.has("接收短信") && page.has(r#"name="sms" value="1" checked"#));
+    let csrf = page.csrf();
+
+    // One time without the other: refused in words, what was typed kept.
+    let refused = b
+        .post(
+            "/console/notices/settings",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("sms", "1"),
+                ("quiet_from", "22:00"),
+                ("quiet_until", ""),
+            ],
+        )
+        .await
+        .expect(422);
+    assert!(refused.has("开始和结束都要填") && refused.has(r#"value="22:00""#));
+
+    // SMS off, quiet from 22:00 to 07:00: saved, and the API says the same.
+    let to = b
+        .post(
+            "/console/notices/settings",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("quiet_from", "22:00"),
+                ("quiet_until", "07:00"),
+            ],
+        )
+        .await
+        .see_other();
+    let page = b.get(&to).await.expect(200);
+    assert!(page.has("已保存") && !page.has(r#"name="sms" value="1" checked"#));
+    let api = app
+        .notification
+        .signed_in(&fx.logins.worker, PASSWORD)
+        .await;
+    let mine = api.get("/api/v1/inbox/settings").await.expect(200).body;
+    assert_eq!(mine["sms"], false);
+    assert_eq!(mine["quiet_hours"]["from"], "22:00");
+    assert_eq!(mine["quiet_hours"]["until"], "07:00");
+
+    // Signed out: to sign in first.
+    let anonymous = Browser::new(&app.notification.base);
+    assert!(
+        anonymous
+            .get("/console/notices/settings")
+            .await
+            .see_other()
+            .starts_with("/login")
+    );
+    app.stop().await;
+}

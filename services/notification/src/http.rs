@@ -25,6 +25,7 @@ pub fn router(state: NotificationState) -> Router {
         .merge(crate::message_templates::routes())
         .merge(crate::receipts::routes())
         .merge(crate::settings::routes())
+        .merge(crate::settings_page::routes())
         .merge(crate::digest::routes())
         .with_state(state)
 }

@@ -11,6 +11,7 @@ pub mod notices;
 mod pages;
 mod receipts;
 pub mod settings;
+mod settings_page;
 pub mod stream;
 pub mod updates;
 

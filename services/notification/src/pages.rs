@@ -87,15 +87,18 @@ struct ListQuery {
 }
 
 /// Who the page is for: a township person signed in with a session.
-struct Reader {
-    tenant: TenantId,
-    user: UserId,
-    principal: Principal,
+pub(crate) struct Reader {
+    pub(crate) tenant: TenantId,
+    pub(crate) user: UserId,
+    pub(crate) principal: Principal,
 }
 
 /// The reader, or the page that answers instead: to sign in (coming back to `uri`),
 /// or refused.
-fn reader(signed_in: Result<MaybeSignedIn, ApiError>, uri: &Uri) -> Result<Reader, Box<Response>> {
+pub(crate) fn reader(
+    signed_in: Result<MaybeSignedIn, ApiError>,
+    uri: &Uri,
+) -> Result<Reader, Box<Response>> {
     let principal = match signed_in {
         Ok(MaybeSignedIn(Some(p))) => p,
         Ok(MaybeSignedIn(None)) => {

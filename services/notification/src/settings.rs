@@ -213,11 +213,13 @@ struct PersonBody {
     quiet_hours: Option<QuietHours>,
 }
 
-async fn person_get(
-    State(state): State<NotificationState>,
-    Auth(principal): Auth,
-) -> Result<ApiJson<Value>, ApiError> {
-    let (tenant, user) = me(&principal)?;
+/// A person's own settings as stored: SMS wanted, their quiet hours (none: the
+/// township's), and the township's quiet hours.
+pub(crate) async fn load_person(
+    state: &NotificationState,
+    tenant: mashang_domain::TenantId,
+    user: UserId,
+) -> Result<(bool, Option<Quiet>, Option<Quiet>), ApiError> {
     let mut tx = state.db.tenant(tenant).await?;
     let row: Option<(bool, Option<NaiveTime>, Option<NaiveTime>)> = sqlx::query_as(
         "SELECT sms, quiet_from, quiet_until FROM notification.person_settings WHERE tenant_id = $1 AND user_id = $2",
@@ -229,25 +231,26 @@ async fn person_get(
     let t = township(&mut tx).await?;
     tx.commit().await?;
     let (sms, f, u) = row.unwrap_or((true, None, None));
-    Ok(ApiJson(json!({
-        "sms": sms,
-        "quiet_hours": shown(f, u),
-        "township_quiet_hours": shown(t.quiet.map(|q| q.from), t.quiet.map(|q| q.until)),
-    })))
+    Ok((
+        sms,
+        f.zip(u).map(|(from, until)| Quiet { from, until }),
+        t.quiet,
+    ))
 }
 
-async fn person_put(
-    State(state): State<NotificationState>,
-    Auth(principal): Auth,
-    ApiJson(body): ApiJson<PersonBody>,
-) -> Result<ApiJson<Value>, ApiError> {
-    let (tenant, user) = me(&principal)?;
+/// Saves a person's own settings (the page and the API).
+pub(crate) async fn save_person(
+    state: &NotificationState,
+    tenant: mashang_domain::TenantId,
+    user: UserId,
+    sms: bool,
+    quiet_hours: &Option<QuietHours>,
+) -> Result<Option<Quiet>, ApiError> {
     let mut errors = Vec::new();
-    let quiet = parse_quiet(&body.quiet_hours, &mut errors);
+    let quiet = parse_quiet(quiet_hours, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let sms = body.sms.unwrap_or(true);
     let mut tx = state.db.tenant(tenant).await?;
     sqlx::query(
         "INSERT INTO notification.person_settings (tenant_id, user_id, sms, quiet_from, quiet_until) \
@@ -262,6 +265,30 @@ async fn person_put(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    Ok(quiet)
+}
+
+async fn person_get(
+    State(state): State<NotificationState>,
+    Auth(principal): Auth,
+) -> Result<ApiJson<Value>, ApiError> {
+    let (tenant, user) = me(&principal)?;
+    let (sms, quiet, township) = load_person(&state, tenant, user).await?;
+    Ok(ApiJson(json!({
+        "sms": sms,
+        "quiet_hours": shown(quiet.map(|q| q.from), quiet.map(|q| q.until)),
+        "township_quiet_hours": shown(township.map(|q| q.from), township.map(|q| q.until)),
+    })))
+}
+
+async fn person_put(
+    State(state): State<NotificationState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<PersonBody>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let (tenant, user) = me(&principal)?;
+    let sms = body.sms.unwrap_or(true);
+    let quiet = save_person(&state, tenant, user, sms, &body.quiet_hours).await?;
     Ok(ApiJson(
         json!({"sms": sms, "quiet_hours": shown(quiet.map(|q| q.from), quiet.map(|q| q.until))}),
     ))
