@@ -10,7 +10,7 @@ use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -141,13 +141,11 @@ fn event_label(event: &str) -> &'static str {
 /// The administrator, or the page that answers instead.
 fn administrator(
     signed_in: Result<MaybeSignedIn, ApiError>,
-    uri: &Uri,
 ) -> Result<(Principal, TenantId), Box<Response>> {
     let principal = match signed_in {
         Ok(MaybeSignedIn(Some(p))) => p,
         Ok(MaybeSignedIn(None)) => {
             // A form's own address answers only POST: back to the page.
-            let _ = uri;
             return Err(Box::new(
                 Redirect::to(&staff::login_then(Some("/admin/channels"))).into_response(),
             ));
@@ -184,10 +182,9 @@ fn done_notice(ok: Option<&str>) -> Option<&'static str> {
 async fn page(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
-    uri: Uri,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let (principal, tenant) = match administrator(signed_in, &uri) {
+    let (principal, tenant) = match administrator(signed_in) {
         Ok(me) => me,
         Err(page) => return *page,
     };
@@ -405,10 +402,9 @@ fn read_form(body: &[u8]) -> Typed {
 async fn add(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
-    uri: Uri,
     body: Bytes,
 ) -> Response {
-    let (principal, tenant) = match administrator(signed_in, &uri) {
+    let (principal, tenant) = match administrator(signed_in) {
         Ok(me) => me,
         Err(page) => return *page,
     };
@@ -507,10 +503,9 @@ fn not_found(principal: &Principal) -> Response {
 async fn test(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
-    uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
-    let (principal, tenant) = match administrator(signed_in, &uri) {
+    let (principal, tenant) = match administrator(signed_in) {
         Ok(me) => me,
         Err(page) => return *page,
     };
@@ -563,11 +558,10 @@ struct ActiveForm {
 async fn set_active(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
-    uri: Uri,
     Path(id): Path<String>,
     axum::Form(form): axum::Form<ActiveForm>,
 ) -> Response {
-    let (principal, _) = match administrator(signed_in, &uri) {
+    let (principal, _) = match administrator(signed_in) {
         Ok(me) => me,
         Err(page) => return *page,
     };
@@ -602,10 +596,9 @@ async fn set_active(
 async fn delete(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
-    uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
-    let (principal, _) = match administrator(signed_in, &uri) {
+    let (principal, _) = match administrator(signed_in) {
         Ok(me) => me,
         Err(page) => return *page,
     };

@@ -6,8 +6,6 @@
 //! minute) is retried after a minute; `310000` (the security setting does not match:
 //! signature, keyword or IP), `300001` (no such token) and other codes are permanent.
 
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
@@ -15,7 +13,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::outbound::Outbound;
-use super::{Answer, Message, Outcome, by_status, cut, unreachable};
+use super::{Message, Outcome, by_status, cut, robot_answer, unreachable};
 
 /// `base64(HMAC-SHA256(secret, "<timestamp>\n<secret>"))`, before URL-encoding.
 pub fn sign(secret: &str, timestamp_ms: i64) -> String {
@@ -65,45 +63,15 @@ pub async fn send(out: &Outbound, url: &reqwest::Url, secret: &str, message: &Me
 
 /// Reads an HTTP 200 answer.
 pub fn read(body: &str) -> Outcome {
-    let answer = Answer::new(Some(200), body);
-    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
-    let code = parsed.as_ref().and_then(|v| v["errcode"].as_i64());
-    let message = parsed
-        .as_ref()
-        .and_then(|v| v["errmsg"].as_str())
-        .unwrap_or_default()
-        .to_owned();
-    match code {
-        Some(0) => Outcome::Sent {
-            provider_id: None,
-            answer,
-        },
-        Some(130101) => Outcome::Retry {
-            reason: format!("钉钉机器人发送过快 (rate limited, 130101 {message})"),
-            after: Some(Duration::from_secs(60)),
-            answer,
-        },
-        Some(-1) => Outcome::Retry {
-            reason: format!("钉钉系统繁忙 (busy, -1 {message})"),
-            after: None,
-            answer,
-        },
-        Some(310000) => Outcome::Failed {
-            reason: format!(
-                "安全设置不匹配：请核对加签密钥 (security setting mismatch, 310000 {message})"
-            ),
-            answer,
-        },
-        Some(other) => Outcome::Failed {
-            reason: format!("钉钉拒绝 (refused, {other} {message})"),
-            answer,
-        },
-        None => Outcome::Retry {
-            reason: "钉钉的回答无法识别 (unreadable answer)".to_owned(),
-            after: None,
-            answer,
-        },
-    }
+    robot_answer(
+        body,
+        "钉钉",
+        130101,
+        &[(
+            310000,
+            "安全设置不匹配：请核对加签密钥 (security setting mismatch",
+        )],
+    )
 }
 
 #[cfg(test)]

@@ -185,6 +185,56 @@ pub fn cut(text: &str, max: usize) -> String {
     }
 }
 
+/// A group robot's HTTP 200 answer, read by its `errcode` as WeCom and DingTalk both
+/// answer: `0` sent; `rate_limited` (the robot's messages a minute) retried after a
+/// minute; `-1` (busy) retried; a code in `known` failed with its words; any other code
+/// failed with the provider's message; an answer that is not theirs retried.
+pub(crate) fn robot_answer(
+    body: &str,
+    provider: &str,
+    rate_limited: i64,
+    known: &[(i64, &str)],
+) -> Outcome {
+    let answer = Answer::new(Some(200), body);
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let code = parsed.as_ref().and_then(|v| v["errcode"].as_i64());
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v["errmsg"].as_str())
+        .unwrap_or_default();
+    match code {
+        Some(0) => Outcome::Sent {
+            provider_id: None,
+            answer,
+        },
+        Some(c) if c == rate_limited => Outcome::Retry {
+            reason: format!("{provider}机器人发送过快 (rate limited, {c} {message})"),
+            after: Some(Duration::from_secs(60)),
+            answer,
+        },
+        Some(-1) => Outcome::Retry {
+            reason: format!("{provider}系统繁忙 (busy, -1 {message})"),
+            after: None,
+            answer,
+        },
+        Some(c) => {
+            let why = known.iter().find(|(k, _)| *k == c).map_or_else(
+                || format!("{provider}拒绝 (refused"),
+                |(_, w)| (*w).to_owned(),
+            );
+            Outcome::Failed {
+                reason: format!("{why}, {c} {message})"),
+                answer,
+            }
+        }
+        None => Outcome::Retry {
+            reason: format!("{provider}的回答无法识别 (unreadable answer)"),
+            after: None,
+            answer,
+        },
+    }
+}
+
 /// The outcome of a request that failed before an answer: retried (a network error
 /// or a refused address is not the provider's word).
 pub(crate) fn unreachable(err: &outbound::SendError) -> Outcome {

@@ -5,12 +5,10 @@
 //! after a minute; `-1` (busy) is retried; `93000` (invalid webhook URL, the key was
 //! removed) and every other code are permanent, with the code and message recorded.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use super::outbound::Outbound;
-use super::{Answer, Message, Outcome, by_status, cut, unreachable};
+use super::{Message, Outcome, by_status, cut, robot_answer, unreachable};
 
 /// WeCom's limit on a text message's content, in bytes.
 const MAX_CONTENT_BYTES: usize = 2048;
@@ -53,43 +51,12 @@ pub async fn send(out: &Outbound, url: &reqwest::Url, message: &Message) -> Outc
 
 /// Reads an HTTP 200 answer.
 pub fn read(body: &str) -> Outcome {
-    let answer = Answer::new(Some(200), body);
-    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
-    let code = parsed.as_ref().and_then(|v| v["errcode"].as_i64());
-    let message = parsed
-        .as_ref()
-        .and_then(|v| v["errmsg"].as_str())
-        .unwrap_or_default()
-        .to_owned();
-    match code {
-        Some(0) => Outcome::Sent {
-            provider_id: None,
-            answer,
-        },
-        Some(45009) => Outcome::Retry {
-            reason: format!("企业微信机器人发送过快 (rate limited, 45009 {message})"),
-            after: Some(Duration::from_secs(60)),
-            answer,
-        },
-        Some(-1) => Outcome::Retry {
-            reason: format!("企业微信系统繁忙 (busy, -1 {message})"),
-            after: None,
-            answer,
-        },
-        Some(93000) => Outcome::Failed {
-            reason: format!("机器人地址无效，可能已被移除 (invalid webhook URL, 93000 {message})"),
-            answer,
-        },
-        Some(other) => Outcome::Failed {
-            reason: format!("企业微信拒绝 (refused, {other} {message})"),
-            answer,
-        },
-        None => Outcome::Retry {
-            reason: "企业微信的回答无法识别 (unreadable answer)".to_owned(),
-            after: None,
-            answer,
-        },
-    }
+    robot_answer(
+        body,
+        "企业微信",
+        45009,
+        &[(93000, "机器人地址无效，可能已被移除 (invalid webhook URL")],
+    )
 }
 
 #[cfg(test)]

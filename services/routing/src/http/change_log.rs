@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{allow, tenant_tx};
+use super::allow;
 use crate::RoutingState;
 use crate::directory::tenants;
 
@@ -354,9 +354,7 @@ async fn township_log(
         ..q
     }
     .check()?;
-    let tx = tenant_tx(&state, &principal).await?;
-    let tenant = tx.tenant();
-    tx.commit().await?;
+    let tenant = principal.require_tenant()?;
     let code = tenants::list_tenants(&state.db)
         .await?
         .into_iter()
