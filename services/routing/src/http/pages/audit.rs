@@ -288,6 +288,7 @@ fn label(column: &str) -> String {
         "name_zh" => "中文名称",
         "name_en" => "英文名称",
         "phone" | "contact_phone" => "电话",
+        "email" => "电子邮件",
         "username" => "登录名",
         "password_hash" => "密码",
         "active" => "启用",
