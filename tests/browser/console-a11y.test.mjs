@@ -70,6 +70,9 @@ const PAGES = {
     ['/admin/audit?entity=staff_users', 'change log, people'],
     ['/admin/audit?from=2026-13-40', 'change log, a bad date (422)', 422],
   ],
+  county_admin: [
+    ['/county/mail', "the county's e-mail"],
+  ],
   county_centre: [
     ['/county/audit', "every township's change log"],
     ['/admin/audit', "a township's change log refused (403)", 403],

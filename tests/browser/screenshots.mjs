@@ -91,9 +91,11 @@ try {
     ['/admin/categories', 'admin-categories'],
   ]) await shoot(admin.page, path, name);
   await shoot(admin.page, '/admin/audit', 'admin-audit');
+  await shoot(admin.page, '/admin/channels', 'admin-channels');
   await admin.ctx.close();
   const adminPhone = await signedIn(browser, 'township_admin', PHONE);
   await shoot(adminPhone.page, '/admin/calendar', 'admin-calendar-360');
+  await shoot(adminPhone.page, '/admin/channels', 'admin-channels-360');
   await adminPhone.ctx.close();
   await countyShots(browser);
 } finally {
@@ -119,6 +121,9 @@ async function countyShots(browser) {
   const admin = await countySignedIn(browser, 'county_admin', DESKTOP);
   await shoot(admin.page, '/county', 'county-townships');
   await admin.ctx.close();
+  const adminPhone = await countySignedIn(browser, 'county_admin', PHONE);
+  await shoot(adminPhone.page, '/county/mail', 'county-mail-360');
+  await adminPhone.ctx.close();
 
   const centre = await countySignedIn(browser, 'county_centre', DESKTOP);
   const { page } = centre;

@@ -734,3 +734,135 @@ async fn the_administrator_adds_an_email_channel_on_the_page() {
     assert!(!page.has(APP_CODE));
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_county_administrator_sets_tests_and_removes_the_county_mail_on_the_page() {
+    let env = TestEnv::new().await;
+    let east = seed_tenant(env.db(), "cmailpage").await;
+    let app = TestApp::monolith(&env).await;
+    let smtp = FakeSmtp::start().await;
+    let admin = county_user(
+        env.db(),
+        &app.routing,
+        "县管理员",
+        "13800000041",
+        &[Role::CountyAdmin],
+    )
+    .await;
+    let people = admin.get("/api/v1/county/people").await.expect(200).body;
+    let me = people["people"]
+        .as_array()
+        .expect("people")
+        .iter()
+        .find(|p| p["phone"] == "13800000041")
+        .and_then(|p| p["id"].as_str())
+        .expect("the administrator")
+        .to_owned();
+    admin
+        .patch_json(
+            &format!("/api/v1/county/people/{me}"),
+            &json!({"email": "county-admin@example.com"}),
+        )
+        .await
+        .expect(200);
+    county_user(
+        env.db(),
+        &app.routing,
+        "县中心",
+        "13800000042",
+        &[Role::CountyCentre],
+    )
+    .await;
+    let sign_in = |login: String| {
+        let base = app.notification.base.clone();
+        async move {
+            let b = mashang_tests::browser::Browser::new(&base);
+            let token = b.get("/login").await.expect(200).csrf();
+            b.post(
+                "/login",
+                &[("_csrf", &token), ("login", &login), ("password", PASSWORD)],
+            )
+            .await
+            .see_other();
+            b
+        }
+    };
+
+    // Only the county's administrators: the centre and a township are refused.
+    let centre = sign_in("13800000042".to_owned()).await;
+    assert_eq!(centre.get("/county/mail").await.status.as_u16(), 403);
+    let township = sign_in(east.logins.admin.clone()).await;
+    assert_eq!(township.get("/county/mail").await.status.as_u16(), 403);
+
+    let b = sign_in("13800000041".to_owned()).await;
+    let page = b.get("/county/mail").await.expect(200);
+    assert!(page.has("县级邮件") && page.has("未设置") && page.has("还没有发过邮件"));
+    assert!(
+        page.has(r#"href="/county/mail""#),
+        "the header links the page"
+    );
+    let csrf = page.csrf();
+    let port = smtp.addr.port().to_string();
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("host", "127.0.0.1"),
+        ("tls", "none"),
+        ("port", port.as_str()),
+        ("from", "县综治中心 <county@example.com>"),
+        ("user", LOGIN),
+        ("password", APP_CODE),
+        ("digest_at", "25:00"),
+        ("time_zone", "Asia/Nowhere"),
+        ("active", "true"),
+    ];
+    // A wrong time and zone: refused with both reasons, what was typed kept, the
+    // password not echoed.
+    let refused = b.post("/county/mail", &form).await.expect(422);
+    assert!(refused.has("时间应为 HH:MM") && refused.has("不是有效的时区"));
+    assert!(refused.has(r#"value="Asia/Nowhere""#) && !refused.has(APP_CODE));
+    form[7] = ("digest_at", "07:45");
+    form[8] = ("time_zone", "Asia/Shanghai");
+    assert_eq!(
+        b.post("/county/mail", &form).await.see_other(),
+        "/county/mail?ok=saved"
+    );
+    let page = b.get("/county/mail?ok=saved").await.expect(200);
+    assert!(page.has("已保存") && page.has(r#"value="07:45""#) && page.has("已保存，不改可不填"));
+    assert!(!page.has(APP_CODE), "the password is never shown");
+    let stored = admin.get("/api/v1/county/mail").await.expect(200).body;
+    assert_eq!(stored["settings"]["digest_at"], "07:45");
+    assert_eq!(stored["settings"]["has_password"], true);
+
+    // Saved again without the password: it is kept, and the test mail goes through.
+    form.retain(|(k, _)| *k != "password");
+    b.post("/county/mail", &form).await.see_other();
+    let tested = b
+        .post("/county/mail/test", &[("_csrf", csrf.as_str())])
+        .await
+        .expect(200);
+    assert!(tested.has("邮件服务器已接收测试邮件"), "{}", tested.html);
+    assert_eq!(smtp.mails_to("county-admin@example.com").len(), 1);
+
+    // The server refusing the login is shown with its answer.
+    smtp.require_login(LOGIN, "another-code");
+    let tested = b
+        .post("/county/mail/test", &[("_csrf", csrf.as_str())])
+        .await
+        .expect(200);
+    assert!(
+        tested.has("没有发出") && tested.has("535"),
+        "{}",
+        tested.html
+    );
+
+    // Removed: the API has none, the page says so.
+    assert_eq!(
+        b.post("/county/mail/delete", &[("_csrf", csrf.as_str())])
+            .await
+            .see_other(),
+        "/county/mail?ok=removed"
+    );
+    admin.get("/api/v1/county/mail").await.expect(404);
+    assert!(b.get("/county/mail").await.expect(200).has("未设置"));
+    app.stop().await;
+}

@@ -977,3 +977,213 @@ async fn the_report_forms_sms_box_needs_a_number_and_is_kept_when_refused() {
     );
     app.stop().await;
 }
+
+/// A browser signed in to the notification service as `login`.
+async fn page_sign_in(base: &str, login: &str) -> mashang_tests::browser::Browser {
+    let b = mashang_tests::browser::Browser::new(base);
+    let token = b.get("/login").await.expect(200).csrf();
+    b.post(
+        "/login",
+        &[("_csrf", &token), ("login", login), ("password", PASSWORD)],
+    )
+    .await
+    .see_other();
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_adds_sms_channels_and_sets_the_sending_rules_on_the_page() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "smspage").await;
+    let app = TestApp::monolith(&env).await;
+    let fakes = providers().await;
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+    let b = page_sign_in(&app.notification.base, &fx.logins.admin).await;
+    let page = b.get("/admin/channels").await.expect(200);
+    assert!(page.has(r#"<option value="sms_aliyun">阿里云短信</option>"#));
+    assert!(page.has(r#"<option value="sms_tencent">腾讯云短信</option>"#));
+    let csrf = page.csrf();
+    let aliyun_endpoint = fakes.aliyun_endpoint();
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("kind", "sms_aliyun"),
+        ("name", "阿里云短信"),
+        ("sms_sign_name", SIGN),
+        ("sms_key_id", ALIYUN_KEY.0),
+        ("sms_key_secret", ALIYUN_KEY.1),
+        ("sms_endpoint", aliyun_endpoint.as_str()),
+    ];
+    // No template: refused, what was typed kept, the secret not echoed.
+    let refused = b.post("/admin/channels", &form).await.expect(422);
+    assert!(
+        refused.has("请至少为一类消息填写模板编号"),
+        "{}",
+        refused.html
+    );
+    assert!(refused.has(&format!(r#"value="{}""#, ALIYUN_KEY.0)) && !refused.has(ALIYUN_KEY.1));
+    assert!(
+        refused.has(r#"<details class="sms" open>"#),
+        "the SMS part stays open"
+    );
+
+    // With a template: added, its receipt URL shown once.
+    form.push(("tpl.case_assigned", "SMS_465100"));
+    let added = b.post("/admin/channels", &form).await.expect(200);
+    assert!(
+        added.has("渠道已添加") && added.has("请保存回执地址"),
+        "{}",
+        added.html
+    );
+    assert!(
+        added.has("/api/v1/notification/"),
+        "the receipt URL is on the page"
+    );
+    assert!(added.has(&format!("【{SIGN}】 · 密钥 LTAI…0001 · 1 个模板")));
+    assert!(!added.has(ALIYUN_KEY.1), "the secret is never shown");
+    let again = b.get("/admin/channels").await.expect(200);
+    assert!(!again.has("请保存回执地址"), "shown once");
+
+    // Its test message reaches the provider, which accepts it.
+    let listed = admin.get("/api/v1/admin/channels").await.expect(200).body;
+    let made = listed["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .find(|c| c["kind"] == "sms_aliyun")
+        .cloned()
+        .expect("the SMS channel");
+    let tested = b
+        .post(
+            &format!("/admin/channels/{}/test", id(&made)),
+            &[("_csrf", csrf.as_str())],
+        )
+        .await
+        .expect(200);
+    assert!(tested.has("对方已接收"), "{}", tested.html);
+
+    // A new receipt URL, on the page.
+    let renewed = b
+        .post(
+            &format!("/admin/channels/{}/receipt", id(&made)),
+            &[("_csrf", csrf.as_str())],
+        )
+        .await
+        .expect(200);
+    assert!(renewed.has("请保存回执地址") && renewed.has("/api/v1/notification/"));
+
+    // Tencent's, with a template taking two parameters in its own order.
+    let tencent_endpoint = fakes.tencent_endpoint();
+    let to = b
+        .post(
+            "/admin/channels",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("kind", "sms_tencent"),
+                ("name", "腾讯云短信"),
+                ("sms_sign_name", SIGN),
+                ("sms_key_id", TENCENT_KEY.0),
+                ("sms_key_secret", TENCENT_KEY.1),
+                ("sms_app_id", TENCENT_KEY.2),
+                ("sms_region", "ap-guangzhou"),
+                ("sms_endpoint", tencent_endpoint.as_str()),
+                ("tpl.case_reminded", "2046001"),
+                ("tplp.case_reminded", "number，link"),
+            ],
+        )
+        .await
+        .expect(200);
+    assert!(to.has("请保存回执地址"), "{}", to.html);
+    let listed = admin.get("/api/v1/admin/channels").await.expect(200).body;
+    let tencent = listed["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .find(|c| c["kind"] == "sms_tencent")
+        .cloned()
+        .expect("Tencent's channel");
+    assert_eq!(
+        tencent["settings"]["templates"]["case_reminded"],
+        json!({"code": "2046001", "params": ["number", "link"]})
+    );
+    assert_eq!(tencent["settings"]["region"], "ap-guangzhou");
+
+    // The sending rules: wrong values refused with their reasons and kept.
+    let refused = b
+        .post(
+            "/admin/channels/rules",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("sms_fallback_minutes", "0"),
+                ("quiet_from", "22:00"),
+                ("quiet_until", "22:00"),
+                ("morning_at", "7点"),
+            ],
+        )
+        .await
+        .expect(422);
+    assert!(refused.has("没有保存") && refused.has("1到240分钟"));
+    assert!(refused.has("开始和结束不能相同") && refused.has("时间应为 HH:MM"));
+    assert!(refused.has(r#"value="7点""#));
+    let before = admin
+        .get("/api/v1/admin/channels/settings")
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(before["sms_fallback_minutes"], Value::Null, "nothing saved");
+
+    let to = b
+        .post(
+            "/admin/channels/rules",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("sms_fallback_minutes", "15"),
+                ("quiet_from", "22:00"),
+                ("quiet_until", "07:00"),
+                ("morning_at", "06:45"),
+            ],
+        )
+        .await
+        .see_other();
+    assert_eq!(to, "/admin/channels?ok=rules#rules");
+    let settings = admin
+        .get("/api/v1/admin/channels/settings")
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(settings["sms_fallback_minutes"], 15);
+    assert_eq!(
+        settings["quiet_hours"],
+        json!({"from": "22:00", "until": "07:00"})
+    );
+    let digest = admin.get("/api/v1/admin/digest").await.expect(200).body;
+    assert_eq!(digest, json!({"morning_at": "06:45", "active": false}));
+    let page = b.get("/admin/channels?ok=rules").await.expect(200);
+    assert!(
+        page.has("发送规则已保存") && page.has(r#"value="15""#) && page.has(r#"value="06:45""#)
+    );
+
+    // Cleared: SMS at once, no quiet hours.
+    b.post(
+        "/admin/channels/rules",
+        &[
+            ("_csrf", csrf.as_str()),
+            ("sms_fallback_minutes", ""),
+            ("quiet_from", ""),
+            ("quiet_until", ""),
+            ("morning_at", "07:30"),
+            ("morning_active", "true"),
+        ],
+    )
+    .await
+    .see_other();
+    let settings = admin
+        .get("/api/v1/admin/channels/settings")
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        settings,
+        json!({"sms_fallback_minutes": null, "quiet_hours": null})
+    );
+    app.stop().await;
+}

@@ -135,6 +135,8 @@ pub struct CountyNav {
     pub views: bool,
     /// 统计 (`/county/dashboard`): the county's figures.
     pub dashboard: bool,
+    /// 县级邮件 (`/county/mail`): the county's mail server and daily digest.
+    pub mail: bool,
 }
 
 impl CountyNav {
@@ -147,6 +149,7 @@ impl CountyNav {
             search: may(Action::ViewCase),
             views: may(Action::ViewCounty),
             dashboard: may(Action::ViewStats),
+            mail: may(Action::ManageTenants),
         }
     }
 }

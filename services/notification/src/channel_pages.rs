@@ -4,7 +4,7 @@
 //! once); send a test message and read the provider's answer; switch off or remove.
 //! Plain forms, checked by the same functions as `/api/v1/admin/channels`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::Router;
@@ -29,7 +29,7 @@ use crate::channels::{
     ChannelBody, ChannelView, admin, create_channel, list_channels, remove_channel, test_channel,
     update_channel,
 };
-use crate::delivery::{ChannelKind, plan};
+use crate::delivery::{ChannelKind, plan, sms};
 use crate::pages::{ASSETS, api_refusal, failed};
 
 /// The largest form the page takes.
@@ -41,6 +41,8 @@ pub(crate) fn routes() -> Router<NotificationState> {
         .route("/admin/channels/{id}/test", post(test))
         .route("/admin/channels/{id}/active", post(set_active))
         .route("/admin/channels/{id}/delete", post(delete))
+        .route("/admin/channels/{id}/receipt", post(new_receipt))
+        .route("/admin/channels/rules", post(save_rules))
         .layer(middleware::from_fn_with_state(
             FormLimits::new(MAX_FORM),
             form_csrf,
@@ -53,6 +55,7 @@ struct Line {
     id: Uuid,
     name: String,
     kind_zh: &'static str,
+    is_sms: bool,
     hint: String,
     scope: String,
     events: String,
@@ -80,6 +83,24 @@ struct Typed {
     smtp_tls: String,
     smtp_from: String,
     smtp_user: String,
+    /// An SMS channel's settings (its key secret is never shown again).
+    sms_sign_name: String,
+    sms_key_id: String,
+    sms_endpoint: String,
+    sms_region: String,
+    sms_app_id: String,
+    /// Per message kind: (template code, its parameters as typed).
+    sms_templates: BTreeMap<String, (String, String)>,
+}
+
+/// The sending rules as typed.
+#[derive(Debug, Default)]
+struct Rules {
+    fallback_minutes: String,
+    quiet_from: String,
+    quiet_until: String,
+    morning_at: String,
+    morning_active: bool,
 }
 
 /// A test's result.
@@ -99,6 +120,7 @@ struct ChannelsPage {
     css: String,
     notice: Option<&'static str>,
     secret: Option<String>,
+    receipt: Option<(String, String)>,
     tested: Option<Tested>,
     channels: Vec<Line>,
     kinds: Vec<(&'static str, &'static str)>,
@@ -107,9 +129,25 @@ struct ChannelsPage {
     nodes: Vec<(String, String)>,
     form: Typed,
     errors: Vec<(String, String)>,
+    /// The SMS message kinds: (kind, label, code, params) as typed.
+    sms_kinds: Vec<(&'static str, &'static str, String, String)>,
+    rules: Rules,
+    rule_errors: Vec<(String, String)>,
 }
 
 impl ChannelsPage {
+    /// The error of `a`, else of `b` (the SMS keys' names differ by provider).
+    fn error_either(&self, a: &str, b: &str) -> Option<&str> {
+        self.error_for(a).or_else(|| self.error_for(b))
+    }
+
+    fn rule_error(&self, field: &str) -> Option<&str> {
+        self.rule_errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
     fn chosen(&self, event: &str) -> bool {
         self.form.events.iter().any(|e| e == event)
     }
@@ -174,6 +212,7 @@ fn done_notice(ok: Option<&str>) -> Option<&'static str> {
         "on" => "渠道已启用。(Channel switched on.)",
         "off" => "渠道已停用，不再发送。(Channel switched off.)",
         "removed" => "渠道已删除。(Channel removed.)",
+        "rules" => "发送规则已保存。(Sending rules saved.)",
         _ => return None,
     })
 }
@@ -200,9 +239,14 @@ async fn page(
 struct Extra {
     notice: Option<&'static str>,
     secret: Option<String>,
+    /// An SMS channel's new receipt URL: (channel name, URL), shown once.
+    receipt: Option<(String, String)>,
     tested: Option<Tested>,
     form: Typed,
     errors: Vec<(String, String)>,
+    /// Sending rules sent back with what was wrong.
+    rules: Option<Rules>,
+    rule_errors: Vec<(String, String)>,
 }
 
 async fn render(
@@ -244,10 +288,20 @@ async fn render(
         .bind(tenant.as_uuid())
         .fetch_all(&mut *tx)
         .await?;
+        let rules = crate::settings::township(&mut tx).await?;
+        let digest = crate::digest::township::settings(&mut tx).await?;
         tx.commit().await?;
-        Ok::<_, ApiError>((channels, township, zone, nodes, counts, problems))
+        Ok::<_, ApiError>((
+            channels,
+            township,
+            zone,
+            nodes,
+            counts,
+            problems,
+            (rules, digest),
+        ))
     };
-    let (channels, township, zone, nodes, counts, problems) = match loaded.await {
+    let (channels, township, zone, nodes, counts, problems, (rules, digest)) = match loaded.await {
         Ok(all) => all,
         Err(ApiError::Internal(err)) => return failed(err),
         Err(other) => return api_refusal(other),
@@ -269,7 +323,14 @@ async fn render(
         .map(|c: ChannelView| Line {
             id: c.id,
             kind_zh: ChannelKind::parse(&c.kind).map_or("", ChannelKind::name_zh),
-            hint: c.url_hint.clone().unwrap_or_else(|| mail_hint(&c.settings)),
+            is_sms: ChannelKind::parse(&c.kind).is_some_and(ChannelKind::is_sms),
+            hint: c.url_hint.clone().unwrap_or_else(|| {
+                if ChannelKind::parse(&c.kind).is_some_and(ChannelKind::is_sms) {
+                    sms_hint(&c.settings, c.key_hint.as_deref())
+                } else {
+                    mail_hint(&c.settings)
+                }
+            }),
             scope: c
                 .node_id
                 .map(|n| {
@@ -318,16 +379,39 @@ async fn render(
     if form.smtp_tls.is_empty() {
         form.smtp_tls = "starttls".to_owned();
     }
+    let sms_kinds = sms::KINDS
+        .iter()
+        .map(|k| {
+            let (code, params) = form.sms_templates.get(*k).cloned().unwrap_or_default();
+            (*k, sms_kind_label(k), code, params)
+        })
+        .collect();
+    let rules = extra.rules.unwrap_or_else(|| {
+        let show = |t: chrono::NaiveTime| t.format("%H:%M").to_string();
+        Rules {
+            fallback_minutes: rules
+                .sms_fallback_minutes
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            quiet_from: rules.quiet.map(|q| show(q.from)).unwrap_or_default(),
+            quiet_until: rules.quiet.map(|q| show(q.until)).unwrap_or_default(),
+            morning_at: show(digest.0),
+            morning_active: digest.1,
+        }
+    });
     let page = ChannelsPage {
         chrome: StaffHeader::new(principal, Some(township), &ASSETS),
         css: ASSETS.url("notices.css"),
         notice: extra.notice,
         secret: extra.secret,
+        receipt: extra.receipt,
         tested: extra.tested,
         channels: lines,
         kinds: [
             ChannelKind::Wecom,
             ChannelKind::Dingtalk,
+            ChannelKind::SmsAliyun,
+            ChannelKind::SmsTencent,
             ChannelKind::Webhook,
             ChannelKind::Email,
         ]
@@ -351,6 +435,9 @@ async fn render(
             .collect(),
         form,
         errors: extra.errors,
+        sms_kinds,
+        rules,
+        rule_errors: extra.rule_errors,
     };
     staff::page(status, &page, &ASSETS)
 }
@@ -363,6 +450,35 @@ fn mail_hint(settings: &Value) -> String {
             settings["from"].as_str().unwrap_or_default()
         ),
         _ => String::new(),
+    }
+}
+
+/// What an SMS channel sends as: `【码上反映】 · 密钥 LTAI…ab12 · 3 个模板`.
+fn sms_hint(settings: &Value, key_hint: Option<&str>) -> String {
+    let s = sms::SmsSettings::from_value(settings);
+    format!(
+        "【{}】 · 密钥 {} · {} 个模板",
+        s.sign_name,
+        key_hint.unwrap_or("-"),
+        s.templates.len()
+    )
+}
+
+/// Each SMS message kind in words.
+fn sms_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "case_assigned" => "新案件 (new case)",
+        "case_reminded" => "催办 (reminder)",
+        "case_escalated" => "超时督办 (escalated)",
+        "case_transferred" => "改派 (transferred)",
+        "case_returned" => "退单 (returned)",
+        "case_reopened" => "重办 (reopened)",
+        "case_invalidated" => "无效 (invalid)",
+        "case_closed" => "办结 (closed)",
+        "citizen_received" => "群众：已受理 (citizen: received)",
+        "citizen_rating" => "群众：请评价 (citizen: please rate)",
+        "test" => "测试消息 (test)",
+        _ => "其他",
     }
 }
 
@@ -392,7 +508,27 @@ fn read_form(body: &[u8]) -> Typed {
             "smtp_tls" => typed.smtp_tls = value,
             "smtp_from" => typed.smtp_from = value,
             "smtp_user" => typed.smtp_user = value,
-            _ => {}
+            "sms_sign_name" => typed.sms_sign_name = value,
+            "sms_key_id" => typed.sms_key_id = value,
+            "sms_endpoint" => typed.sms_endpoint = value,
+            "sms_region" => typed.sms_region = value,
+            "sms_app_id" => typed.sms_app_id = value,
+            other => {
+                // `tpl.case_assigned` (its code), `tplp.case_assigned` (its parameters).
+                let (slot, kind) = match other.split_once('.') {
+                    Some(("tpl", kind)) => (0, kind),
+                    Some(("tplp", kind)) => (1, kind),
+                    _ => continue,
+                };
+                if let Some(kind) = sms::KINDS.iter().find(|k| **k == kind) {
+                    let entry = typed.sms_templates.entry((*kind).to_owned()).or_default();
+                    if slot == 0 {
+                        entry.0 = value;
+                    } else {
+                        entry.1 = value;
+                    }
+                }
+            }
         }
     }
     typed
@@ -422,7 +558,13 @@ async fn add(
     if let Some(s) = &secret {
         settings["secret"] = Value::String(s.clone());
     }
-    if typed.kind == ChannelKind::Email.as_str() {
+    if let Some(kind) = ChannelKind::parse(&typed.kind).filter(|k| k.is_sms()) {
+        let key_secret = url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == "sms_key_secret")
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default();
+        settings = sms_settings(kind, &typed, &key_secret);
+    } else if typed.kind == ChannelKind::Email.as_str() {
         let password = url::form_urlencoded::parse(&body)
             .find(|(k, _)| k == "smtp_password")
             .map(|(_, v)| v.into_owned())
@@ -446,18 +588,21 @@ async fn add(
         rotate_receipt_token: None,
     };
     match create_channel(&state, &principal, &request).await {
-        Ok(made) => match made.get("secret").and_then(Value::as_str) {
-            // Shown once, on this page: no redirect that would lose it.
-            Some(secret) => {
-                let extra = Extra {
-                    notice: done_notice(Some("added")),
-                    secret: Some(secret.to_owned()),
-                    ..Extra::default()
-                };
-                render(&state, &principal, tenant, StatusCode::OK, extra).await
+        Ok(made) => {
+            let secret = made.get("secret").and_then(Value::as_str);
+            let receipt = made.get("receipt_url").and_then(Value::as_str);
+            if secret.is_none() && receipt.is_none() {
+                return Redirect::to("/admin/channels?ok=added").into_response();
             }
-            None => Redirect::to("/admin/channels?ok=added").into_response(),
-        },
+            // Shown once, on this page: no redirect that would lose it.
+            let extra = Extra {
+                notice: done_notice(Some("added")),
+                secret: secret.map(str::to_owned),
+                receipt: receipt.map(|r| (typed.name.clone(), r.to_owned())),
+                ..Extra::default()
+            };
+            render(&state, &principal, tenant, StatusCode::OK, extra).await
+        }
         Err(ApiError::Validation(errors)) => {
             let extra = Extra {
                 form: typed,
@@ -608,6 +753,171 @@ async fn delete(
     match remove_channel(&state, &principal, id).await {
         Ok(()) => Redirect::to("/admin/channels?ok=removed").into_response(),
         Err(ApiError::NotFound) => not_found(&principal),
+        Err(ApiError::Internal(err)) => failed(err),
+        Err(other) => api_refusal(other),
+    }
+}
+
+/// An SMS channel's `settings` from the form: the provider's keys under their own
+/// names, each message kind's template (a bare code takes all three parameters).
+fn sms_settings(kind: ChannelKind, typed: &Typed, key_secret: &str) -> Value {
+    let mut templates = serde_json::Map::new();
+    for (message, (code, params)) in &typed.sms_templates {
+        if code.is_empty() && params.is_empty() {
+            continue;
+        }
+        let value = if params.is_empty() {
+            Value::String(code.clone())
+        } else {
+            let list: Vec<&str> = params
+                .split([',', '，', ' ', '、'])
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .take(8)
+                .collect();
+            json!({"code": code, "params": list})
+        };
+        templates.insert(message.clone(), value);
+    }
+    let (id_key, secret_key) = match kind {
+        ChannelKind::SmsTencent => ("secret_id", "secret_key"),
+        _ => ("access_key_id", "access_key_secret"),
+    };
+    let mut settings = json!({
+        "sign_name": typed.sms_sign_name,
+        "templates": templates,
+        id_key: typed.sms_key_id,
+        secret_key: key_secret,
+    });
+    if !typed.sms_endpoint.is_empty() {
+        settings["endpoint"] = json!(typed.sms_endpoint);
+    }
+    if kind == ChannelKind::SmsTencent {
+        settings["region"] = json!(typed.sms_region);
+        settings["sdk_app_id"] = json!(typed.sms_app_id);
+    }
+    settings
+}
+
+/// `POST /admin/channels/{id}/receipt`: a new delivery-receipt URL for an SMS
+/// channel (the old one stops working), shown once.
+async fn new_receipt(
+    State(state): State<NotificationState>,
+    signed_in: Result<MaybeSignedIn, ApiError>,
+    Path(id): Path<String>,
+) -> Response {
+    let (principal, tenant) = match administrator(signed_in) {
+        Ok(me) => me,
+        Err(page) => return *page,
+    };
+    let Some(id) = channel_id(&id) else {
+        return not_found(&principal);
+    };
+    let change = ChannelBody {
+        kind: None,
+        name: None,
+        settings: None,
+        node_id: None,
+        events: None,
+        per_minute: None,
+        active: None,
+        rotate_receipt_token: Some(true),
+    };
+    match update_channel(&state, &principal, id, &change).await {
+        Ok(shown) => {
+            let Some(url) = shown.receipt_url else {
+                // Not an SMS channel: nothing to renew.
+                return not_found(&principal);
+            };
+            let extra = Extra {
+                receipt: Some((shown.name, url)),
+                ..Extra::default()
+            };
+            render(&state, &principal, tenant, StatusCode::OK, extra).await
+        }
+        Err(ApiError::NotFound) => not_found(&principal),
+        Err(ApiError::Internal(err)) => failed(err),
+        Err(other) => api_refusal(other),
+    }
+}
+
+/// `POST /admin/channels/rules`: after how many minutes an unanswered new case also
+/// goes by SMS, the township's quiet hours and its morning digest, saved together.
+async fn save_rules(
+    State(state): State<NotificationState>,
+    signed_in: Result<MaybeSignedIn, ApiError>,
+    body: Bytes,
+) -> Response {
+    let (principal, tenant) = match administrator(signed_in) {
+        Ok(me) => me,
+        Err(page) => return *page,
+    };
+    let mut typed = Rules::default();
+    for (key, value) in url::form_urlencoded::parse(&body) {
+        let value = value.trim().to_owned();
+        match key.as_ref() {
+            "sms_fallback_minutes" => typed.fallback_minutes = value,
+            "quiet_from" => typed.quiet_from = value,
+            "quiet_until" => typed.quiet_until = value,
+            "morning_at" => typed.morning_at = value,
+            "morning_active" => typed.morning_active = value == "true",
+            _ => {}
+        }
+    }
+    let mut errors: Vec<(String, String)> = Vec::new();
+    let minutes = match typed.fallback_minutes.as_str() {
+        "" => None,
+        raw => match raw.parse::<i32>() {
+            Ok(m) => Some(m),
+            Err(_) => Some(0),
+        },
+    };
+    let quiet = match (typed.quiet_from.is_empty(), typed.quiet_until.is_empty()) {
+        (true, true) => None,
+        _ => Some(crate::settings::QuietHours {
+            from: typed.quiet_from.clone(),
+            until: typed.quiet_until.clone(),
+        }),
+    };
+    let checked = match crate::settings::check_township(minutes, &quiet) {
+        Ok(c) => Some(c),
+        Err(list) => {
+            errors.extend(list.into_iter().map(|e| (e.field, e.message)));
+            None
+        }
+    };
+    let morning = crate::digest::parse_time(&typed.morning_at);
+    if morning.is_none() {
+        errors.push((
+            "morning_at".to_owned(),
+            "时间应为 HH:MM，如 07:30 (a time like 07:30)".to_owned(),
+        ));
+    }
+    let (Some((minutes, quiet)), Some(morning), true) = (checked, morning, errors.is_empty())
+    else {
+        let extra = Extra {
+            rules: Some(typed),
+            rule_errors: errors,
+            ..Extra::default()
+        };
+        return render(
+            &state,
+            &principal,
+            tenant,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            extra,
+        )
+        .await;
+    };
+    let saved = async {
+        let mut tx = state.db.tenant(tenant).await?;
+        crate::settings::write_township(&mut tx, minutes, quiet).await?;
+        crate::digest::write_settings(&mut tx, morning, typed.morning_active).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(())
+    };
+    match saved.await {
+        Ok(()) => Redirect::to("/admin/channels?ok=rules#rules").into_response(),
         Err(ApiError::Internal(err)) => failed(err),
         Err(other) => api_refusal(other),
     }

@@ -26,6 +26,7 @@ pub fn router(state: NotificationState) -> Router {
         .merge(crate::receipts::routes())
         .merge(crate::settings::routes())
         .merge(crate::settings_page::routes())
+        .merge(crate::county_mail_page::routes())
         .merge(crate::digest::routes())
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 
 mod channel_pages;
 mod channels;
+mod county_mail_page;
 pub mod delivery;
 pub mod digest;
 mod http;

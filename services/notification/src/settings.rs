@@ -165,37 +165,55 @@ async fn township_put(
     ApiJson(body): ApiJson<TownshipBody>,
 ) -> Result<ApiJson<Value>, ApiError> {
     let tenant = admin(&principal)?;
+    let (minutes, quiet) = check_township(body.sms_fallback_minutes, &body.quiet_hours)
+        .map_err(ApiError::Validation)?;
+    let mut tx = state.db.tenant(tenant).await?;
+    write_township(&mut tx, minutes, quiet).await?;
+    tx.commit().await?;
+    Ok(ApiJson(json!({
+        "sms_fallback_minutes": minutes,
+        "quiet_hours": shown(quiet.map(|q| q.from), quiet.map(|q| q.until)),
+    })))
+}
+
+/// Checks a township's settings as sent (the API and the channels page).
+pub(crate) fn check_township(
+    sms_fallback_minutes: Option<i32>,
+    quiet_hours: &Option<QuietHours>,
+) -> Result<(Option<i32>, Option<Quiet>), Vec<FieldError>> {
     let mut errors = Vec::new();
-    if body
-        .sms_fallback_minutes
-        .is_some_and(|m| !(1..=240).contains(&m))
-    {
+    if sms_fallback_minutes.is_some_and(|m| !(1..=240).contains(&m)) {
         errors.push(FieldError::new(
             "sms_fallback_minutes",
             "1到240分钟，不填表示立即发短信 (1 to 240 minutes; leave out to send at once)",
         ));
     }
-    let quiet = parse_quiet(&body.quiet_hours, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+    let quiet = parse_quiet(quiet_hours, &mut errors);
+    if errors.is_empty() {
+        Ok((sms_fallback_minutes, quiet))
+    } else {
+        Err(errors)
     }
-    let mut tx = state.db.tenant(tenant).await?;
+}
+
+/// Stores a township's checked settings.
+pub(crate) async fn write_township(
+    tx: &mut TenantTx,
+    sms_fallback_minutes: Option<i32>,
+    quiet: Option<Quiet>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO notification.settings (tenant_id, sms_fallback_minutes, quiet_from, quiet_until) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET \
          sms_fallback_minutes = $2, quiet_from = $3, quiet_until = $4, updated_at = now()",
     )
-    .bind(tenant.as_uuid())
-    .bind(body.sms_fallback_minutes)
+    .bind(tx.tenant().as_uuid())
+    .bind(sms_fallback_minutes)
     .bind(quiet.map(|q| q.from))
     .bind(quiet.map(|q| q.until))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(ApiJson(json!({
-        "sms_fallback_minutes": body.sms_fallback_minutes,
-        "quiet_hours": shown(quiet.map(|q| q.from), quiet.map(|q| q.until)),
-    })))
+    Ok(())
 }
 
 fn me(principal: &mashang_auth::Principal) -> Result<(mashang_domain::TenantId, UserId), ApiError> {

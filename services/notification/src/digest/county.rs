@@ -101,7 +101,7 @@ pub async fn load(state: &NotificationState) -> anyhow::Result<Option<CountyMail
     }))
 }
 
-fn county_admin(principal: &Principal) -> Result<(), ApiError> {
+pub(crate) fn county_admin(principal: &Principal) -> Result<(), ApiError> {
     authorize(principal, Action::ManageTenants, Target::County).map_err(ApiError::from)
 }
 
@@ -134,13 +134,13 @@ async fn show(
     Ok(ApiJson(view(&mail)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MailBody {
-    settings: Option<Value>,
-    digest_at: Option<String>,
-    time_zone: Option<String>,
-    active: Option<bool>,
+pub(crate) struct MailBody {
+    pub settings: Option<Value>,
+    pub digest_at: Option<String>,
+    pub time_zone: Option<String>,
+    pub active: Option<bool>,
 }
 
 /// `PUT /api/v1/county/mail`: sets the county's mail server (a login sent without
@@ -150,9 +150,18 @@ async fn update(
     Auth(principal): Auth,
     ApiJson(body): ApiJson<MailBody>,
 ) -> Result<ApiJson<Value>, ApiError> {
-    county_admin(&principal)?;
-    let d = delivery(&state)?;
-    let current = load(&state).await.map_err(ApiError::internal)?;
+    save(&state, &principal, &body).await.map(ApiJson)
+}
+
+/// Saves the county's mail server and digest (the API and the page).
+pub(crate) async fn save(
+    state: &NotificationState,
+    principal: &Principal,
+    body: &MailBody,
+) -> Result<Value, ApiError> {
+    county_admin(principal)?;
+    let d = delivery(state)?;
+    let current = load(state).await.map_err(ApiError::internal)?;
     let mut errors = Vec::new();
     let smtp = match email::check(
         body.settings.as_ref(),
@@ -228,7 +237,7 @@ async fn update(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(ApiJson(shown))
+    Ok(shown)
 }
 
 /// `DELETE /api/v1/county/mail`: no more county e-mail (queued ones fail).
@@ -236,7 +245,16 @@ async fn remove(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
 ) -> Result<StatusCode, ApiError> {
-    county_admin(&principal)?;
+    forget(&state, &principal).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes the county's mail server (the API and the page).
+pub(crate) async fn forget(
+    state: &NotificationState,
+    principal: &Principal,
+) -> Result<(), ApiError> {
+    county_admin(principal)?;
     let mut tx = state.db.global().await?;
     let done = sqlx::query("DELETE FROM notification.county_mail")
         .execute(&mut *tx)
@@ -245,7 +263,7 @@ async fn remove(
     if done.rows_affected() == 0 {
         return Err(ApiError::NotFound);
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// `POST /api/v1/county/mail/test`: a test e-mail to the administrator's own address
@@ -254,9 +272,17 @@ async fn test(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
 ) -> Result<ApiJson<Value>, ApiError> {
-    county_admin(&principal)?;
-    let d = delivery(&state)?;
-    let mail = load(&state)
+    send_test(&state, &principal).await.map(ApiJson)
+}
+
+/// Sends a test e-mail to the administrator's own address; the server's answer.
+pub(crate) async fn send_test(
+    state: &NotificationState,
+    principal: &Principal,
+) -> Result<Value, ApiError> {
+    county_admin(principal)?;
+    let d = delivery(state)?;
+    let mail = load(state)
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)?;
@@ -276,9 +302,9 @@ async fn test(
         email: own.and_then(|(e,)| e),
         ..Message::default()
     };
-    Ok(ApiJson(outcome_json(
+    Ok(outcome_json(
         &email::send(d.outbound.policy(), &mail.smtp, &message).await,
-    )))
+    ))
 }
 
 fn outcome_json(outcome: &Outcome) -> Value {
@@ -295,7 +321,17 @@ async fn deliveries(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
 ) -> Result<ApiJson<Value>, ApiError> {
-    county_admin(&principal)?;
+    Ok(ApiJson(
+        json!({"deliveries": recent(&state, &principal).await?}),
+    ))
+}
+
+/// The newest 50 of the county's e-mails, newest first, as the API shows them.
+pub(crate) async fn recent(
+    state: &NotificationState,
+    principal: &Principal,
+) -> Result<Vec<Value>, ApiError> {
+    county_admin(principal)?;
     let mut tx = state.db.global().await?;
     type Row = (
         Uuid,
@@ -324,7 +360,7 @@ async fn deliveries(
             })
         })
         .collect();
-    Ok(ApiJson(json!({"deliveries": list})))
+    Ok(list)
 }
 
 /// A township's lines in the county's digest.

@@ -140,17 +140,27 @@ async fn update(
     let (current, was_active) = township::settings(&mut tx).await?;
     let at = at.unwrap_or(current);
     let active = body.active.unwrap_or(was_active);
+    write_settings(&mut tx, at, active).await?;
+    tx.commit().await?;
+    Ok(ApiJson(settings_json(at, active)))
+}
+
+/// Stores when the township's morning digest goes out, and whether it does.
+pub(crate) async fn write_settings(
+    tx: &mut mashang_db::TenantTx,
+    at: NaiveTime,
+    active: bool,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO notification.digest_settings (tenant_id, morning_at, active) VALUES ($1, $2, $3) \
          ON CONFLICT (tenant_id) DO UPDATE SET morning_at = $2, active = $3, updated_at = now()",
     )
-    .bind(tenant.as_uuid())
+    .bind(tx.tenant().as_uuid())
     .bind(at)
     .bind(active)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(ApiJson(settings_json(at, active)))
+    Ok(())
 }
 
 #[cfg(test)]
