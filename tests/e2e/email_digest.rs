@@ -866,3 +866,114 @@ async fn the_county_administrator_sets_tests_and_removes_the_county_mail_on_the_
     assert!(b.get("/county/mail").await.expect(200).has("未设置"));
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalated_case_is_mailed_to_the_centre_and_the_administrators_once() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "mailalert").await;
+    let app = TestApp::monolith(&env).await;
+    let smtp = FakeSmtp::start().await;
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+    set_email(&admin, &fx, fx.centre, "centre@example.com").await;
+    set_email(&admin, &fx, fx.admin, "admin@example.com").await;
+    // One channel naming no events (the alerts), one naming only new cases.
+    let alerts = admin
+        .post_json(
+            "/api/v1/admin/channels",
+            &json!({"kind": "email", "name": "督办邮件", "settings": server(&smtp)}),
+        )
+        .await
+        .expect(201)
+        .body;
+    admin
+        .post_json(
+            "/api/v1/admin/channels",
+            &json!({"kind": "email", "name": "新案件邮件", "settings": server(&smtp),
+                    "events": ["case.assigned"]}),
+        )
+        .await
+        .expect(201);
+
+    post_report(&app.intake, &report(&fx.qr_token, "路灯坏了"), None)
+        .await
+        .expect(201);
+    // The new case: mailed by the second channel only, to both readers.
+    eventually("the new case's mail", Duration::from_secs(20), || async {
+        (smtp.mails_to("admin@example.com").len() == 1
+            && smtp.mails_to("centre@example.com").len() == 1)
+            .then_some(())
+    })
+    .await;
+    let first = &smtp.mails_to("centre@example.com")[0];
+    assert!(first.subject().contains("新案件"), "{}", first.subject());
+    assert!(first.text().contains("/console/cases/"), "{}", first.text());
+
+    // An escalation of that case reaches both through the alert channel, once,
+    // however often the event comes.
+    let mut owner = env.database.owner().await;
+    let (envelope,): (Value,) = sqlx::query_as(
+        "SELECT envelope FROM routing.outbox WHERE event_type = 'case.assigned' AND tenant_id = $1 \
+         ORDER BY id LIMIT 1",
+    )
+    .bind(fx.tenant.as_uuid())
+    .fetch_one(&mut owner)
+    .await
+    .expect("the event");
+    let envelope: mashang_domain::events::Envelope =
+        serde_json::from_value(envelope).expect("an envelope");
+    let assigned: mashang_domain::events::CaseAssigned = envelope.decode().expect("case.assigned");
+    let update = mashang_domain::events::CaseUpdate {
+        case_id: assigned.case_id,
+        case_version: assigned.case_version + 1,
+        report_id: assigned.report_id,
+        tracking_number: assigned.tracking_number.clone(),
+        state: "assigned".to_owned(),
+        action: "escalation".to_owned(),
+        actor_id: None,
+        assignee_id: Some(assigned.assignee_id),
+        details: json!({"target": "first_response", "due_at": assigned.first_response_due}),
+        notify: vec![fx.leader],
+    };
+    let escalated = mashang_domain::events::Envelope::of_type(
+        fx.tenant,
+        Utc::now(),
+        mashang_domain::events::EventType::CaseEscalated,
+        &update,
+    )
+    .expect("an envelope");
+    let planner = mashang_notification::delivery::plan::Planner::new(
+        env.db().clone(),
+        app.notification_delivery(),
+    );
+    assert_eq!(
+        planner.plan(&escalated).await.expect("planned"),
+        2,
+        "one mail to each reader on the alert channel"
+    );
+    assert_eq!(planner.plan(&escalated).await.expect("planned"), 0);
+    eventually("the escalation's mail", Duration::from_secs(20), || async {
+        (smtp.mails_to("admin@example.com").len() == 2
+            && smtp.mails_to("centre@example.com").len() == 2)
+            .then_some(())
+    })
+    .await;
+    let alert = &smtp.mails_to("admin@example.com")[1];
+    assert!(
+        alert.subject().contains(&assigned.tracking_number) && alert.text().contains("超时"),
+        "{}: {}",
+        alert.subject(),
+        alert.text()
+    );
+    let listed = admin
+        .get(&format!(
+            "/api/v1/admin/deliveries?channel_id={}",
+            alerts["id"].as_str().expect("an id")
+        ))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(listed["deliveries"].as_array().map(Vec::len), Some(2));
+    // Nobody else got anything.
+    assert_eq!(smtp.mails().len(), 4);
+    app.stop().await;
+}

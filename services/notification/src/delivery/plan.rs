@@ -220,7 +220,39 @@ impl Planner {
                 }
             }
         }
-        for (channel, kind) in channels.into_iter().filter(|(_, k)| !k.is_sms()) {
+        if channels.iter().any(|(_, k)| *k == ChannelKind::Email) {
+            let readers = mail_readers(&mut tx).await?;
+            for (channel, _) in channels.iter().filter(|(_, k)| *k == ChannelKind::Email) {
+                for (person, address) in &readers {
+                    let message = Message {
+                        kind: kind_name.clone(),
+                        title: about.title.clone(),
+                        text: about.text.clone(),
+                        link: Some(link.clone()),
+                        email: Some(address.clone()),
+                        event_type: Some(envelope.event_type.as_str().to_owned()),
+                        only_in_states: about.only_in_states.clone(),
+                        ..Message::default()
+                    };
+                    let new = NewDelivery {
+                        idempotency_key: format!("{}:{channel}:{person}", envelope.id.as_uuid()),
+                        event_id: Some(envelope.id.as_uuid()),
+                        event_type: Some(envelope.event_type.as_str().to_owned()),
+                        case_id: Some(about.case),
+                        user_id: Some(*person),
+                        channel_id: *channel,
+                        message,
+                    };
+                    if enqueue(&mut tx, new).await?.is_some() {
+                        added += 1;
+                    }
+                }
+            }
+        }
+        for (channel, kind) in channels
+            .into_iter()
+            .filter(|(_, k)| !k.is_sms() && *k != ChannelKind::Email)
+        {
             let robot = matches!(kind, ChannelKind::Wecom | ChannelKind::Dingtalk);
             let message = Message {
                 kind: kind_name.clone(),
@@ -391,20 +423,41 @@ async fn channels_for(
              WHERE p.tenant_id = $1) \
          SELECT ch.id, ch.kind FROM notification.channels ch \
          WHERE ch.tenant_id = $1 AND ch.active \
-           AND (ch.events IS NULL OR $3 = ANY(ch.events)) \
            AND (ch.node_id IS NULL OR ch.node_id IN (SELECT id FROM up)) \
-           AND ch.kind IN ('wecom', 'dingtalk', 'webhook', 'sms_aliyun', 'sms_tencent') \
+           AND ((ch.kind IN ('wecom', 'dingtalk', 'webhook', 'sms_aliyun', 'sms_tencent') \
+                 AND (ch.events IS NULL OR $3 = ANY(ch.events))) \
+             OR (ch.kind = 'email' \
+                 AND (CASE WHEN ch.events IS NULL THEN $3 = ANY($4) ELSE $3 = ANY(ch.events) END))) \
          ORDER BY ch.created_at, ch.id",
     )
     .bind(tx.tenant().as_uuid())
     .bind(case)
     .bind(event_type)
+    .bind(EMAIL_ALERTS.map(|e| e.as_str()).to_vec())
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows
         .into_iter()
         .filter_map(|(id, kind)| ChannelKind::parse(&kind).map(|k| (id, k)))
         .collect())
+}
+
+/// The case events an e-mail channel that names none takes: the alerts (besides the
+/// morning digest). One that names its events takes those.
+pub const EMAIL_ALERTS: [EventType; 1] = [EventType::CaseEscalated];
+
+/// Who an e-mail channel's case alerts go to: the active people of the township
+/// centre and its administrators who gave an address, each once.
+async fn mail_readers(tx: &mut TenantTx) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT u.id, u.email FROM routing.staff_users u \
+         JOIN routing.staff_roles r ON r.tenant_id = u.tenant_id AND r.user_id = u.id \
+         WHERE u.tenant_id = $1 AND u.active AND u.email IS NOT NULL \
+           AND r.role IN ('township_centre', 'township_admin') ORDER BY u.id",
+    )
+    .bind(tx.tenant().as_uuid())
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// The mobile numbers of the active people among `people` (each once, in order).
