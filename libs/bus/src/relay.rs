@@ -1,9 +1,10 @@
 //! The outbox relay: publishes committed events in order, marks them sent, and keeps
 //! the outbox and inbox from growing without end.
 //!
-//! Woken by `LISTEN mashang_outbox` (the outbox's insert trigger notifies), with a
-//! polling fallback, so a lost notification or a dropped listener delays an event by
-//! at most one poll interval. Rows are taken with `FOR UPDATE SKIP LOCKED`, so several
+//! Woken by `LISTEN mashang_outbox` (the outbox's insert trigger notifies, naming the
+//! schema; a relay wakes only for its own service's), with a polling fallback, so a
+//! lost notification or a dropped listener delays an event by at most one poll
+//! interval. Rows are taken with `FOR UPDATE SKIP LOCKED`, so several
 //! replicas can relay the same outbox without publishing a row twice at once (and a
 //! duplicate after a crash is dropped by the bus's de-duplication and the inbox).
 
@@ -167,6 +168,13 @@ pub async fn clean(db: &Db, service: Service, retention: Duration) -> Result<u64
     Ok(removed.rows_affected() + pruned.rows_affected())
 }
 
+/// Whether an outbox notification with `payload` (the schema whose outbox was written)
+/// calls for a drain of `service`'s outbox. An empty payload (a hand-made `NOTIFY`)
+/// wakes every relay.
+fn wakes(payload: &str, service: Service) -> bool {
+    payload.is_empty() || payload == service.name()
+}
+
 /// Runs the relay for `service` until `shutdown`.
 pub async fn run(
     db: Db,
@@ -177,7 +185,7 @@ pub async fn run(
 ) {
     let mut listener = None;
     let mut next_clean = Instant::now() + Duration::from_secs(60);
-    loop {
+    'run: loop {
         if shutdown.is_cancelled() {
             break;
         }
@@ -209,34 +217,43 @@ pub async fn run(
                 tracing::warn!(%service, error = %mashang_telemetry::error_chain(&err), "outbox clean-up failed");
             }
         }
-        let sleep = tokio::time::sleep(wait);
+        let deadline = Instant::now() + wait;
         match listener.as_mut() {
             Some(l) => {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = sleep => {}
-                    note = l.recv() => {
-                        match note {
+                let mut dropped = false;
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break 'run,
+                        _ = tokio::time::sleep_until(deadline) => break,
+                        note = l.recv() => match note {
+                            // Every service's outbox notifies this channel, naming its
+                            // schema: another service's events are not ours to drain.
+                            Ok(note) if !wakes(note.payload(), service) => {}
                             Ok(_) => {
                                 // Every commit notifies; one drain answers them all.
                                 tokio::select! {
-                                    _ = shutdown.cancelled() => break,
+                                    _ = shutdown.cancelled() => break 'run,
                                     _ = tokio::time::sleep(config.gather) => {}
                                 }
                                 while l.next_buffered().is_some() {}
+                                break;
                             }
                             Err(err) => {
                                 tracing::debug!(%service, error = %mashang_telemetry::error_chain(&err), "outbox listener dropped; reconnecting");
-                                listener = None;
+                                dropped = true;
+                                break;
                             }
                         }
                     }
+                }
+                if dropped {
+                    listener = None;
                 }
             }
             None => {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = sleep => {}
+                    _ = tokio::time::sleep_until(deadline) => {}
                 }
             }
         }

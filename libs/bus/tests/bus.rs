@@ -634,3 +634,80 @@ async fn the_relay_publishes_committed_events_in_order_woken_by_notify() {
     stop_consumer.cancel();
     consumer.await.expect("the consumer stops");
 }
+
+#[tokio::test]
+async fn the_relay_wakes_only_for_its_own_services_outbox() {
+    let database = TestDatabase::create().await;
+    let db = database.db.clone();
+    let bus = Arc::new(InProcessBus::new(
+        vec![ASSIGNED_ONLY],
+        RetryPolicy::default(),
+    ));
+    let recorder = Recorder::new(Behaviour::Succeed);
+    let (stop_consumer, consumer) = spawn_consumer(bus.clone(), ASSIGNED_ONLY, recorder.clone());
+    // A poll interval far longer than the test: only a notification can wake the relay.
+    let config = RelayConfig {
+        poll_interval: Duration::from_secs(3600),
+        ..RelayConfig::default()
+    };
+    let stop_relay = CancellationToken::new();
+    let relay_task = tokio::spawn(relay::run(
+        db.clone(),
+        bus.clone(),
+        Service::Routing,
+        config,
+        stop_relay.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await; // let the relay reach its wait
+
+    // A routing event whose insert notified no one (triggers off for this session, as
+    // only the owner may), so a drain of routing's outbox is what would publish it.
+    let tenant = TenantId::new();
+    let event = assigned(tenant);
+    let mut owner = database.owner().await;
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut owner)
+        .await
+        .expect("triggers off");
+    sqlx::query(
+        "INSERT INTO routing.outbox (id, tenant_id, event_type, envelope) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(event.id.as_uuid())
+    .bind(tenant.as_uuid())
+    .bind(event.event_type.as_str())
+    .bind(serde_json::to_value(&event).expect("JSON"))
+    .execute(&mut owner)
+    .await
+    .expect("a silent routing event");
+    drop(owner);
+
+    // Intake's events notify the same channel: routing's relay must not drain for them.
+    for _ in 0..5 {
+        let mut tx = db.tenant(tenant).await.expect("a transaction");
+        let payload: CaseCreated = created(tenant).decode().expect("decodes");
+        outbox::record(&mut tx, Service::Intake, Utc::now(), &payload)
+            .await
+            .expect("recorded");
+        tx.commit().await.expect("committed");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        recorder.seen().is_empty(),
+        "routing's relay drained when intake's outbox was written"
+    );
+
+    // Routing's own notification wakes it, and the event goes out.
+    let mut tx = db.tenant(tenant).await.expect("a transaction");
+    let payload: CaseAssigned = assigned(tenant).decode().expect("decodes");
+    let own = outbox::record(&mut tx, Service::Routing, Utc::now(), &payload)
+        .await
+        .expect("recorded");
+    tx.commit().await.expect("committed");
+    wait_for("both routing events", || recorder.seen().len() >= 2).await;
+    let seen: Vec<_> = recorder.seen().iter().map(|e| e.id).collect();
+    assert_eq!(seen, vec![event.id, own]);
+    stop_relay.cancel();
+    relay_task.await.expect("the relay stops");
+    stop_consumer.cancel();
+    consumer.await.expect("the consumer stops");
+}
