@@ -91,6 +91,11 @@ impl ServiceProcess {
         self.starts += 1;
     }
 
+    /// The operating system's id of the running process.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     /// A client of the process's public listener.
     pub fn client(&self) -> Client {
         Client::new(format!("http://127.0.0.1:{}", self.port))
