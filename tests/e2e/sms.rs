@@ -1187,3 +1187,82 @@ async fn the_administrator_adds_sms_channels_and_sets_the_sending_rules_on_the_p
     );
     app.stop().await;
 }
+
+/// The SMS's personal sign-in link is made in the planning transaction, on the
+/// connection the planner already holds: with a pool of one connection (as when every
+/// connection of a busy pool is held by a planner) the link is still made at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planner_holding_the_last_connection_still_gives_the_sms_its_sign_in_link() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "smslink").await;
+    let app = TestApp::monolith(&env).await;
+    let fakes = providers().await;
+    let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
+    // The case first, with no SMS channel: the running service plans no SMS for it.
+    let number = new_case(&app, &fx, "村口路灯坏了").await;
+    let mut owner = env.database.owner().await;
+    let deadline = std::time::Instant::now() + WAIT;
+    let envelope: Envelope = loop {
+        let row: Option<(Value,)> = sqlx::query_as(
+            "SELECT envelope FROM routing.outbox WHERE event_type = 'case.assigned' AND tenant_id = $1",
+        )
+        .bind(fx.tenant.as_uuid())
+        .fetch_optional(&mut owner)
+        .await
+        .expect("the outbox");
+        if let Some((e,)) = row {
+            break serde_json::from_value(e).expect("an envelope");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no case.assigned event"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let ali = channel(
+        &admin,
+        aliyun(
+            &fakes,
+            "阿里云短信",
+            json!({"case_assigned": "SMS_465100"}),
+            ALIYUN_KEY.1,
+        ),
+    )
+    .await;
+    let links = async |owner: &mut sqlx::PgConnection| -> i64 {
+        sqlx::query_as::<_, (i64,)>("SELECT count(*) FROM routing.case_links WHERE tenant_id = $1")
+            .bind(fx.tenant.as_uuid())
+            .fetch_one(owner)
+            .await
+            .expect("counting links")
+            .0
+    };
+    let before = links(&mut owner).await;
+
+    let mut config = mashang_db::DbConfig::new(env.database.app_url.clone());
+    config.max_connections = 1;
+    config.acquire_timeout = Duration::from_secs(2);
+    let one = mashang_db::Db::connect(&config)
+        .await
+        .expect("a pool of one");
+    let planner =
+        mashang_notification::delivery::plan::Planner::new(one, app.notification_delivery());
+    let started = std::time::Instant::now();
+    assert_eq!(planner.plan(&envelope).await.expect("planned"), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the planner waited for a second connection: {:?}",
+        started.elapsed()
+    );
+    let (message,): (Value,) =
+        sqlx::query_as("SELECT message FROM notification.deliveries WHERE channel_id = $1::uuid")
+            .bind(id(&ali))
+            .fetch_one(&mut owner)
+            .await
+            .expect("the SMS delivery");
+    let link = message["params"]["link"].as_str().unwrap_or_default();
+    assert!(link.starts_with("http://public.test/l/"), "{message}");
+    assert_eq!(message["params"]["number"], number.as_str());
+    assert_eq!(links(&mut owner).await, before + 1);
+    app.stop().await;
+}

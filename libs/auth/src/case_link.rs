@@ -106,10 +106,26 @@ pub async fn mint_case_link(
     case: CaseId,
     ttl: Option<Duration>,
 ) -> Result<CaseLink, AuthError> {
+    let mut tx = db.tenant(tenant).await?;
+    let link = mint_case_link_in(&mut tx, keys, user, case, ttl).await?;
+    tx.commit().await?;
+    Ok(link)
+}
+
+/// As [`mint_case_link`], in the caller's transaction of the township: the link
+/// exists only if that transaction commits, and no second connection is taken (a
+/// caller holding one from a small pool would otherwise wait on itself).
+pub async fn mint_case_link_in(
+    tx: &mut TenantTx,
+    keys: &Keys,
+    user: UserId,
+    case: CaseId,
+    ttl: Option<Duration>,
+) -> Result<CaseLink, AuthError> {
     let lifetime = link_lifetime(ttl)?;
     let token = secret::token("", TOKEN_BYTES)?;
     let id = Uuid::now_v7();
-    let mut tx = db.tenant(tenant).await?;
+    let tenant = tx.tenant();
     // Expiry from the database's clock, like the check it is compared with.
     let created: Option<(DateTime<Utc>,)> = sqlx::query_as(
         "INSERT INTO routing.case_links (id, tenant_id, user_id, case_id, expires_at) \
@@ -124,7 +140,7 @@ pub async fn mint_case_link(
     .bind(user.as_uuid())
     .bind(case.as_uuid())
     .bind(lifetime.num_milliseconds() as f64 / 1000.0)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some((expires_at,)) = created else {
         return Err(AuthError::Invalid {
@@ -139,16 +155,15 @@ pub async fn mint_case_link(
     .bind(token_hash(keys, &token))
     .bind(id)
     .bind(tenant.as_uuid())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     // Links a day past their end go as new ones are made (their lookups cascade).
     sqlx::query(
         "DELETE FROM routing.case_links WHERE tenant_id = $1 AND expires_at < now() - interval '1 day'",
     )
     .bind(tenant.as_uuid())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(CaseLink {
         id,
         path: format!("/l/{token}"),

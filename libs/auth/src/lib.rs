@@ -28,7 +28,7 @@ pub use api_tokens::{
 };
 pub use case_link::{
     CASE_LINK_DEFAULT_HOURS, CASE_LINK_MAX_HOURS, CASE_LINK_TOKEN_MAX, CaseLink, RedeemedLink,
-    link_lifetime, mint_case_link, redeem_case_link, token_well_formed,
+    link_lifetime, mint_case_link, mint_case_link_in, redeem_case_link, token_well_formed,
 };
 pub use cookie::{SESSION_COOKIE, SIGNIN_COOKIE};
 pub use error::AuthError;

@@ -189,7 +189,7 @@ impl Planner {
                     }
                     // A phone is one person's: its link signs them in to the case at
                     // once (single-use, hours long), so nobody types a password there.
-                    let personal = self.sign_in_link(envelope, *person, about.case).await;
+                    let personal = self.sign_in_link(&mut tx, *person, about.case).await;
                     let mut params = params.clone();
                     if let Some(personal) = &personal {
                         params.insert("link".to_owned(), personal.clone());
@@ -360,14 +360,14 @@ async fn planned(tx: &mut TenantTx, key: &str) -> Result<bool, sqlx::Error> {
 }
 
 impl Planner {
-    /// A sign-in link for `person` to `case`, or `None` (with a warning) when one
-    /// cannot be made: the message then links the case page.
-    async fn sign_in_link(&self, envelope: &Envelope, person: Uuid, case: Uuid) -> Option<String> {
+    /// A sign-in link for `person` to `case`, made in the planning transaction (so it
+    /// exists only with its delivery, on the connection already held), or `None`
+    /// (with a warning) when one cannot be made: the message then links the case page.
+    async fn sign_in_link(&self, tx: &mut TenantTx, person: Uuid, case: Uuid) -> Option<String> {
         let keys = mashang_auth::Keys::derive(&self.delivery.key);
-        match mashang_auth::mint_case_link(
-            &self.db,
+        match mashang_auth::mint_case_link_in(
+            tx,
             &keys,
-            envelope.tenant_id,
             mashang_domain::UserId::from_uuid(person),
             mashang_domain::CaseId::from_uuid(case),
             None,
