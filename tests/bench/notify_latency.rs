@@ -536,10 +536,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     println!(
-        "RESULT rate={:.0} sent={} accepted={} arrived={} lost={lost} twice={duplicated} p50_ms={p50:.2} p90_ms={p90:.2} p99_ms={p99:.2} max_ms={max:.2}",
+        "RESULT rate={:.0} sent={} accepted={} all_accepted={} arrived={} lost={lost} twice={duplicated} p50_ms={p50:.2} p90_ms={p90:.2} p99_ms={p99:.2} max_ms={max:.2}",
         s.rate,
         timed.len(),
         accepted.len(),
+        sent.iter().filter(|r| r.number.is_some()).count(),
         latencies.len()
     );
     db.close().await;

@@ -405,7 +405,7 @@ async fn main() -> anyhow::Result<()> {
         let phones: Vec<(String,)> = {
             let mut tx = db.tenant(tenant).await?;
             let rows = sqlx::query_as(
-                "SELECT DISTINCT d.message->>'phone' FROM notification.deliveries d WHERE d.message ? 'phone'",
+                "SELECT DISTINCT d.message->>'phone' FROM notification.deliveries d WHERE d.message->>'phone' IS NOT NULL",
             )
             .fetch_all(&mut *tx)
             .await?;
