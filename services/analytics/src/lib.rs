@@ -3,6 +3,7 @@
 //! which the figures of docs/metrics.md are computed.
 
 mod counters;
+pub mod figures;
 mod http;
 mod pages;
 pub mod projection;
