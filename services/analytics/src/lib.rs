@@ -7,6 +7,7 @@ pub mod figures;
 mod http;
 mod pages;
 pub mod projection;
+mod stats_api;
 
 use std::sync::Arc;
 

@@ -20,6 +20,7 @@
 
 mod compute;
 mod county;
+pub mod drill;
 #[cfg(test)]
 mod small_history_tests;
 mod township;
@@ -29,6 +30,7 @@ pub use compute::{Counters, Figure, Figures, Histogram, Inputs, KEYS, figures, p
 pub use county::{LEAGUE_WEIGHTS, LeagueRow, TownshipRow, county_figures, league};
 use mashang_db::TenantTx;
 use mashang_domain::GridNodeId;
+pub(crate) use township::subtree;
 pub use township::{Breakdown, Poster, TownshipFigures};
 
 /// The longest period a figure covers, in days.
