@@ -16,7 +16,8 @@ CREATE TABLE analytics.events (
     received_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX events_report ON analytics.events (tenant_id, report_id) WHERE report_id IS NOT NULL;
-CREATE INDEX events_tenant_time ON analytics.events (tenant_id, occurred_at, id);
+-- A rebuild recounts the scans.
+CREATE INDEX events_scans ON analytics.events (tenant_id) WHERE event_type = 'qr.scanned';
 SELECT public.mashang_enable_tenant_rls('analytics.events');
 
 -- One row per report (and the case routing opened for it): what the figures count.
@@ -67,7 +68,7 @@ CREATE TABLE analytics.case_facts (
 -- Drill-downs and exports: a township's cases of a period.
 CREATE INDEX case_facts_day ON analytics.case_facts (tenant_id, submitted_day, report_id);
 -- The county's drill-down and export across townships.
-CREATE INDEX case_facts_county_day ON analytics.case_facts (submitted_day, tenant_id);
+CREATE INDEX case_facts_county_day ON analytics.case_facts (submitted_day, tenant_id, report_id);
 -- The only figures that depend on the clock: open cases whose deadline passed. Open
 -- cases are few, so these stay small.
 CREATE INDEX case_facts_open ON analytics.case_facts (tenant_id, submitted_day)
@@ -109,7 +110,14 @@ CREATE TABLE analytics.daily_rollups (
     escalated bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, day, grid_node_id, village_node_id, category, handler_id)
 );
-CREATE INDEX daily_rollups_county_day ON analytics.daily_rollups (day);
+-- Every figure of a township reads its period through this index alone (an
+-- index-only scan): the rows of one township's days lie together here, while in the
+-- table they are spread among every township's.
+CREATE INDEX daily_rollups_period ON analytics.daily_rollups (tenant_id, day)
+    INCLUDE (grid_node_id, village_node_id, handler_id, category,
+        reports, qr_reports, invalid, returned, valid, responded, responded_on_time, resolved,
+        resolved_on_time, resolved_late, resolved_low, resolved_ever, answered, answered_resolved,
+        answered_satisfied, reopened, escalated);
 SELECT public.mashang_enable_tenant_rls('analytics.daily_rollups');
 
 -- Histograms of the time to first response (measure 1) and to resolution (measure
@@ -126,8 +134,8 @@ CREATE TABLE analytics.daily_durations (
     bucket smallint NOT NULL,
     cases bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, day, grid_node_id, village_node_id, category, handler_id, measure, bucket)
+        INCLUDE (cases)
 );
-CREATE INDEX daily_durations_county_day ON analytics.daily_durations (day);
 SELECT public.mashang_enable_tenant_rls('analytics.daily_durations');
 
 -- The same counters per township × day × category only: the headline figures and the
@@ -155,19 +163,26 @@ CREATE TABLE analytics.daily_totals (
     escalated bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, day, category)
 );
-CREATE INDEX daily_totals_county_day ON analytics.daily_totals (day);
+-- The county's side-by-side read: every township's days, from the index alone.
+CREATE INDEX daily_totals_county_day ON analytics.daily_totals (day)
+    INCLUDE (tenant_id, category,
+        reports, qr_reports, invalid, returned, valid, responded, responded_on_time, resolved,
+        resolved_on_time, resolved_late, resolved_low, resolved_ever, answered, answered_resolved,
+        answered_satisfied, reopened, escalated);
 SELECT public.mashang_enable_tenant_rls('analytics.daily_totals');
 
+-- The duration histograms per township × day only (no category: a month of a
+-- hundred townships stays a few hundred thousand rows for the county's read).
 CREATE TABLE analytics.daily_total_durations (
     tenant_id uuid NOT NULL,
     day date NOT NULL,
-    category text NOT NULL,
     measure smallint NOT NULL CONSTRAINT daily_total_durations_measure_check CHECK (measure IN (1, 2)),
     bucket smallint NOT NULL,
     cases bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (tenant_id, day, category, measure, bucket)
+    PRIMARY KEY (tenant_id, day, measure, bucket) INCLUDE (cases)
 );
-CREATE INDEX daily_total_durations_county_day ON analytics.daily_total_durations (day);
+CREATE INDEX daily_total_durations_county_day ON analytics.daily_total_durations (day)
+    INCLUDE (tenant_id, measure, bucket, cases);
 SELECT public.mashang_enable_tenant_rls('analytics.daily_total_durations');
 
 -- QR posters: scans (from `qr.scanned`) and reports made through each code, per local day.
@@ -178,9 +193,9 @@ CREATE TABLE analytics.qr_daily (
     grid_node_id uuid NOT NULL,
     scans bigint NOT NULL DEFAULT 0,
     reports bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (tenant_id, day, qr_code_id)
+    PRIMARY KEY (tenant_id, day, qr_code_id) INCLUDE (grid_node_id, scans, reports)
 );
-CREATE INDEX qr_daily_county_day ON analytics.qr_daily (day);
+CREATE INDEX qr_daily_county_day ON analytics.qr_daily (day) INCLUDE (tenant_id, scans, reports);
 SELECT public.mashang_enable_tenant_rls('analytics.qr_daily');
 
 -- The county reads every township's figures side by side, nothing else.

@@ -18,7 +18,7 @@ use crate::AnalyticsState;
 use crate::figures::drill::{self, CaseRow, Condition, Cursor, Listing, Part};
 use crate::figures::{
     Filters, LEAGUE_WEIGHTS, LeagueRow, MAX_DAYS, Period, PeriodError, TownshipFigures,
-    TownshipRow, county_figures, league, township_figures,
+    TownshipRow, county_figures, township_figures,
 };
 
 /// The longest category code accepted in a filter.
@@ -332,7 +332,7 @@ pub(crate) struct League {
 }
 
 /// `GET /api/v1/county/league`: the townships ranked by the composite score.
-pub(crate) async fn county_league(
+pub(crate) async fn league(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
     uri: Uri,
@@ -340,7 +340,7 @@ pub(crate) async fn county_league(
 ) -> Result<ApiJson<League>, ApiError> {
     let period = period(q.from.as_deref(), q.to.as_deref())?;
     let mut tx = county_tx(&state, &principal, &uri).await?;
-    let rows = county_figures(&mut tx, period).await?;
+    let ranked = crate::figures::county_league(&mut tx, period).await?;
     tx.commit().await?;
     Ok(ApiJson(League {
         from: period.from(),
@@ -352,7 +352,7 @@ pub(crate) async fn county_league(
                 weight: *weight,
             })
             .collect(),
-        league: league(&rows),
+        league: ranked,
     }))
 }
 

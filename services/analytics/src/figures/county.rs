@@ -74,6 +74,23 @@ pub async fn county_figures(
     tx: &mut GlobalTx,
     period: Period,
 ) -> Result<Vec<TownshipRow>, sqlx::Error> {
+    rows(tx, period, true).await
+}
+
+/// The league table for `period` (see [`league`]), in a county-read transaction. Its
+/// components need no durations, so it reads no histogram.
+pub async fn county_league(
+    tx: &mut GlobalTx,
+    period: Period,
+) -> Result<Vec<LeagueRow>, sqlx::Error> {
+    Ok(league(&rows(tx, period, false).await?))
+}
+
+async fn rows(
+    tx: &mut GlobalTx,
+    period: Period,
+    durations: bool,
+) -> Result<Vec<TownshipRow>, sqlx::Error> {
     let tenants: Vec<(Uuid, String, String)> =
         sqlx::query_as("SELECT id, code, name FROM routing.tenants ORDER BY code")
             .fetch_all(&mut **tx)
@@ -119,15 +136,19 @@ pub async fn county_figures(
         c.response_missed_open += response;
         c.resolution_missed_open += resolution;
     }
-    let durations: Vec<(Uuid, i16, i16, i64)> = sqlx::query_as(
-        "SELECT tenant_id, measure, bucket, sum(cases)::bigint FROM analytics.daily_total_durations \
-         WHERE day BETWEEN $1 AND $2 GROUP BY 1, 2, 3",
-    )
-    .bind(period.from())
-    .bind(period.to())
-    .fetch_all(&mut **tx)
-    .await?;
-    for (tenant, measure, bucket, cases) in durations {
+    let histograms: Vec<(Uuid, i16, i16, i64)> = if durations {
+        sqlx::query_as(
+            "SELECT tenant_id, measure, bucket, sum(cases)::bigint FROM analytics.daily_total_durations \
+             WHERE day BETWEEN $1 AND $2 GROUP BY 1, 2, 3",
+        )
+        .bind(period.from())
+        .bind(period.to())
+        .fetch_all(&mut **tx)
+        .await?
+    } else {
+        Vec::new()
+    };
+    for (tenant, measure, bucket, cases) in histograms {
         let i = inputs.entry(tenant).or_default();
         let hist: &mut Histogram = if measure == 1 {
             &mut i.first_response

@@ -12,7 +12,8 @@
 //! - [`township_figures`]`(tx, period, filters) -> TownshipFigures`: the figures by key
 //!   ([`KEYS`]), with breakdowns per grid, village and worker and per QR poster.
 //! - [`county_figures`]`(tx, period) -> Vec<TownshipRow>`: every township's figures
-//!   side by side, in a county-read transaction; [`league`] ranks them.
+//!   side by side, in a county-read transaction; [`county_league`] (or [`league`] over
+//!   rows already read) ranks them by the composite score.
 //!
 //! Each [`Figure`] is `{value, numerator, denominator}` (serde); `value` is `None` when
 //! the denominator is 0. The figures come from the daily roll-ups; only the part that
@@ -27,7 +28,9 @@ mod township;
 
 use chrono::NaiveDate;
 pub use compute::{Counters, Figure, Figures, Histogram, Inputs, KEYS, figures, percentile};
-pub use county::{LEAGUE_WEIGHTS, LeagueRow, TownshipRow, county_figures, league};
+pub use county::{
+    Component, LEAGUE_WEIGHTS, LeagueRow, TownshipRow, county_figures, county_league, league,
+};
 use mashang_db::TenantTx;
 use mashang_domain::GridNodeId;
 pub(crate) use township::subtree;

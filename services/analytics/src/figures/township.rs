@@ -153,35 +153,32 @@ async fn histograms(
     category: Option<&str>,
     nodes: Option<&[Uuid]>,
 ) -> Result<(Histogram, Histogram), sqlx::Error> {
-    let rows: Vec<(i16, i16, i64)> = match nodes {
-        None => {
-            sqlx::query_as(
-                "SELECT measure, bucket, sum(cases)::bigint FROM analytics.daily_total_durations \
-                 WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 AND ($4::text IS NULL OR category = $4) \
-                 GROUP BY 1, 2",
-            )
-            .bind(tx.tenant().as_uuid())
-            .bind(period.from())
-            .bind(period.to())
-            .bind(category)
-            .fetch_all(&mut **tx)
-            .await?
-        }
-        Some(nodes) => {
-            sqlx::query_as(
-                "SELECT measure, bucket, sum(cases)::bigint FROM analytics.daily_durations \
-                 WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 AND ($4::text IS NULL OR category = $4) \
-                   AND grid_node_id = ANY($5) \
-                 GROUP BY 1, 2",
-            )
-            .bind(tx.tenant().as_uuid())
-            .bind(period.from())
-            .bind(period.to())
-            .bind(category)
-            .bind(nodes)
-            .fetch_all(&mut **tx)
-            .await?
-        }
+    // The per-township histogram serves the whole township; a category or a node
+    // reads the finer one.
+    let rows: Vec<(i16, i16, i64)> = if nodes.is_none() && category.is_none() {
+        sqlx::query_as(
+            "SELECT measure, bucket, sum(cases)::bigint FROM analytics.daily_total_durations \
+             WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 GROUP BY 1, 2",
+        )
+        .bind(tx.tenant().as_uuid())
+        .bind(period.from())
+        .bind(period.to())
+        .fetch_all(&mut **tx)
+        .await?
+    } else {
+        sqlx::query_as(
+            "SELECT measure, bucket, sum(cases)::bigint FROM analytics.daily_durations \
+             WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 AND ($4::text IS NULL OR category = $4) \
+               AND ($5::uuid[] IS NULL OR grid_node_id = ANY($5)) \
+             GROUP BY 1, 2",
+        )
+        .bind(tx.tenant().as_uuid())
+        .bind(period.from())
+        .bind(period.to())
+        .bind(category)
+        .bind(nodes)
+        .fetch_all(&mut **tx)
+        .await?
     };
     let mut response = Histogram::new();
     let mut resolution = Histogram::new();

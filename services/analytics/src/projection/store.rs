@@ -291,7 +291,7 @@ pub async fn add(tx: &mut TenantTx, c: &Contribution, sign: i64) -> Result<(), s
         add_duration(
             tx,
             "analytics.daily_total_durations",
-            &total,
+            &total[..1],
             measure.code(),
             *bucket,
             sign,

@@ -327,7 +327,7 @@ async fn snapshot(db: &Db, tenant: TenantId) -> Vec<String> {
         "SELECT to_jsonb(r) FROM analytics.daily_durations r ORDER BY day, grid_node_id, village_node_id, category, handler_id, measure, bucket",
         "SELECT to_jsonb(r) FROM analytics.qr_daily r ORDER BY day, qr_code_id",
         "SELECT to_jsonb(r) FROM analytics.daily_totals r ORDER BY day, category",
-        "SELECT to_jsonb(r) FROM analytics.daily_total_durations r ORDER BY day, category, measure, bucket",
+        "SELECT to_jsonb(r) FROM analytics.daily_total_durations r ORDER BY day, measure, bucket",
     ] {
         let rows: Vec<(serde_json::Value,)> = sqlx::query_as(sql)
             .fetch_all(&mut *tx)
