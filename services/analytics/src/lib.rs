@@ -1,9 +1,11 @@
 //! The analytics service: facts and figures from every event. Today: per-tenant counts
 //! by event type, readable per township and, for the county, side by side.
 
+pub mod charts;
 mod counters;
 mod http;
 mod pages;
+pub mod report;
 
 use std::sync::Arc;
 
