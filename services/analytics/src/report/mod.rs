@@ -5,6 +5,7 @@
 mod county;
 pub mod data;
 mod document;
+pub mod download;
 pub mod draft;
 mod township;
 
