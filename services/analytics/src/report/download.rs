@@ -138,8 +138,8 @@ mod tests {
         }
     }
 
-    fn fields(err: ApiError) -> Vec<String> {
-        match err {
+    fn fields(result: Result<Period, ApiError>) -> Vec<String> {
+        match result.expect_err("the period is refused") {
             ApiError::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
             other => panic!("expected field errors, got {other:?}"),
         }
@@ -155,31 +155,16 @@ mod tests {
 
     #[test]
     fn bad_periods_name_the_field() {
-        assert_eq!(
-            fields(q("2026-11-31", "2026-12-01").check().unwrap_err()),
-            ["from"]
-        );
-        assert_eq!(
-            fields(q("2026-12-02", "2026-12-01").check().unwrap_err()),
-            ["to"]
-        );
-        assert_eq!(
-            fields(q("2025-01-01", "2026-01-02").check().unwrap_err()),
-            ["to"]
-        );
-        assert_eq!(
-            fields(q("1/11/2026", "x").check().unwrap_err()),
-            ["from", "to"]
-        );
-        assert_eq!(
-            fields(q(&"2".repeat(5000), "2026-01-01").check().unwrap_err()),
-            ["from"]
-        );
+        assert_eq!(fields(q("2026-11-31", "2026-12-01").check()), ["from"]);
+        assert_eq!(fields(q("2026-12-02", "2026-12-01").check()), ["to"]);
+        assert_eq!(fields(q("2025-01-01", "2026-01-02").check()), ["to"]);
+        assert_eq!(fields(q("1/11/2026", "x").check()), ["from", "to"]);
+        assert_eq!(fields(q(&"2".repeat(5000), "2026-01-01").check()), ["from"]);
         let missing = PeriodQuery {
             from: None,
             to: None,
         };
-        assert_eq!(fields(missing.check().unwrap_err()), ["from", "to"]);
+        assert_eq!(fields(missing.check()), ["from", "to"]);
     }
 
     #[test]
