@@ -118,8 +118,11 @@ pub struct Basics {
     pub scans: i64,
     /// Reports received in the period.
     pub reports: i64,
-    /// Reports by channel (扫码, 代为登记, 接口), in that order.
+    /// Reports by channel (扫码, 其他渠道), in that order.
     pub by_channel: Vec<(String, i64)>,
+    /// The figures of 基本情况 as the stats API gives them (受理量, 扫码次数, 扫码报件数,
+    /// 扫码转化率), for the table.
+    pub figures: Vec<FigureLine>,
 }
 
 /// The period a report covers: the township's local days, both ends included.

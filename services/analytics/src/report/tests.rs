@@ -54,6 +54,16 @@ pub(super) fn township() -> TownshipReport {
             scans: 140,
             reports: 23,
             by_channel: vec![("扫码".into(), 20), ("代为登记".into(), 3)],
+            figures: vec![
+                line("reports", "受理量", Unit::Count, Figure::count(23)),
+                line("qr_scans", "扫码次数", Unit::Count, Figure::count(140)),
+                line(
+                    "qr_conversion",
+                    "扫码转化率",
+                    Unit::Percent,
+                    Figure::rate(20, 140),
+                ),
+            ],
         },
         results: vec![
             line(
@@ -206,6 +216,8 @@ fn the_basic_counts_and_each_figure_with_its_numerator_and_denominator_are_writt
     assert!(joined.contains("及时响应率|95.0%|19|20"), "{joined}");
     assert!(joined.contains("满意率|80.0%|12|15"));
     assert!(joined.contains("首次响应用时中位数|14 分钟|—|—"));
+    assert!(joined.contains("张贴二维码（个）|6|—|—|本期被扫码的二维码（个）|4|—|—|受理量|23|—|—"));
+    assert!(joined.contains("扫码转化率|14.3%|20|140"));
     assert!(joined.contains("经审核认定的无效事项2件不计入"));
 }
 
@@ -335,6 +347,7 @@ fn league_line(
             scans: 100,
             reports: 20,
             by_channel: vec![],
+            figures: vec![],
         },
         components: vec![
             line(

@@ -1,7 +1,7 @@
 //! A township's report.
 
 use super::ReportError;
-use super::data::{Figure, TownshipReport, Unit, zh_date};
+use super::data::{Figure, FigureLine, TownshipReport, Unit, zh_date};
 use super::document::{Document, HEADING1, HEADING2, TITLE};
 use super::draft;
 use crate::charts::{Chart, ChartKind};
@@ -51,21 +51,18 @@ fn basics(doc: &mut Document, r: &TownshipReport) -> Result<(), ReportError> {
     }
     text.push('。');
     doc.para(&text);
-    let mut rows = vec![
-        vec!["张贴二维码（个）".to_owned(), b.codes_posted.to_string()],
-        vec![
-            "本期被扫码的二维码（个）".to_owned(),
-            b.codes_scanned.to_string(),
-        ],
-        vec!["扫码次数（次）".to_owned(), b.scans.to_string()],
-        vec!["收到反映（件）".to_owned(), b.reports.to_string()],
+    let count = |label: &str, n: i64| FigureLine {
+        key: String::new(),
+        label: label.to_owned(),
+        unit: Unit::Count,
+        figure: Figure::count(n),
+    };
+    let mut lines = vec![
+        count("张贴二维码（个）", b.codes_posted),
+        count("本期被扫码的二维码（个）", b.codes_scanned),
     ];
-    rows.extend(
-        b.by_channel
-            .iter()
-            .map(|(name, n)| vec![format!("其中：{name}（件）"), n.to_string()]),
-    );
-    doc.table(&["项目", "数量"], rows);
+    lines.extend(b.figures.iter().cloned());
+    doc.figures(&lines);
 
     let mut posters: Vec<_> = r.posters.iter().collect();
     posters.sort_by(|a, b| b.scans.cmp(&a.scans).then(a.name.cmp(&b.name)));
