@@ -4,10 +4,12 @@
 
 pub mod charts;
 mod counters;
+pub mod figures;
 mod http;
 mod pages;
 pub mod projection;
 pub mod report;
+mod stats_api;
 
 use std::sync::Arc;
 
