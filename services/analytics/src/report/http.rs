@@ -3,29 +3,23 @@
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 use mashang_auth::permissions::{Action, Target, authorize};
-use mashang_auth::{Auth, Principal, PrincipalKind};
-use mashang_db::SystemScope;
-use mashang_http::{ApiError, ApiQuery, FieldError};
+use mashang_auth::{Auth, PrincipalKind};
+use mashang_http::{ApiError, ApiQuery};
 
 use super::download::{self, PeriodQuery};
 use super::{ReportError, county_docx, source, township_docx};
 use crate::AnalyticsState;
-use crate::figures;
+use crate::stats_api::{county_tx, period};
 
 /// The reports' routes.
 pub(crate) fn routes() -> Router<AnalyticsState> {
     Router::new()
         .route("/api/v1/reports/self-assessment.docx", get(township))
         .route("/api/v1/county/reports/self-assessment.docx", get(county))
-}
-
-fn period(q: &PeriodQuery) -> Result<figures::Period, ApiError> {
-    let p = q.check()?;
-    figures::Period::new(p.from, p.to)
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("to", e.to_string())]))
 }
 
 /// Writes the document off the async workers: drawing the charts takes a while.
@@ -55,7 +49,7 @@ async fn township(
         ));
     }
     authorize(&principal, Action::ViewStats, Target::Township)?;
-    let period = period(&q)?;
+    let period = period(q.from.as_deref(), q.to.as_deref())?;
     let tenant = principal.require_tenant()?;
     let mut tx = state.db.tenant(tenant).await?;
     let data = source::township(&mut tx, period).await?;
@@ -72,16 +66,18 @@ async fn township(
 async fn county(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
+    uri: Uri,
     ApiQuery(q): ApiQuery<PeriodQuery>,
 ) -> Result<Response, ApiError> {
-    county_only(&principal)?;
-    let period = period(&q)?;
-    let mut tx = state.db.system(SystemScope::CountyRead).await?;
+    let period = period(q.from.as_deref(), q.to.as_deref())?;
+    let mut tx = county_tx(&state, &principal, &uri).await?;
     let db = state.db.clone();
     let data = source::county(&mut tx, period, |tenant| {
         let db = db.clone();
         async move {
-            let mut t = db.tenant(mashang_domain::TenantId::from_uuid(tenant)).await?;
+            let mut t = db
+                .tenant(mashang_domain::TenantId::from_uuid(tenant))
+                .await?;
             let codes = source::township_codes(&mut t, period).await?;
             t.commit().await?;
             Ok::<_, ApiError>(codes)
@@ -92,14 +88,4 @@ async fn county(
     let (name, fallback) = download::file_names("全县", "county", &data.period);
     let body = render(data, county_docx).await?;
     Ok(download::response(body, &name, &fallback))
-}
-
-fn county_only(principal: &Principal) -> Result<(), ApiError> {
-    if !matches!(principal.kind, PrincipalKind::County { .. }) {
-        return Err(ApiError::Forbidden(
-            "这里是县综治中心的报告 (the county's report needs a county role)".to_owned(),
-        ));
-    }
-    authorize(principal, Action::ViewStats, Target::County)?;
-    Ok(())
 }

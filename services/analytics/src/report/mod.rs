@@ -7,10 +7,13 @@ pub mod data;
 mod document;
 pub mod download;
 pub mod draft;
+mod http;
+pub mod source;
 mod township;
 
 pub use county::county_docx;
 pub use document::PLACEHOLDER;
+pub(crate) use http::routes;
 pub use township::township_docx;
 
 use crate::charts::ChartError;

@@ -13,7 +13,7 @@ use super::data::{
     Basics, CountyReport, Figure, FigureLine, LeagueLine, NodeLine, Period, PosterLine,
     TownshipReport, Unit,
 };
-use crate::figures::{self, Breakdown, Filters, Figures, LEAGUE_WEIGHTS};
+use crate::figures::{self, Breakdown, Figures, Filters, LEAGUE_WEIGHTS};
 
 /// The figures of 工作成效, in the order the report lists them, with their names
 /// (docs/metrics.md) and how they are written.
@@ -109,27 +109,22 @@ async fn township_of(tx: &mut TenantTx) -> Result<(String, String, NaiveDate), s
 
 /// Codes posted (issued by the end of the period and not revoked by then, in the
 /// township's time) and, of those, codes scanned in the period.
-async fn codes(
-    tx: &mut TenantTx,
-    period: &Period,
-) -> Result<(i64, i64, Vec<Uuid>), sqlx::Error> {
-    let rows: Vec<(Uuid, bool)> = sqlx::query_as(
-        "SELECT q.id, EXISTS ( \
+async fn codes(tx: &mut TenantTx, period: &Period) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE EXISTS ( \
              SELECT 1 FROM analytics.qr_daily d WHERE d.tenant_id = q.tenant_id \
-               AND d.qr_code_id = q.id AND d.day BETWEEN $2 AND $3 AND d.scans > 0) \
+               AND d.qr_code_id = q.id AND d.day BETWEEN $2 AND $3 AND d.scans > 0)) \
          FROM routing.qr_codes q JOIN routing.tenants t ON t.id = q.tenant_id \
          WHERE q.tenant_id = $1 \
            AND q.created_at < (($3::date + 1)::timestamp AT TIME ZONE t.time_zone) \
-           AND (q.revoked_at IS NULL OR q.revoked_at >= (($3::date + 1)::timestamp AT TIME ZONE t.time_zone)) \
-         LIMIT 100000",
+           AND (q.revoked_at IS NULL \
+                OR q.revoked_at >= (($3::date + 1)::timestamp AT TIME ZONE t.time_zone))",
     )
     .bind(tx.tenant().as_uuid())
     .bind(period.from)
     .bind(period.to)
-    .fetch_all(&mut **tx)
-    .await?;
-    let scanned = rows.iter().filter(|(_, s)| *s).count() as i64;
-    Ok((rows.len() as i64, scanned, rows.into_iter().map(|(id, _)| id).collect()))
+    .fetch_one(&mut **tx)
+    .await
 }
 
 /// Of the period's resolved cases (docs/metrics.md's 办结: valid, and resolved,
@@ -158,7 +153,10 @@ fn basics(f: &Figures, posted: i64, scanned: i64) -> Basics {
         reports,
         by_channel: vec![
             ("扫码".to_owned(), qr_reports),
-            ("代为登记等其他渠道".to_owned(), (reports - qr_reports).max(0)),
+            (
+                "代为登记等其他渠道".to_owned(),
+                (reports - qr_reports).max(0),
+            ),
         ],
         figures: lines(f, &BASICS),
     }
@@ -175,7 +173,7 @@ pub async fn township(
         to: period.to(),
     };
     let out = figures::township_figures(tx, period, &Filters::default()).await?;
-    let (posted, scanned, posted_ids) = codes(tx, &p).await?;
+    let (posted, scanned) = codes(tx, &p).await?;
     let escalated = resolved_escalated(tx, &p).await?;
 
     // A grid with several codes: number them so that each poster is told apart.
@@ -183,13 +181,19 @@ pub async fn township(
     let posters = out
         .qr
         .iter()
-        .filter(|q| posted_ids.contains(&q.qr_code_id) || q.scans > 0 || q.reports > 0)
         .map(|q| {
             let n = seen.entry(q.grid_node_id).or_default();
             *n += 1;
-            let grid = q.grid_name.clone().unwrap_or_else(|| "未命名网格".to_owned());
+            let grid = q
+                .grid_name
+                .clone()
+                .unwrap_or_else(|| "未命名网格".to_owned());
             PosterLine {
-                name: if *n == 1 { grid } else { format!("{grid}（{n}）") },
+                name: if *n == 1 {
+                    grid
+                } else {
+                    format!("{grid}（{n}）")
+                },
                 scans: q.scans,
                 reports: q.reports,
             }
@@ -241,10 +245,14 @@ where
         .fetch_one(&mut **tx)
         .await?;
     let rows = figures::county_figures(tx, period).await?;
-    let by_id: HashMap<Uuid, &figures::TownshipRow> = rows.iter().map(|r| (r.tenant_id, r)).collect();
+    let by_id: HashMap<Uuid, &figures::TownshipRow> =
+        rows.iter().map(|r| (r.tenant_id, r)).collect();
     let mut league = Vec::new();
     for l in figures::league(&rows) {
-        let f = by_id.get(&l.tenant_id).map(|r| r.figures.clone()).unwrap_or_default();
+        let f = by_id
+            .get(&l.tenant_id)
+            .map(|r| r.figures.clone())
+            .unwrap_or_default();
         let (posted, scanned) = codes_of(l.tenant_id).await?;
         league.push(LeagueLine {
             rank: u32::try_from(l.rank).unwrap_or(u32::MAX),
@@ -266,13 +274,15 @@ where
 }
 
 /// A township's codes posted and scanned in `period`, for the county's report.
-pub async fn township_codes(tx: &mut TenantTx, period: figures::Period) -> Result<(i64, i64), sqlx::Error> {
+pub async fn township_codes(
+    tx: &mut TenantTx,
+    period: figures::Period,
+) -> Result<(i64, i64), sqlx::Error> {
     let p = Period {
         from: period.from(),
         to: period.to(),
     };
-    let (posted, scanned, _) = codes(tx, &p).await?;
-    Ok((posted, scanned))
+    codes(tx, &p).await
 }
 
 /// The township's code (for the ASCII file name).
