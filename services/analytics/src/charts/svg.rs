@@ -81,8 +81,9 @@ fn draw(
             ChartKind::Bar => {
                 // Each category's slot is split between the series, with a margin.
                 let slot = 0.8 / groups;
+                // A zero draws nothing (an empty rectangle would be invalid SVG).
                 let bars = (0..n).filter_map(|i| {
-                    let v = chart.value(s, i)?;
+                    let v = chart.value(s, i).filter(|v| *v > 0.0)?;
                     let x0 = i as f64 + 0.1 + slot * s as f64;
                     Some(Rectangle::new(
                         [(x0, 0.0), (x0 + slot * 0.9, v)],
