@@ -177,7 +177,10 @@ async fn the_township_report_says_what_the_stats_api_says() {
     // A second code for the grid, posted but never scanned.
     let admin = app.routing.signed_in(&fx.logins.admin, PASSWORD).await;
     admin
-        .post_json("/api/v1/admin/qr-codes", &json!({"node_id": fx.grid.to_string()}))
+        .post_json(
+            "/api/v1/admin/qr-codes",
+            &json!({"node_id": fx.grid.to_string()}),
+        )
         .await
         .expect(201);
     period_of_work(&app, &fx).await;
@@ -279,7 +282,11 @@ async fn the_township_report_says_what_the_stats_api_says() {
     // (both call-backs were in time, the one rating was satisfied, nothing was late).
     assert_eq!(styled(&doc, "Heading 2"), ["（一）部分二维码未被扫码"]);
     let text: Vec<String> = styled(&doc, "Body Text");
-    assert!(text.iter().any(|t| t.contains("已张贴的2个二维码中，有1个本期无人扫码")), "{text:?}");
+    assert!(
+        text.iter()
+            .any(|t| t.contains("已张贴的2个二维码中，有1个本期无人扫码")),
+        "{text:?}"
+    );
     // The next steps are left to the township, marked.
     let marked: Vec<&Value> = doc["paragraphs"]
         .as_array()

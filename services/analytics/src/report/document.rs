@@ -131,9 +131,13 @@ impl Document {
 
     /// A paragraph of `style` with `text`.
     pub(super) fn styled(&mut self, style: &str, text: &str) {
+        // Headings, captions and the line over a chart's data stay on the page of
+        // what follows them.
+        let keep = matches!(style, HEADING1 | HEADING2 | CAPTION | TABLE_TEXT);
         self.push(
             Paragraph::new()
                 .style(style)
+                .keep_next(keep)
                 .add_run(Run::new().add_text(text)),
         );
     }
@@ -260,6 +264,7 @@ impl Document {
         self.push(
             Paragraph::new()
                 .align(AlignmentType::Center)
+                .keep_next(true)
                 .add_run(Run::new().add_image(pic)),
         );
         let order = match chart.kind {
