@@ -32,6 +32,7 @@ mod isolation;
 mod qr;
 mod readiness;
 mod reply_templates;
+mod report;
 mod schema;
 mod security;
 mod sign_in_links;

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod cases;
 pub mod client;
+pub mod docx;
 pub mod fakes;
 mod fakes_sms;
 pub mod fixture;

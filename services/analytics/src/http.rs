@@ -27,6 +27,7 @@ pub fn router(state: AnalyticsState) -> Router {
         .route("/api/v1/county/stats", get(stats_api::county))
         .route("/api/v1/county/stats/cases", get(stats_api::county_cases))
         .route("/api/v1/county/league", get(stats_api::league))
+        .merge(crate::report::routes())
         .merge(crate::pages::routes())
         .with_state(state)
 }

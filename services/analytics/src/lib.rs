@@ -2,11 +2,13 @@
 //! projected into one row of facts per case and daily roll-ups (`projection`), from
 //! which the figures of docs/metrics.md are computed.
 
+pub mod charts;
 mod counters;
 pub mod figures;
 mod http;
 mod pages;
 pub mod projection;
+pub mod report;
 mod stats_api;
 
 use std::sync::Arc;

@@ -264,7 +264,7 @@ pub(crate) async fn township_cases(
 
 /// The county's read transaction for a county person allowed to see the figures,
 /// with the read recorded in it.
-async fn county_tx(
+pub(crate) async fn county_tx(
     state: &AnalyticsState,
     principal: &Principal,
     uri: &Uri,
