@@ -312,6 +312,14 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         },
     )
     .await;
+    // The call back, so analytics has a duration to keep.
+    worker
+        .post_json(
+            &format!("/api/v1/cases/{case_id}/acknowledge"),
+            &json!({"contacted_at": chrono::Utc::now(), "method": "phone", "summary": "已联系"}),
+        )
+        .await
+        .expect(200);
     // Resolved (arranged directly: the workflow is routing's), then rated by the citizen.
     sqlx::query("UPDATE intake.reports SET status = 'resolved' WHERE tenant_id = $1")
         .bind(fx.tenant.as_uuid())
@@ -332,6 +340,25 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         .await
         .expect("POST");
     assert_eq!(rated.status(), 201);
+    // Analytics' facts, roll-ups, durations and QR counts of this township.
+    eventually("analytics' tables", Duration::from_secs(30), || async {
+        for table in [
+            "analytics.events",
+            "analytics.case_facts",
+            "analytics.daily_rollups",
+            "analytics.daily_totals",
+            "analytics.daily_durations",
+            "analytics.daily_total_durations",
+            "analytics.qr_daily",
+        ] {
+            let sql = format!("SELECT count(*) FROM {table} WHERE tenant_id = $1");
+            if count(env, &sql, fx).await == 0 {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
 }
 
 /// The county centre's person, who signs in with this phone.

@@ -3,6 +3,7 @@
 mod admin_duty;
 mod admin_pages;
 mod admin_rules;
+mod analytics;
 mod assisted_page;
 mod bad_input;
 mod case_list;

@@ -36,6 +36,29 @@ pub enum Command {
     /// Events that could not be handled: list the parked (dead-letter) events, replay them.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Analytics: recompute the case facts and daily roll-ups from the kept events.
+    #[command(subcommand)]
+    Analytics(AnalyticsCommand),
+}
+
+/// `mashang analytics …`.
+#[derive(Debug, Subcommand)]
+pub enum AnalyticsCommand {
+    /// Recompute every township's (or one's) facts and roll-ups from the events analytics
+    /// kept, so a corrected definition applies to the past. Each township is rebuilt in
+    /// one transaction; its new events wait meanwhile.
+    Rebuild(AnalyticsRebuildArgs),
+}
+
+/// `mashang analytics rebuild`.
+#[derive(Debug, Args)]
+pub struct AnalyticsRebuildArgs {
+    /// PostgreSQL URL for the application role.
+    #[arg(long, env = "MASHANG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Only the township with this code.
+    #[arg(long)]
+    pub tenant: Option<String>,
 }
 
 /// Log format.

@@ -53,6 +53,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(command) => crate::admin::tenant(command).await,
         Command::User(command) => crate::admin::user(command).await,
         Command::Events(command) => crate::events::run(command).await,
+        Command::Analytics(command) => crate::analytics::run(command).await,
     };
     telemetry.shutdown();
     outcome

@@ -2,6 +2,7 @@
 //! infrastructure and workers. Tests start the same [`app::start`] on port 0.
 
 mod admin;
+mod analytics;
 pub mod app;
 pub mod cli;
 mod commands;

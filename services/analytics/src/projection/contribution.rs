@@ -72,11 +72,12 @@ pub struct Contribution {
     pub qr: Option<(Uuid, NaiveDate, Uuid)>,
 }
 
-/// The duration histogram's bucket of a span: whole minutes (rounded up) below two
+/// The duration histogram's bucket of a span: whole minutes (any part of a minute
+/// counts as one) below two
 /// hours, 15 minutes below two days, 6 hours below 60 days, then one last bucket.
 pub fn bucket(from: DateTime<Utc>, to: DateTime<Utc>) -> i16 {
-    let seconds = (to - from).num_seconds().max(0);
-    let minutes = (seconds + 59) / 60;
+    let millis = (to - from).num_milliseconds().max(0);
+    let minutes = (millis + 59_999) / 60_000;
     let idx = if minutes <= 120 {
         minutes
     } else if minutes <= 2880 {

@@ -46,6 +46,11 @@ impl Handler for ProjectionHandler {
 
 /// Keeps `envelope` and applies it to the facts, roll-ups and counters, in `tx`.
 pub async fn project(tx: &mut TenantTx, envelope: &Envelope) -> anyhow::Result<()> {
+    // A rebuild of the township holds this lock exclusively: the two never interleave.
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1::text, 26))")
+        .bind(tx.tenant().as_uuid())
+        .execute(&mut **tx)
+        .await?;
     if !store::keep(tx, envelope).await? {
         return Ok(());
     }
@@ -83,6 +88,11 @@ pub struct Rebuilt {
 pub async fn rebuild_tenant(db: &Db, tenant: TenantId) -> anyhow::Result<Rebuilt> {
     let mut tx = db.tenant(tenant).await?;
     let t = tenant.as_uuid();
+    // Events of the township wait while it is rebuilt (see `project`).
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 26))")
+        .bind(t)
+        .execute(&mut *tx)
+        .await?;
     for table in [
         "analytics.case_facts",
         "analytics.daily_rollups",
@@ -127,15 +137,18 @@ pub async fn rebuild_tenant(db: &Db, tenant: TenantId) -> anyhow::Result<Rebuilt
     Ok(rebuilt)
 }
 
-/// Every township with kept events (for `mashang analytics rebuild` without a township).
-pub async fn tenants_with_history(db: &Db) -> anyhow::Result<Vec<TenantId>> {
+/// The townships to rebuild: the one with `code`, or every township (by code).
+pub async fn townships(db: &Db, code: Option<&str>) -> anyhow::Result<Vec<(TenantId, String)>> {
     let mut tx = db.global().await?;
-    let ids: Vec<(Uuid,)> = sqlx::query_as("SELECT id FROM routing.tenants ORDER BY code")
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, code FROM routing.tenants WHERE $1::text IS NULL OR code = $1 ORDER BY code",
+    )
+    .bind(code)
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(ids
+    Ok(rows
         .into_iter()
-        .map(|(id,)| TenantId::from_uuid(id))
+        .map(|(id, code)| (TenantId::from_uuid(id), code))
         .collect())
 }
