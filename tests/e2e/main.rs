@@ -16,6 +16,7 @@ mod console_permissions;
 mod console_signin;
 mod console_worker;
 mod county_pages;
+mod dashboard;
 mod delivery;
 mod directory;
 mod edge;

@@ -95,6 +95,9 @@ pub struct Nav {
     pub approvals: bool,
     /// 回访 (`/console/follow-ups`): the township centre.
     pub follow_ups: bool,
+    /// 统计 (`/dashboard`, served by analytics): the township's figures, for whoever
+    /// may read them (a village head: their village's).
+    pub dashboard: bool,
     /// 代为上报 (`/console/report`): whoever works cases.
     pub report: bool,
     /// 网格 (`/admin/grid`): who may see the grid tree.
@@ -169,6 +172,7 @@ impl Nav {
             overdue: township && supervisor,
             approvals: township && allows(principal, Action::ApproveInvalid, Target::List),
             follow_ups: township && centre,
+            dashboard: township && allows(principal, Action::ViewStats, Target::List),
             report: township && allows(principal, Action::WorkCase, Target::List),
             grid: allows(principal, Action::ViewGrid, Target::List),
             edit_grid: allows(principal, Action::EditGrid, Target::Township),

@@ -4,6 +4,7 @@
 
 pub mod charts;
 mod counters;
+mod dashboard;
 pub mod figures;
 mod http;
 mod pages;

@@ -36,21 +36,21 @@ pub(crate) struct StatsQuery {
 }
 
 /// The drill-down's query: the figure's and the listing's parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub(crate) struct CasesQuery {
-    from: Option<String>,
-    to: Option<String>,
-    figure: Option<String>,
-    part: Option<String>,
-    node_id: Option<String>,
-    category: Option<String>,
-    handler: Option<String>,
-    tenant: Option<String>,
-    after: Option<String>,
-    limit: Option<i64>,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
+    pub(crate) figure: Option<String>,
+    pub(crate) part: Option<String>,
+    pub(crate) node_id: Option<String>,
+    pub(crate) category: Option<String>,
+    pub(crate) handler: Option<String>,
+    pub(crate) tenant: Option<String>,
+    pub(crate) after: Option<String>,
+    pub(crate) limit: Option<i64>,
 }
 
-fn bad(message: &str) -> ApiError {
+pub(crate) fn bad(message: &str) -> ApiError {
     ApiError::BadRequest(message.to_owned())
 }
 
@@ -83,7 +83,7 @@ pub(crate) fn period(from: Option<&str>, to: Option<&str>) -> Result<Period, Api
     })
 }
 
-fn uuid_param(raw: Option<&str>, name: &str) -> Result<Option<Uuid>, ApiError> {
+pub(crate) fn uuid_param(raw: Option<&str>, name: &str) -> Result<Option<Uuid>, ApiError> {
     raw.map(|r| Uuid::parse_str(r).map_err(|_| bad(&format!("{name} 无效 ({name} is not an id)"))))
         .transpose()
 }
@@ -99,7 +99,7 @@ fn category(raw: Option<String>) -> Result<Option<String>, ApiError> {
 
 /// The township's transaction for `principal`, after checking they may see its
 /// figures: the whole township, or with `node`, that node's subtree.
-async fn township_tx(
+pub(crate) async fn township_tx(
     state: &AnalyticsState,
     principal: &Principal,
     node: Option<Uuid>,
@@ -177,12 +177,12 @@ pub(crate) async fn township(
 /// A page of the cases behind a figure.
 #[derive(Debug, Serialize)]
 pub(crate) struct CasesPage {
-    figure: String,
-    part: &'static str,
-    cases: Vec<CaseRow>,
+    pub(crate) figure: String,
+    pub(crate) part: &'static str,
+    pub(crate) cases: Vec<CaseRow>,
     /// Pass as `after` for the next page; absent on the last.
     #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 /// The figure, part and listing a drill-down asks for, bounded.
@@ -237,9 +237,19 @@ pub(crate) async fn township_cases(
     Auth(principal): Auth,
     ApiQuery(q): ApiQuery<CasesQuery>,
 ) -> Result<ApiJson<CasesPage>, ApiError> {
-    let (key, part, mut listing) = listing(&q)?;
+    Ok(ApiJson(township_case_page(&state, &principal, &q).await?))
+}
+
+/// The township's cases behind one part of one figure (the API's and the
+/// dashboard's drill-down).
+pub(crate) async fn township_case_page(
+    state: &AnalyticsState,
+    principal: &Principal,
+    q: &CasesQuery,
+) -> Result<CasesPage, ApiError> {
+    let (key, part, mut listing) = listing(q)?;
     let node = uuid_param(q.node_id.as_deref(), "node_id")?;
-    let mut tx = township_tx(&state, &principal, node).await?;
+    let mut tx = township_tx(state, principal, node).await?;
     listing.tenant = Some(tx.tenant().as_uuid());
     if let Some(node) = node {
         listing.nodes = Some(crate::figures::subtree(&mut tx, node).await?);
@@ -254,12 +264,12 @@ pub(crate) async fn township_cases(
     }
     let (cases, next) = drill::list(&mut tx, &listing).await?;
     tx.commit().await?;
-    Ok(ApiJson(CasesPage {
+    Ok(CasesPage {
         figure: key,
         part: part_name(part),
         cases,
         next: next.map(|c| c.encode()),
-    }))
+    })
 }
 
 /// The county's read transaction for a county person allowed to see the figures,
@@ -364,7 +374,20 @@ pub(crate) async fn county_cases(
     uri: Uri,
     ApiQuery(q): ApiQuery<CasesQuery>,
 ) -> Result<ApiJson<CasesPage>, ApiError> {
-    let (key, part, mut listing) = listing(&q)?;
+    Ok(ApiJson(
+        county_case_page(&state, &principal, &uri, &q).await?,
+    ))
+}
+
+/// The cases behind a figure across townships (the API's and the county dashboard's
+/// drill-down); the read is recorded.
+pub(crate) async fn county_case_page(
+    state: &AnalyticsState,
+    principal: &Principal,
+    uri: &Uri,
+    q: &CasesQuery,
+) -> Result<CasesPage, ApiError> {
+    let (key, part, mut listing) = listing(q)?;
     if q.node_id.is_some() {
         return Err(bad(
             "县级明细按乡镇筛选，不按网格 (the county's list filters by township, not node)",
@@ -375,7 +398,7 @@ pub(crate) async fn county_cases(
             "时长指标请按乡镇查看分子 (a duration's numerator is listed per township; use part=denominator)",
         ));
     }
-    let mut tx = county_tx(&state, &principal, &uri).await?;
+    let mut tx = county_tx(state, principal, uri).await?;
     if let Some(code) = q.tenant.as_deref() {
         if code.len() > 16 {
             return Err(bad("tenant 无效 (tenant is a township code)"));
@@ -389,10 +412,10 @@ pub(crate) async fn county_cases(
     }
     let (cases, next) = drill::list(&mut tx, &listing).await?;
     tx.commit().await?;
-    Ok(ApiJson(CasesPage {
+    Ok(CasesPage {
         figure: key,
         part: part_name(part),
         cases,
         next: next.map(|c| c.encode()),
-    }))
+    })
 }

@@ -37,6 +37,10 @@ const RESPONDED: &str = "(invalid_status <> 'approved' AND first_responded_at IS
 const ANSWERED: &str = "(invalid_status <> 'approved' AND answered_at IS NOT NULL)";
 const EVER: &str = "(invalid_status <> 'approved' AND first_resolved_at IS NOT NULL)";
 
+/// The key of the list of cases overdue now (open, past the first-response or the
+/// resolution deadline); not a figure, but listed like one.
+pub const OVERDUE_NOW: &str = "overdue_now";
+
 /// Whether a figure's value bounds its numerator's cases (durations: "took no longer").
 pub enum Condition {
     /// A fixed condition.
@@ -100,6 +104,9 @@ pub fn condition(key: &str, part: Part) -> Option<Condition> {
         }),
         ("cases_per_worker", _) => fixed(format!("({VALID} AND handler_id IS NOT NULL)")),
         ("qr_reports", _) | ("qr_conversion", N) => fixed("qr_code_id IS NOT NULL".into()),
+        // Not a figure: the valid open cases past either deadline now (the dashboards'
+        // overdue list).
+        (OVERDUE_NOW, _) => fixed(format!("({resp_missed} OR {res_missed})")),
         _ => None,
     }
 }
