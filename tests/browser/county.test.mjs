@@ -199,9 +199,19 @@ for (const javaScriptEnabled of [true, false]) {
     const record = await page.locator('tr', { has: page.locator(`text=${other}`) }).first().textContent();
     assert.match(record, /核查：核实办理进度/);
     await a11y(page, '/county/views');
+    // The county's dashboard: the league table with every township, one opened on a
+    // click, and the cases behind a number found through the search.
     await page.goto(`${base}/county/dashboard`);
-    assert.ok((await page.textContent('main')).includes('随统计功能一起上线'));
+    const board = await page.textContent('main');
+    assert.ok(board.includes('乡镇排名'), 'the league table');
+    for (const t of demo.townships) assert.ok(board.includes(t.name), `${t.name} is ranked`);
     await a11y(page, '/county/dashboard');
+    await submit(page, `a[href*="township=${demo.townships[0].code}"]`);
+    assert.ok((await page.textContent('#township')).includes('受理量'), 'the township opened');
+    await a11y(page, 'a township opened on the county dashboard');
+    await submit(page, '#township a[href^="/county/dashboard/cases"]');
+    assert.ok(await page.locator('a[href^="/county/search?q="]').count() > 0, 'the cases behind the number');
+    await a11y(page, '/county/dashboard/cases');
     assert.deepEqual(ctx.foreign, []);
     await ctx.close();
 

@@ -77,8 +77,12 @@ try {
     ['/console/overdue', 'centre-overdue'],
     ['/console/approvals', 'centre-approvals'],
     ['/console/follow-ups', 'centre-follow-ups'],
+    ['/dashboard', 'dashboard'],
   ]) await shoot(centre.page, path, name);
   await centre.ctx.close();
+  const centrePhone = await signedIn(browser, 'township_centre', PHONE);
+  await shoot(centrePhone.page, '/dashboard', 'dashboard-360');
+  await centrePhone.ctx.close();
 
   // The administrator's rule pages and the township's change log on a desktop, and
   // the calendar on a phone.
@@ -127,6 +131,7 @@ async function countyShots(browser) {
 
   const centre = await countySignedIn(browser, 'county_centre', DESKTOP);
   const { page } = centre;
+  await shoot(page, '/county/dashboard', 'county-dashboard');
   await page.goto(`${base}/county/supervision`);
   const href = await page.locator('a[href^="/county/supervision/"]').first().getAttribute('href', { timeout: 5_000 }).catch(() => null);
   if (href) {
