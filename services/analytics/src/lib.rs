@@ -2,6 +2,7 @@
 //! by event type, readable per township and, for the county, side by side.
 
 mod counters;
+pub mod exports;
 mod http;
 mod pages;
 
