@@ -23,6 +23,7 @@ pub fn router(state: AnalyticsState) -> Router {
         .route("/api/v1/stats/summary", get(summary))
         .route("/api/v1/ops/stats/summary", get(ops_summary))
         .merge(crate::pages::routes())
+        .merge(crate::exports::routes())
         .with_state(state)
 }
 
