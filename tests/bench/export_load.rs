@@ -104,7 +104,7 @@ INSERT INTO analytics.events (id, tenant_id, event_type, report_id, occurred_at,
 SELECT gen_random_uuid(), f.tenant_id, 'report.submitted', f.report_id, f.submitted_at,
        jsonb_build_object('type', 'report.submitted', 'payload', jsonb_build_object(
            'description', CASE WHEN f.tracking_number LIKE '%0' THEN '=1+1 公式' ELSE '' END
-               || '村口路灯坏了好几天，晚上出行很不方便，请尽快派人维修。第' || f.tracking_number || '号')))
+               || '村口路灯坏了好几天，晚上出行很不方便，请尽快派人维修。第' || f.tracking_number || '号'))
 FROM analytics.case_facts f WHERE f.tenant_id = $1";
 
 async fn seed(s: &Settings) -> anyhow::Result<String> {
