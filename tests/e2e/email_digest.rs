@@ -933,6 +933,9 @@ async fn an_escalated_case_is_mailed_to_the_centre_and_the_administrators_once()
         assignee_id: Some(assigned.assignee_id),
         details: json!({"target": "first_response", "due_at": assigned.first_response_due}),
         notify: vec![fx.leader],
+        handler_level: None,
+        first_response_due: None,
+        resolution_due: None,
     };
     let escalated = mashang_domain::events::Envelope::of_type(
         fx.tenant,

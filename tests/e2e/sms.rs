@@ -493,6 +493,9 @@ async fn wrong_keys_unapproved_templates_rate_limits_and_missing_templates_are_t
         assignee_id: Some(assigned.assignee_id),
         details: json!({"target": "first_response", "percent": 80, "due_at": assigned.first_response_due}),
         notify: vec![fx.worker, fx.leader, fx.worker],
+        handler_level: None,
+        first_response_due: None,
+        resolution_due: None,
     };
     let reminder = Envelope::of_type(
         fx.tenant,

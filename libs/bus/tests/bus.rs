@@ -142,6 +142,8 @@ fn assigned(tenant: TenantId) -> Envelope {
         assigned_node_id: GridNodeId::new(),
         vacancy: false,
         first_response_due: Utc::now(),
+        handler_level: None,
+        resolution_due: None,
     };
     Envelope::new(tenant, Utc::now(), &payload).expect("an envelope")
 }
@@ -155,6 +157,8 @@ fn created(tenant: TenantId) -> Envelope {
         grid_node_id: GridNodeId::new(),
         category: "roads".into(),
         first_response_due: Utc::now(),
+        priority: None,
+        resolution_due: None,
     };
     Envelope::new(tenant, Utc::now(), &payload).expect("an envelope")
 }

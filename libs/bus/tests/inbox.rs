@@ -16,6 +16,8 @@ fn created(tenant: TenantId) -> Envelope {
         grid_node_id: GridNodeId::new(),
         category: "roads".into(),
         first_response_due: Utc::now(),
+        priority: None,
+        resolution_due: None,
     };
     Envelope::new(tenant, Utc::now(), &payload).expect("an envelope")
 }

@@ -82,6 +82,8 @@ fn event() -> Envelope {
         grid_node_id: GridNodeId::new(),
         category: "roads".into(),
         first_response_due: Utc::now(),
+        priority: None,
+        resolution_due: None,
     };
     Envelope::new(TenantId::new(), Utc::now(), &payload).expect("an envelope")
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{AttachmentId, CaseId, EventId, GridNodeId, QrCodeId, ReportId, TenantId, UserId};
 use crate::report::Channel;
+use crate::sla::EscalationLevel;
 
 /// The NATS subject prefix under which all events are published.
 pub const SUBJECT_ROOT: &str = "mashang";
@@ -59,11 +60,29 @@ pub enum EventType {
     /// Something a township's administrators must know (a calendar year not published).
     #[serde(rename = "tenant.alerted")]
     TenantAlerted,
+    /// Someone asked for a case to be judged invalid; a second person decides.
+    #[serde(rename = "case.invalidation_requested")]
+    CaseInvalidationRequested,
+    /// A pending invalidation request was turned down (or withdrawn): the case is valid.
+    #[serde(rename = "case.invalidation_rejected")]
+    CaseInvalidationRejected,
+    /// A case began waiting on the citizen: its clocks stopped.
+    #[serde(rename = "case.paused")]
+    CasePaused,
+    /// A case stopped waiting on the citizen: its clocks run again, deadlines moved.
+    #[serde(rename = "case.resumed")]
+    CaseResumed,
+    /// An extension of a case's resolution deadline was approved.
+    #[serde(rename = "case.extended")]
+    CaseExtended,
+    /// A citizen opened the landing page of a QR code.
+    #[serde(rename = "qr.scanned")]
+    QrScanned,
 }
 
 impl EventType {
     /// Every event type in the catalogue.
-    pub const ALL: [EventType; 15] = [
+    pub const ALL: [EventType; 21] = [
         Self::ReportSubmitted,
         Self::ReportRated,
         Self::CaseCreated,
@@ -79,6 +98,12 @@ impl EventType {
         Self::CaseInvalidated,
         Self::CaseClosed,
         Self::TenantAlerted,
+        Self::CaseInvalidationRequested,
+        Self::CaseInvalidationRejected,
+        Self::CasePaused,
+        Self::CaseResumed,
+        Self::CaseExtended,
+        Self::QrScanned,
     ];
 
     /// The dotted name (`case.assigned`).
@@ -99,6 +124,12 @@ impl EventType {
             Self::CaseInvalidated => "case.invalidated",
             Self::CaseClosed => "case.closed",
             Self::TenantAlerted => "tenant.alerted",
+            Self::CaseInvalidationRequested => "case.invalidation_requested",
+            Self::CaseInvalidationRejected => "case.invalidation_rejected",
+            Self::CasePaused => "case.paused",
+            Self::CaseResumed => "case.resumed",
+            Self::CaseExtended => "case.extended",
+            Self::QrScanned => "qr.scanned",
         }
     }
 
@@ -410,6 +441,16 @@ pub struct CaseUpdate {
     /// The people to tell (the handler, supervisors), decided by routing.
     #[serde(default)]
     pub notify: Vec<UserId>,
+    /// The ladder level of the handler's role where they hold it (absent without a
+    /// handler, and in events from before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler_level: Option<EscalationLevel>,
+    /// The first-response deadline in force after the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_due: Option<DateTime<Utc>>,
+    /// The resolution deadline in force after the change (none once it stopped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_due: Option<DateTime<Utc>>,
 }
 
 /// `tenant.alerted`: something the township's administrators must act on.
@@ -446,6 +487,12 @@ pub struct CaseCreated {
     pub category: String,
     /// When the first response (the call back) is due.
     pub first_response_due: DateTime<Utc>,
+    /// `normal` or `urgent` (absent in events from before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// When the resolution is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_due: Option<DateTime<Utc>>,
 }
 
 impl Event for CaseCreated {
@@ -471,6 +518,28 @@ pub struct CaseAssigned {
     pub vacancy: bool,
     /// When the first response is due.
     pub first_response_due: DateTime<Utc>,
+    /// The ladder level of the role the assignee holds at `assigned_node_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler_level: Option<EscalationLevel>,
+    /// When the resolution is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_due: Option<DateTime<Utc>>,
+}
+
+/// `qr.scanned`: a citizen opened the landing page of a QR code (one event per
+/// opening; analytics counts them per code and local day).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QrScanned {
+    /// The code.
+    pub qr_code_id: QrCodeId,
+    /// The grid node the code is posted for.
+    pub grid_node_id: GridNodeId,
+    /// When.
+    pub scanned_at: DateTime<Utc>,
+}
+
+impl Event for QrScanned {
+    const TYPE: EventType = EventType::QrScanned;
 }
 
 impl Event for CaseAssigned {
@@ -491,6 +560,8 @@ mod tests {
             assigned_node_id: GridNodeId::new(),
             vacancy: false,
             first_response_due: Utc::now(),
+            handler_level: None,
+            resolution_due: None,
         }
     }
 

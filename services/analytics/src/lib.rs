@@ -1,10 +1,12 @@
-//! The analytics service: facts and figures from every event. Today: per-tenant counts
-//! by event type, readable per township and, for the county, side by side.
+//! The analytics service: facts and figures from every event. Every event is kept and
+//! projected into one row of facts per case and daily roll-ups (`projection`), from
+//! which the figures of docs/metrics.md are computed.
 
 mod counters;
 pub mod exports;
 mod http;
 mod pages;
+pub mod projection;
 
 use std::sync::Arc;
 
@@ -66,7 +68,7 @@ pub async fn workers(state: AnalyticsState, bus: Arc<dyn Bus>, shutdown: Cancell
         RelayConfig::default(),
         shutdown.clone(),
     );
-    let handler = Arc::new(counters::CountingHandler::new(state.db.clone()));
+    let handler = Arc::new(projection::ProjectionHandler::new(state.db.clone()));
     let consumer = async {
         if let Err(err) = bus.run_consumer(CONSUMER, handler, shutdown.clone()).await {
             tracing::error!(error = %mashang_telemetry::error_chain(&err), "analytics consumer stopped");

@@ -1,7 +1,9 @@
 //! Resolving a scanned QR token: which tenant and grid it belongs to, and what the
 //! citizen can choose there.
 
+use mashang_bus::{Service, outbox};
 use mashang_db::Db;
+use mashang_domain::events::QrScanned;
 use mashang_domain::tenant::TenantStatus;
 use mashang_domain::{GridNodeId, QrCodeId, TenantCode, TenantId};
 use mashang_http::ApiError;
@@ -214,11 +216,11 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
     }))
 }
 
-/// Counts one opening of the landing page of `ctx`'s code, per local day.
+/// Counts one opening of the landing page of `ctx`'s code, per local day, and tells
+/// analytics (`qr.scanned`) in the same transaction.
 pub async fn count_scan(db: &Db, ctx: &QrContext) -> Result<(), ApiError> {
-    let day = chrono::Utc::now()
-        .with_timezone(&ctx.tenant.zone())
-        .date_naive();
+    let now = chrono::Utc::now();
+    let day = now.with_timezone(&ctx.tenant.zone()).date_naive();
     let mut tx = db.tenant(ctx.tenant.id).await?;
     sqlx::query(
         "INSERT INTO intake.qr_scans (tenant_id, qr_code_id, day, scans) VALUES ($1, $2, $3, 1) \
@@ -229,6 +231,14 @@ pub async fn count_scan(db: &Db, ctx: &QrContext) -> Result<(), ApiError> {
     .bind(day)
     .execute(&mut *tx)
     .await?;
+    let event = QrScanned {
+        qr_code_id: ctx.qr_code_id,
+        grid_node_id: ctx.node.id,
+        scanned_at: now,
+    };
+    outbox::record(&mut tx, Service::Intake, now, &event)
+        .await
+        .map_err(ApiError::internal)?;
     tx.commit().await?;
     Ok(())
 }

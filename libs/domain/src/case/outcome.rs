@@ -56,7 +56,7 @@ pub struct Outcome {
     pub facts: CaseFacts,
     /// The history line to store.
     pub entry: TimelineEntry,
-    /// The events to put in the outbox, in order (none for a note, a pause or a start;
+    /// The events to put in the outbox, in order (none for a note or a start;
     /// two for a follow-up that reopens the case).
     pub events: Vec<EventType>,
     /// What the caller must do besides storing the snapshot and the entry.

@@ -89,10 +89,12 @@ pub fn apply(
         }
         Action::Pause { .. } => {
             after.clock_paused = true;
+            events.push(EventType::CasePaused);
             effects.push(Effect::PauseClock);
         }
         Action::Resume {} => {
             after.clock_paused = false;
+            events.push(EventType::CaseResumed);
             effects.push(Effect::ResumeClock);
         }
         Action::Resolve { .. } => {
@@ -108,6 +110,7 @@ pub fn apply(
         Action::RequestInvalid { .. } => {
             after.invalid_requested_by = actor.user_id();
             after.state_before_invalid_request = Some(facts.state);
+            events.push(EventType::CaseInvalidationRequested);
         }
         Action::ApproveInvalid { .. } | Action::RejectInvalid { .. } => {
             after.invalid_requested_by = None;
@@ -115,6 +118,8 @@ pub fn apply(
             if after.state == CaseState::Invalid {
                 events.push(EventType::CaseInvalidated);
                 effects.push(Effect::StopAllTargets);
+            } else {
+                events.push(EventType::CaseInvalidationRejected);
             }
         }
         Action::FollowUp { .. } | Action::Rate { .. } => {

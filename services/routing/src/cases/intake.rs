@@ -131,6 +131,8 @@ impl Handler for ReportHandler {
             grid_node_id: report.grid_node_id,
             category: report.category.clone(),
             first_response_due: deadlines.first_response.unwrap_or(now),
+            priority: Some(record.priority.clone()),
+            resolution_due: deadlines.resolution,
         };
         outbox::record(&mut tx, Service::Routing, now, &created)
             .await

@@ -9,7 +9,7 @@ use mashang_domain::calendar::WorkingCalendar;
 use mashang_domain::case::{self, Action, Actor, CaseState, Effect, Outcome, WorkflowError};
 use mashang_domain::events::{CaseAssigned, CaseUpdate, EventType, TenantAlert};
 use mashang_domain::role::Role;
-use mashang_domain::sla::{TargetClock, TargetKind};
+use mashang_domain::sla::{EscalationLevel, TargetClock, TargetKind};
 use mashang_domain::{GridNodeId, UserId};
 use uuid::Uuid;
 
@@ -121,6 +121,8 @@ pub async fn act(
                     assigned_node_id: node,
                     vacancy: record.vacancy,
                     first_response_due: deadlines.first_response.unwrap_or(now),
+                    handler_level: handler_level(tx, record).await?,
+                    resolution_due: deadlines.resolution,
                 };
                 outbox::record(tx, Service::Routing, now, &payload)
                     .await
@@ -177,6 +179,16 @@ pub async fn emit(
     notify: Vec<UserId>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    let (first_response_due, resolution_due): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
+        sqlx::query_as(
+            "SELECT first_response_due, resolution_due FROM routing.cases WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tx.tenant().as_uuid())
+        .bind(record.id.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await?
+        .unwrap_or((None, None));
+    let handler_level = handler_level(tx, record).await?;
     let payload = CaseUpdate {
         case_id: record.id,
         case_version: record.facts.version,
@@ -188,6 +200,9 @@ pub async fn emit(
         assignee_id: record.facts.assignee,
         details,
         notify,
+        handler_level,
+        first_response_due,
+        resolution_due,
     };
     outbox::record_as(tx, Service::Routing, now, event_type, &payload).await?;
     Ok(())
@@ -221,6 +236,36 @@ async fn timeline(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The ladder level at which the case's handler holds their role (the lowest, when
+/// several); the county for a county person; none without a handler. Events carry it
+/// so that analytics knows the level a case was resolved at.
+pub async fn handler_level(
+    tx: &mut TenantTx,
+    record: &CaseRecord,
+) -> anyhow::Result<Option<EscalationLevel>> {
+    let Some(user) = record.facts.assignee else {
+        return Ok(None);
+    };
+    let (roles, county): (Vec<String>, bool) = sqlx::query_as(
+        "SELECT coalesce(array_agg(role) FILTER (WHERE role IS NOT NULL), '{}'), \
+                EXISTS (SELECT 1 FROM routing.county_users WHERE id = $2) \
+         FROM routing.staff_roles WHERE tenant_id = $1 AND user_id = $2 \
+           AND ($3::uuid IS NULL OR node_id = $3)",
+    )
+    .bind(tx.tenant().as_uuid())
+    .bind(user.as_uuid())
+    .bind(record.assigned_node_id.map(|n| n.as_uuid()))
+    .fetch_one(&mut **tx)
+    .await?;
+    if county {
+        return Ok(Some(EscalationLevel::County));
+    }
+    Ok(roles
+        .iter()
+        .filter_map(|r| Role::parse(r).and_then(EscalationLevel::of_role))
+        .min())
 }
 
 /// The people of the township centre (at any node), to whom returned cases go.

@@ -9,7 +9,8 @@
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use mashang_db::TenantTx;
 use mashang_domain::calendar::Pause;
-use mashang_domain::case::CaseState;
+use mashang_domain::case::{Actor, CaseState};
+use mashang_domain::events::EventType;
 use mashang_domain::sla::{TargetClock, TargetKind, TimerKind, TimerPoint};
 use mashang_domain::{CaseId, UserId};
 use serde::{Deserialize, Serialize};
@@ -383,6 +384,18 @@ pub async fn decide(
             timers::reschedule(tx, record, &calendar, &[TargetKind::Resolution]).await?;
         save(tx, record, deadlines, now).await?;
         after = resolution_due(tx, record.id).await?;
+        // Analytics judges on-time resolution against the deadline in force.
+        super::act::emit(
+            tx,
+            record,
+            EventType::CaseExtended,
+            "extension_approved",
+            &Actor::staff(by, Vec::new()),
+            json!({"request_id": request.id, "until": request.requested_until}),
+            Vec::new(),
+            now,
+        )
+        .await?;
     }
     let status = if approve { "approved" } else { "rejected" };
     sqlx::query(
