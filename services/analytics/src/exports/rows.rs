@@ -311,3 +311,95 @@ pub async fn subtrees(
     .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn row() -> CaseRow {
+        let at = NaiveDate::from_ymd_opt(2026, 12, 1)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .expect("a time");
+        CaseRow {
+            tracking_number: "CT-20261201-0001".into(),
+            submitted_at: at,
+            channel: "qr".into(),
+            category: "道路".into(),
+            priority: "urgent".into(),
+            village: Some("新庄村".into()),
+            grid: None,
+            status: "in_progress".into(),
+            handler: Some("王网格".into()),
+            handler_level: Some("village".into()),
+            first_response_due: Some(at),
+            first_responded_at: None,
+            resolve_due: None,
+            resolved_at: None,
+            closed_at: None,
+            resolved_level: None,
+            returns: 1,
+            transfers: 0,
+            reopenings: 0,
+            escalations: 2,
+            invalid_status: "rejected".into(),
+            answer_resolved: Some(false),
+            answer_satisfaction: Some("basically_satisfied".into()),
+            answer_source: Some("citizen".into()),
+            description: Some("=1+1".into()),
+        }
+    }
+
+    #[test]
+    fn every_row_has_a_cell_under_every_title() {
+        let r = row();
+        for township in [None, Some("草滩镇")] {
+            for description in [false, true] {
+                assert_eq!(
+                    titles(township.is_some(), description).len(),
+                    r.cells(township, description).len()
+                );
+            }
+        }
+        let titles = titles(true, true);
+        assert_eq!(titles[0], "乡镇 Township");
+        assert_eq!(titles.last(), Some(&"诉求内容 Description"));
+    }
+
+    #[test]
+    fn stored_codes_are_shown_as_chinese_labels() {
+        let r = row();
+        let cells = r.cells(None, true);
+        let text = |i: usize| match &cells[i] {
+            Cell::Text(t) => *t,
+            other => panic!("text, not {other:?}"),
+        };
+        assert_eq!(
+            [
+                text(2),
+                text(4),
+                text(7),
+                text(9),
+                text(20),
+                text(21),
+                text(22),
+                text(23)
+            ],
+            [
+                "扫码",
+                "紧急",
+                "办理中",
+                "村",
+                "驳回（有效）",
+                "未解决",
+                "基本满意",
+                "群众评价"
+            ]
+        );
+        assert_eq!(cells[6], Cell::Empty, "no grid");
+        assert_eq!(cells[16], Cell::Int(1));
+        assert_eq!(status_label("submitted"), "已提交");
+        assert_eq!(invalid_label("none"), None);
+    }
+}
