@@ -14,14 +14,19 @@ use mashang_http::{ApiError, ApiJson, ApiQuery, Operator};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::AnalyticsState;
 use crate::counters::{for_county, for_tenant};
+use crate::{AnalyticsState, stats_api};
 
 /// Analytics' routes.
 pub fn router(state: AnalyticsState) -> Router {
     Router::new()
         .route("/api/v1/stats/summary", get(summary))
         .route("/api/v1/ops/stats/summary", get(ops_summary))
+        .route("/api/v1/stats/township", get(stats_api::township))
+        .route("/api/v1/stats/cases", get(stats_api::township_cases))
+        .route("/api/v1/county/stats", get(stats_api::county))
+        .route("/api/v1/county/stats/cases", get(stats_api::county_cases))
+        .route("/api/v1/county/league", get(stats_api::county_league))
         .merge(crate::pages::routes())
         .merge(crate::exports::routes())
         .with_state(state)

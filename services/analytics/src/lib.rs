@@ -4,9 +4,11 @@
 
 mod counters;
 pub mod exports;
+pub mod figures;
 mod http;
 mod pages;
 pub mod projection;
+mod stats_api;
 
 use std::sync::Arc;
 
