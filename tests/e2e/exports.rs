@@ -392,6 +392,7 @@ async fn bad_exports_are_refused_naming_each_field() {
         .await;
     assert_eq!(anonymous.status.as_u16(), 401);
     let centre = app.analytics.signed_in(&fx.logins.centre, PASSWORD).await;
+    // Malformed: a 400 whose detail names each bad field.
     for (query, fields) in [
         ("", vec!["from", "to"]),
         ("from=2026-01-01&to=2027-01-02", vec!["to"]),
@@ -408,25 +409,26 @@ async fn bad_exports_are_refused_naming_each_field() {
             "from=2026-01-01&to=2026-01-31&township=cxa",
             vec!["township"],
         ),
-        (
-            "from=2026-01-01&to=2026-01-31&node_id=0192b5a0-0000-7000-8000-000000000001",
-            vec!["node_id"],
-        ),
     ] {
         for ext in ["csv", "xlsx"] {
             let reply = centre
                 .get(&format!("/api/v1/exports/cases.{ext}?{query}"))
                 .await;
-            assert_eq!(reply.status.as_u16(), 422, "{query}: {}", reply.body);
+            assert_eq!(reply.status.as_u16(), 400, "{query}: {}", reply.body);
             assert_eq!(reply.content_type, "application/problem+json");
-            let named: Vec<&str> = reply.body["errors"]
-                .as_array()
-                .expect("field errors")
-                .iter()
-                .filter_map(|e| e["field"].as_str())
+            let detail = reply.body["detail"].as_str().expect("a detail");
+            let named: Vec<&str> = detail
+                .split("; ")
+                .filter_map(|part| part.split_once(": ").map(|(field, _)| field))
                 .collect();
             assert_eq!(named, fields, "{query}");
         }
     }
+    // Well formed, but no such node in the township: 422 naming it.
+    let named = centre
+        .get("/api/v1/exports/cases.csv?from=2026-01-01&to=2026-01-31&node_id=0192b5a0-0000-7000-8000-000000000001")
+        .await
+        .expect_problem(422);
+    assert_eq!(named, ["node_id"]);
     app.stop().await;
 }

@@ -68,8 +68,26 @@ pub struct ExportFilter {
 }
 
 impl ExportParams {
-    /// Checks every field; `county` says whether `township` may be given.
+    /// Checks every field; `county` says whether `township` may be given. Malformed
+    /// input is a 400 whose detail names each bad field (as the figures' endpoints
+    /// answer a bad period).
     pub fn check(&self, county: bool) -> Result<(ExportFilter, CsvEncoding), ApiError> {
+        self.check_fields(county).map_err(|errors| {
+            ApiError::BadRequest(
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })
+    }
+
+    /// [`ExportParams::check`], with each bad field apart.
+    pub fn check_fields(
+        &self,
+        county: bool,
+    ) -> Result<(ExportFilter, CsvEncoding), Vec<FieldError>> {
         let mut errors = Vec::new();
         let from = day(self.from.as_deref(), "from", &mut errors);
         let to = day(self.to.as_deref(), "to", &mut errors);
@@ -175,7 +193,7 @@ impl ExportParams {
                 },
                 encoding,
             )),
-            _ => Err(ApiError::Validation(errors)),
+            _ => Err(errors),
         }
     }
 }
