@@ -1,5 +1,5 @@
 //! The load generator of `tests/bench/exports`: bulk-loads a township's case facts
-//! (a million by default, spread over the last year) and the `report.submitted`
+//! (a million by default, spread over the last 360 days) and the `report.submitted`
 //! events that carry the citizens' words, in the database a running `mashang serve`
 //! uses, then downloads the year's export as CSV (UTF-8 and GB18030) and as XLSX as
 //! the township centre, while a thread samples the server's resident memory every
@@ -72,7 +72,7 @@ fn memory_kib(pid: u32) -> anyhow::Result<(u64, u64)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-/// Facts of `rows` cases over the last 365 local days (Asia/Shanghai), with a
+/// Facts of `rows` cases over the last 360 days (Asia/Shanghai), with a
 /// `report.submitted` event each. Written as the owner in one statement per table.
 const SEED_FACTS: &str = "\
 INSERT INTO analytics.case_facts (
@@ -97,7 +97,7 @@ SELECT $1, r.id, gen_random_uuid(), upper($6) || '-' || to_char(r.at AT TIME ZON
        (ARRAY['satisfied', 'basically_satisfied', 'unsatisfied'])[1 + i % 3], 'follow_up', 5
 FROM generate_series(1, $5) AS i,
      LATERAL (SELECT gen_random_uuid() AS id,
-                     now() - (i * (interval '365 days' / $5)) AS at) AS r";
+                     now() - (i * (interval '360 days' / $5)) AS at) AS r";
 
 const SEED_EVENTS: &str = "\
 INSERT INTO analytics.events (id, tenant_id, event_type, report_id, occurred_at, envelope)

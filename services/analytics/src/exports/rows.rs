@@ -3,8 +3,7 @@
 //! citizen's words from the `report.submitted` event analytics keeps. No contact
 //! details: they never reach analytics (decision 0015).
 
-use chrono::NaiveDateTime;
-use futures::Stream;
+use chrono::{NaiveDate, NaiveDateTime};
 use mashang_domain::case::CaseState;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -15,6 +14,10 @@ use super::table::Cell;
 /// One exported case, as read.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CaseRow {
+    /// The local day of submission (the page cursor's first half).
+    pub submitted_day: NaiveDate,
+    /// The report (the page cursor's second half).
+    pub report_id: Uuid,
     /// 受理编号.
     pub tracking_number: String,
     /// Local time of submission.
@@ -213,10 +216,12 @@ fn source_label(raw: &str) -> &str {
     }
 }
 
-/// The read, in a township's transaction. Local times in the township's zone; in
-/// the order of submission, as the facts' index of a township's days holds them.
+/// One page of the read, in a township's transaction: local times in the
+/// township's zone, in the order of the facts' index of a township's days, after
+/// the cursor `($12, $13)`, at most `$14` rows.
 const SELECT: &str = "\
-SELECT f.tracking_number,
+SELECT f.submitted_day, f.report_id,
+       f.tracking_number,
        f.submitted_at AT TIME ZONE $2 AS submitted_at,
        f.channel,
        coalesce(c.name_zh, f.category) AS category,
@@ -255,7 +260,9 @@ WHERE f.tenant_id = $1
   AND ($8::text IS NULL OR f.status = $8)
   AND ($9::text IS NULL OR f.channel = $9)
   AND ($10::uuid IS NULL OR f.handler_id = $10)
-ORDER BY f.submitted_day, f.report_id";
+  AND ($12::date IS NULL OR (f.submitted_day, f.report_id) > ($12, $13))
+ORDER BY f.submitted_day, f.report_id
+LIMIT $14";
 
 /// What limits a township's read beyond the filter: nodes, each with everything
 /// below it (`None` = no limit).
@@ -267,15 +274,22 @@ pub struct NodeLimits {
     pub visible: Option<Vec<Uuid>>,
 }
 
-/// Streams a township's rows (in its transaction `conn`, zone `time_zone`).
-pub fn read<'c>(
-    conn: &'c mut PgConnection,
+/// Where the next page starts: after this (local day, report).
+pub type Cursor = Option<(NaiveDate, Uuid)>;
+
+/// One page of a township's rows after `after` (in its transaction `conn`, zone
+/// `time_zone`), at most `limit`.
+#[allow(clippy::too_many_arguments)]
+pub async fn page(
+    conn: &mut PgConnection,
     tenant: Uuid,
-    time_zone: &'c str,
-    filter: &'c ExportFilter,
-    limits: &'c NodeLimits,
+    time_zone: &str,
+    filter: &ExportFilter,
+    limits: &NodeLimits,
     description: bool,
-) -> impl Stream<Item = Result<CaseRow, sqlx::Error>> + Send + 'c {
+    after: Cursor,
+    limit: i64,
+) -> Result<Vec<CaseRow>, sqlx::Error> {
     sqlx::query_as::<_, CaseRow>(SELECT)
         .bind(tenant)
         .bind(time_zone)
@@ -288,7 +302,11 @@ pub fn read<'c>(
         .bind(filter.channel)
         .bind(filter.handler.map(|h| h.as_uuid()))
         .bind(description)
-        .fetch(conn)
+        .bind(after.map(|(day, _)| day))
+        .bind(after.map(|(_, id)| id))
+        .bind(limit)
+        .fetch_all(conn)
+        .await
 }
 
 /// `roots` and every node below them in a township (in its transaction).
@@ -323,6 +341,8 @@ mod tests {
             .and_then(|d| d.and_hms_opt(9, 0, 0))
             .expect("a time");
         CaseRow {
+            submitted_day: at.date(),
+            report_id: Uuid::nil(),
             tracking_number: "CT-20261201-0001".into(),
             submitted_at: at,
             channel: "qr".into(),

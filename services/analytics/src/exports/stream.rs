@@ -1,4 +1,4 @@
-//! The export pipeline. A task reads the facts township by township in batches and
+//! The export pipeline. A task reads the facts township by township in pages and
 //! hands them over a bounded channel to a blocking thread that writes the file; the
 //! file's bytes go over another bounded channel to the response body. Each stage
 //! waits for the next, so memory holds a few batches and chunks whatever the size of
@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use futures::StreamExt;
 use mashang_db::Db;
 use mashang_domain::TenantId;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
@@ -21,10 +20,10 @@ use super::sink::{ChunkSink, Piece};
 use super::table::TableWriter;
 use super::xlsx::XlsxWriter;
 
-/// Rows per batch handed to the writer.
-const BATCH: usize = 500;
-/// Batches waiting for the writer.
-const BATCHES_QUEUED: usize = 4;
+/// Rows per page read (one short statement each) and handed to the writer.
+const PAGE: usize = 1000;
+/// Pages waiting for the writer.
+const BATCHES_QUEUED: usize = 2;
 /// Chunks waiting for the client.
 const CHUNKS_QUEUED: usize = 8;
 
@@ -118,7 +117,9 @@ async fn read(db: Db, job: Job, tx: mpsc::Sender<Result<Batch, anyhow::Error>>) 
     }
 }
 
-/// One township's rows; `false` when the writer is gone.
+/// One township's rows, a page at a time, each page read in a short transaction of
+/// its own: no statement or transaction lasts as long as the export, and no
+/// connection is held while the client reads. `false` when the writer is gone.
 async fn read_part(
     db: &Db,
     part: &Part,
@@ -126,32 +127,32 @@ async fn read_part(
     description: bool,
     tx: &mpsc::Sender<Result<Batch, anyhow::Error>>,
 ) -> Result<bool, anyhow::Error> {
-    let mut conn = db.tenant(part.tenant).await?;
     let tenant = part.tenant.as_uuid();
-    let mut rows = rows::read(
-        &mut conn,
-        tenant,
-        &part.time_zone,
-        filter,
-        &part.limits,
-        description,
-    );
-    let mut batch = Vec::with_capacity(BATCH);
-    while let Some(row) = rows.next().await {
-        batch.push(row?);
-        if batch.len() == BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if !send(tx, &part.township, full).await {
-                return Ok(false);
-            }
+    let mut after = None;
+    loop {
+        let mut conn = db.tenant(part.tenant).await?;
+        let rows = rows::page(
+            &mut conn,
+            tenant,
+            &part.time_zone,
+            filter,
+            &part.limits,
+            description,
+            after,
+            PAGE as i64,
+        )
+        .await?;
+        conn.commit().await?;
+        let last = rows.last().map(|r| (r.submitted_day, r.report_id));
+        let more = rows.len() == PAGE;
+        if !rows.is_empty() && !send(tx, &part.township, rows).await {
+            return Ok(false);
+        }
+        match (more, last) {
+            (true, Some(cursor)) => after = Some(cursor),
+            _ => return Ok(true),
         }
     }
-    drop(rows);
-    if !batch.is_empty() && !send(tx, &part.township, batch).await {
-        return Ok(false);
-    }
-    conn.commit().await?;
-    Ok(true)
 }
 
 async fn send(
