@@ -432,3 +432,57 @@ async fn bad_exports_are_refused_naming_each_field() {
     assert_eq!(named, ["node_id"]);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_longer_than_a_page_holds_every_case_once_in_order() {
+    let env = TestEnv::new().await;
+    let fx = seed_tenant(env.db(), "exppage").await;
+    let app = TestApp::monolith(&env).await;
+    // 2 500 facts over three days, written as the owner (the projection's table).
+    let mut owner = env.database.owner().await;
+    sqlx::query(
+        "INSERT INTO analytics.case_facts (tenant_id, report_id, tracking_number, category, channel, status, submitted_at, submitted_day) \
+         SELECT $1, gen_random_uuid(), 'P-' || lpad(i::text, 5, '0'), 'roads', 'qr', 'closed', \
+                now() - (i % 3) * interval '1 day', ((now() - (i % 3) * interval '1 day') AT TIME ZONE 'Asia/Shanghai')::date \
+         FROM generate_series(1, 2500) AS i",
+    )
+    .bind(fx.tenant.as_uuid())
+    .execute(&mut owner)
+    .await
+    .expect("facts");
+    let today = Utc::now().date_naive();
+    let from = today.checked_sub_days(Days::new(3)).expect("a day");
+    let to = today.checked_add_days(Days::new(1)).expect("a day");
+    let centre = app.analytics.signed_in(&fx.logins.centre, PASSWORD).await;
+    for ext in ["csv", "xlsx"] {
+        let (status, _, bytes) = download(
+            &centre,
+            &format!("/api/v1/exports/cases.{ext}?from={from}&to={to}"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (numbers, days): (Vec<String>, Vec<String>) = if ext == "csv" {
+            let rows = csv_rows(std::str::from_utf8(&bytes[3..]).expect("UTF-8"));
+            rows[1..]
+                .iter()
+                .map(|r| (r[0].clone(), r[1][..10].to_owned()))
+                .unzip()
+        } else {
+            let sheet = xlsx_rows(bytes);
+            sheet[1..]
+                .iter()
+                .map(|r| (r[0].to_string(), format!("{:?}", r[1])))
+                .unzip()
+        };
+        assert_eq!(numbers.len(), 2500, "{ext}");
+        assert_eq!(
+            numbers.iter().collect::<BTreeSet<_>>().len(),
+            2500,
+            "{ext}: each once"
+        );
+        if ext == "csv" {
+            assert!(days.windows(2).all(|w| w[0] <= w[1]), "oldest day first");
+        }
+    }
+    app.stop().await;
+}
