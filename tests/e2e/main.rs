@@ -21,6 +21,7 @@ mod delivery;
 mod directory;
 mod edge;
 mod email_digest;
+mod exports;
 mod extensions;
 mod inbox_stream;
 mod intake_api;

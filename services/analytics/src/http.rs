@@ -29,6 +29,7 @@ pub fn router(state: AnalyticsState) -> Router {
         .route("/api/v1/county/league", get(stats_api::league))
         .merge(crate::report::routes())
         .merge(crate::pages::routes())
+        .merge(crate::exports::routes())
         .with_state(state)
 }
 

@@ -5,6 +5,7 @@
 pub mod charts;
 mod counters;
 mod dashboard;
+pub mod exports;
 pub mod figures;
 mod http;
 mod pages;
@@ -18,6 +19,8 @@ use mashang_bus::relay::{self, RelayConfig};
 use mashang_bus::{Bus, ConsumerSpec, Service};
 use mashang_db::Db;
 use mashang_domain::events::EventType;
+use mashang_http::ApiError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 pub use http::router;
@@ -28,17 +31,36 @@ pub const CONSUMER: ConsumerSpec = ConsumerSpec {
     types: &EventType::ALL,
 };
 
+/// Case exports running at once in one process; more are refused (429) rather
+/// than queued, since each holds a database connection for its whole length.
+pub const EXPORTS_AT_ONCE: usize = 4;
+
 /// What analytics' handlers and workers share.
 #[derive(Clone, Debug)]
 pub struct AnalyticsState {
     /// The database.
     pub db: Db,
+    /// Bounds the exports running at once.
+    exports: Arc<Semaphore>,
 }
 
 impl AnalyticsState {
     /// State over `db`.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            exports: Arc::new(Semaphore::new(EXPORTS_AT_ONCE)),
+        }
+    }
+
+    /// A place for one more export, or a 429 when all are taken.
+    pub(crate) fn take_export_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.exports
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::TooManyRequests {
+                retry_after: Some(30),
+            })
     }
 }
 
