@@ -380,8 +380,20 @@ async fn the_morning_digest_reaches_the_centre_once_in_the_app_the_group_and_by_
     // The mail server is busy at the first try.
     smtp.answer_once(Stage::Mail, 421, "4.3.2 Service busy, try again later");
 
-    // Tomorrow morning: two replicas at once, then a second pass: one digest.
-    let now = Utc::now() + chrono::Duration::days(1);
+    // Tomorrow at 08:00 in the township (whatever the hour the test runs, so that three
+    // hours later is still the same local day): two replicas at once, then a second
+    // pass: one digest.
+    let tomorrow = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        + chrono::Duration::days(1);
+    let now = tomorrow
+        .and_hms_opt(8, 0, 0)
+        .expect("08:00")
+        .and_local_timezone(chrono_tz::Asia::Shanghai)
+        .single()
+        .expect("Shanghai has no gaps")
+        .with_timezone(&Utc);
     let (one, two) = (replica(&env, &app), replica(&env, &app));
     let (a, b2) = tokio::join!(township::pass(&one, now), township::pass(&two, now));
     assert_eq!(a.expect("a pass") + b2.expect("a pass"), 1);

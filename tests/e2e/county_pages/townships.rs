@@ -297,6 +297,6 @@ async fn township_roles_are_refused_every_county_page() {
         assert!(home.has(&format!(r#"href="{link}""#)), "{link}");
     }
     let dashboard = county.get("/county/dashboard").await.expect(200);
-    assert!(dashboard.has("统计") && dashboard.has("随统计功能一起上线"));
+    assert!(dashboard.has("全县统计") && dashboard.has("乡镇排名"));
     app.stop().await;
 }
