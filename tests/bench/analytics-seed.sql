@@ -10,7 +10,8 @@
 -- Run by `analytics-load` one `-- step:` at a time (timed), in one session.
 --
 -- Fact i (0 = oldest) was submitted at about i × (a year / facts), in township
--- i mod townships, grid (i / townships) mod its grids, category i mod categories.
+-- i mod townships, grid (i / townships) mod its grids, category
+-- (i / (townships × grids)) mod categories: each grid's cases rotate through them.
 -- 90 % came through the grid's QR code, 10 % were assisted. 3 % were judged invalid.
 -- Of the last 17 days about half are still open (and all of the newest hour) (acknowledged or in progress; those
 -- older than the 15-day resolution deadline are overdue), the rest resolved; older
@@ -115,7 +116,7 @@ SELECT tenant, pg_temp.bench_id(at, '8', i), pg_temp.bench_id(at, '9', i),
           CROSS JOIN bench_shape s
           JOIN bench_townships b ON b.t = l.i % s.townships
           JOIN bench_grids g ON g.t = b.t AND g.k = (l.i / s.townships) % s.grids
-          JOIN bench_categories c ON c.k = l.i % s.categories
+          JOIN bench_categories c ON c.k = (l.i / (s.townships * s.grids)) % s.categories
       ) f
   ) x;
 
