@@ -183,7 +183,10 @@ pub(crate) fn refuse(err: ApiError, principal: &Principal) -> Response {
         ApiError::Forbidden(m) | ApiError::BadRequest(m) => Some(m.clone()),
         _ => None,
     };
-    let text = err.to_string();
+    let text = match &err {
+        ApiError::Internal(cause) => format!("{cause:#}"),
+        other => other.to_string(),
+    };
     let status = err.classify().status();
     let message = match message {
         Some(m) => m,
