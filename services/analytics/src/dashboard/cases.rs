@@ -206,7 +206,6 @@ pub(crate) async fn township(
         Ok(found) => found,
         Err(err) => return super::refuse(err, &principal),
     };
-    let (title, subtitle) = title(&q, page.part);
     let back = format!(
         "/dashboard?{}",
         query(&[
@@ -215,16 +214,49 @@ pub(crate) async fn township(
             ("node_id", q.node_id.as_deref().unwrap_or_default()),
         ])
     );
+    let chrome = StaffHeader::new(&principal, township, &ASSETS);
+    show(chrome, false, &q, &page, cases, back)
+}
+
+/// The list page of `page`'s cases (`cases`, as lines), with its title, the way back
+/// and the link to the next page.
+fn show(
+    chrome: StaffHeader,
+    county: bool,
+    q: &CasesQuery,
+    page: &CasesPage,
+    cases: Vec<CaseLine>,
+    back: String,
+) -> Response {
+    let (title, subtitle) = title(q, page.part);
+    let path = if county {
+        "/county/dashboard/cases"
+    } else {
+        "/dashboard/cases"
+    };
     let view = Page {
-        chrome: StaffHeader::new(&principal, township, &ASSETS),
-        county: false,
+        chrome,
+        county,
         title,
         subtitle,
         back,
-        next: next_link("/dashboard/cases", &q, &page),
+        next: next_link(path, q, page),
         cases,
     };
     staff::page(StatusCode::OK, &view, &ASSETS)
+}
+
+/// Cases of any township as the county's lists show them: with the township's name,
+/// each found through the county's case search (which asks why before it opens one).
+pub(crate) fn county_lines(rows: &[CaseRow], names: &HashMap<Uuid, String>) -> Vec<CaseLine> {
+    rows.iter()
+        .map(|r| {
+            let href = format!("/county/search?{}", query(&[("q", &r.tracking_number)]));
+            let mut l = line(r, Some(href));
+            l.township = names.get(&r.tenant_id).cloned().unwrap_or_default();
+            l
+        })
+        .collect()
 }
 
 /// `GET /county/dashboard/cases` (recorded as a county read).
@@ -248,22 +280,7 @@ pub(crate) async fn county(
         Ok(names) => names,
         Err(err) => return super::refuse(err, &principal),
     };
-    let cases = page
-        .cases
-        .iter()
-        .map(|r| {
-            let mut l = line(
-                r,
-                Some(format!(
-                    "/county/search?{}",
-                    query(&[("q", &r.tracking_number)])
-                )),
-            );
-            l.township = names.get(&r.tenant_id).cloned().unwrap_or_default();
-            l
-        })
-        .collect();
-    let (title, subtitle) = title(&q, page.part);
+    let cases = county_lines(&page.cases, &names);
     let back = format!(
         "/county/dashboard?{}",
         query(&[
@@ -272,14 +289,6 @@ pub(crate) async fn county(
             ("township", q.tenant.as_deref().unwrap_or_default()),
         ])
     );
-    let view = Page {
-        chrome: StaffHeader::new(&principal, None, &ASSETS),
-        county: true,
-        title,
-        subtitle,
-        back,
-        next: next_link("/county/dashboard/cases", &q, &page),
-        cases,
-    };
-    staff::page(StatusCode::OK, &view, &ASSETS)
+    let chrome = StaffHeader::new(&principal, None, &ASSETS);
+    show(chrome, true, &q, &page, cases, back)
 }

@@ -18,9 +18,11 @@ use mashang_web::staff::{self, StaffHeader};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::cases::{CaseLine, line, overdue_condition};
+use super::cases::{CaseLine, county_lines, overdue_condition};
 use super::labels::{self, LABELS};
-use super::{Cell, Drawn, PeriodForm, chosen_period, draw, query, week_name, weeks};
+use super::{
+    Cell, Drawn, PeriodForm, chosen_period, draw, query, trend_rates, trend_reports, weeks,
+};
 use crate::AnalyticsState;
 use crate::charts::{Chart, ChartKind};
 use crate::figures::drill::{self, Listing, Part};
@@ -174,15 +176,7 @@ async fn render(
     tx.commit().await?;
 
     let names: HashMap<Uuid, String> = rows.iter().map(|r| (r.tenant_id, r.name.clone())).collect();
-    let overdue = overdue_rows
-        .iter()
-        .map(|r| {
-            let href = format!("/county/search?{}", query(&[("q", &r.tracking_number)]));
-            let mut l = line(r, Some(href));
-            l.township = names.get(&r.tenant_id).cloned().unwrap_or_default();
-            l
-        })
-        .collect();
+    let overdue = county_lines(&overdue_rows, &names);
 
     let links = Links {
         from: period.from().to_string(),
@@ -249,8 +243,8 @@ async fn render(
             .collect(),
         league: league_lines,
         score_chart,
-        trend_reports: draw(&trend_reports(&trend)),
-        trend_rates: draw(&trend_rates(&trend)),
+        trend_reports: draw(&trend_reports("全县", &trend)),
+        trend_rates: draw(&trend_rates("全县", &trend)),
         overdue,
         overdue_all: format!(
             "/county/dashboard/cases?{}",
@@ -344,50 +338,6 @@ fn summed(rows: &[TownshipRow]) -> Figures {
         out.insert(l.key.to_owned(), figure);
     }
     out
-}
-
-fn trend_reports(trend: &[(Period, Figures)]) -> Chart {
-    Chart::new(
-        ChartKind::Bar,
-        "全县近8周受理量",
-        "周（起始日）",
-        trend.iter().map(|(w, _)| week_name(w)).collect(),
-        "件",
-    )
-    .with_series(
-        "受理量",
-        trend
-            .iter()
-            .map(|(_, f)| f.get("reports").and_then(|f| f.value))
-            .collect(),
-    )
-}
-
-fn trend_rates(trend: &[(Period, Figures)]) -> Chart {
-    [
-        "timely_response_rate",
-        "on_time_resolution_rate",
-        "satisfaction_rate",
-    ]
-    .iter()
-    .fold(
-        Chart::new(
-            ChartKind::Line,
-            "全县近8周及时响应率、按时办结率、满意率",
-            "周（起始日）",
-            trend.iter().map(|(w, _)| week_name(w)).collect(),
-            "%",
-        ),
-        |chart, key| {
-            chart.with_series(
-                labels::of(key).zh,
-                trend
-                    .iter()
-                    .map(|(_, f)| f.get(*key).and_then(|f| f.value).map(|v| v * 100.0))
-                    .collect(),
-            )
-        },
-    )
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use crate::AnalyticsState;
-use crate::charts::{self, Chart};
-use crate::figures::{MAX_DAYS, Period, PeriodError};
+use crate::charts::{self, Chart, ChartKind};
+use crate::figures::{Figures, MAX_DAYS, Period, PeriodError};
 use crate::pages::ASSETS;
 
 /// The dashboards' routes.
@@ -109,6 +109,53 @@ pub(crate) fn today_in(zone: Option<&str>) -> NaiveDate {
         .and_then(|z| z.parse().ok())
         .unwrap_or(chrono_tz::Asia::Shanghai);
     Utc::now().with_timezone(&tz).date_naive()
+}
+
+/// The rates drawn in the trend charts.
+const TREND_RATES: [&str; 3] = [
+    "timely_response_rate",
+    "on_time_resolution_rate",
+    "satisfaction_rate",
+];
+
+/// The weekly reports of `trend` as a bar chart, its title led by `scope` (全县 or none).
+pub(crate) fn trend_reports(scope: &str, trend: &[(Period, Figures)]) -> Chart {
+    Chart::new(
+        ChartKind::Bar,
+        format!("{scope}近8周受理量"),
+        "周（起始日）",
+        trend.iter().map(|(w, _)| week_name(w)).collect(),
+        "件",
+    )
+    .with_series(
+        "受理量",
+        trend
+            .iter()
+            .map(|(_, f)| f.get("reports").and_then(|f| f.value))
+            .collect(),
+    )
+}
+
+/// The weekly call-back, on-time and satisfaction rates of `trend` as lines (in %).
+pub(crate) fn trend_rates(scope: &str, trend: &[(Period, Figures)]) -> Chart {
+    TREND_RATES.iter().fold(
+        Chart::new(
+            ChartKind::Line,
+            format!("{scope}近8周及时响应率、按时办结率、满意率"),
+            "周（起始日）",
+            trend.iter().map(|(w, _)| week_name(w)).collect(),
+            "%",
+        ),
+        |chart, key| {
+            chart.with_series(
+                labels::of(key).zh,
+                trend
+                    .iter()
+                    .map(|(_, f)| f.get(*key).and_then(|f| f.value).map(|v| v * 100.0))
+                    .collect(),
+            )
+        },
+    )
 }
 
 /// A number on a page, and where it leads (the cases behind it), if anywhere.

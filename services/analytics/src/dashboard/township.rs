@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use super::cases::{CaseLine, case_lines, overdue_condition};
 use super::labels::{self, LABELS};
-use super::{Cell, Drawn, PeriodForm, chosen_period, draw, query, week_name, weeks};
+use super::{
+    Cell, Drawn, PeriodForm, chosen_period, draw, query, trend_rates, trend_reports, weeks,
+};
 use crate::AnalyticsState;
 use crate::charts::{Chart, ChartKind};
 use crate::figures::drill::{self, Listing, Part};
@@ -46,13 +48,6 @@ pub(crate) const BREAKDOWN: [&str; 6] = [
     "resolution_rate",
     "satisfaction_rate",
     "overdue_rate",
-];
-
-/// The rates drawn in the trend chart.
-const TREND_RATES: [&str; 3] = [
-    "timely_response_rate",
-    "on_time_resolution_rate",
-    "satisfaction_rate",
 ];
 
 /// Overdue cases listed on the page (the rest are one link away).
@@ -266,8 +261,8 @@ async fn render(
         grids: rows(&now.by_grid, &links, Scope::Node),
         villages: rows(&now.by_village, &links, Scope::Node),
         workers: rows(&now.by_worker, &links, Scope::Handler),
-        trend_reports: draw(&trend_reports(&trend)),
-        trend_rates: draw(&trend_rates(&trend)),
+        trend_reports: draw(&trend_reports("", &trend)),
+        trend_rates: draw(&trend_rates("", &trend)),
         posters_chart: (!now.qr.is_empty()).then(|| draw(&posters_chart(&now))),
         posters: now
             .qr
@@ -408,44 +403,6 @@ fn rows(breakdown: &[Breakdown], links: &Links, scope: Scope) -> Vec<Row> {
             }
         })
         .collect()
-}
-
-fn trend_reports(trend: &[(Period, Figures)]) -> Chart {
-    Chart::new(
-        ChartKind::Bar,
-        "近8周受理量",
-        "周（起始日）",
-        trend.iter().map(|(w, _)| week_name(w)).collect(),
-        "件",
-    )
-    .with_series(
-        "受理量",
-        trend
-            .iter()
-            .map(|(_, f)| f.get("reports").and_then(|f| f.value))
-            .collect(),
-    )
-}
-
-fn trend_rates(trend: &[(Period, Figures)]) -> Chart {
-    TREND_RATES.iter().fold(
-        Chart::new(
-            ChartKind::Line,
-            "近8周及时响应率、按时办结率、满意率",
-            "周（起始日）",
-            trend.iter().map(|(w, _)| week_name(w)).collect(),
-            "%",
-        ),
-        |chart, key| {
-            chart.with_series(
-                labels::of(key).zh,
-                trend
-                    .iter()
-                    .map(|(_, f)| f.get(*key).and_then(|f| f.value).map(|v| v * 100.0))
-                    .collect(),
-            )
-        },
-    )
 }
 
 fn posters_chart(now: &TownshipFigures) -> Chart {
