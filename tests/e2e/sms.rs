@@ -1222,6 +1222,24 @@ async fn a_planner_holding_the_last_connection_still_gives_the_sms_its_sign_in_l
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    // The running service plans outside channels before it writes the in-app notice:
+    // once the notice is there, adding the SMS channel cannot race with its planning.
+    loop {
+        let (notices,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM notification.notices WHERE event_id = $1")
+                .bind(envelope.id.as_uuid())
+                .fetch_one(&mut owner)
+                .await
+                .expect("the notices");
+        if notices > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running service never handled case.assigned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let ali = channel(
         &admin,
         aliyun(
