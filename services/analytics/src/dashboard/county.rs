@@ -21,14 +21,12 @@ use uuid::Uuid;
 use super::cases::{CaseLine, county_lines, overdue_condition};
 use super::labels::{self, LABELS};
 use super::{
-    Cell, Drawn, PeriodForm, chosen_period, draw, query, trend_rates, trend_reports, weeks,
+    Cell, Drawn, PeriodForm, TREND_WEEKS, chosen_period, draw, query, trend_rates, trend_reports,
 };
 use crate::AnalyticsState;
 use crate::charts::{Chart, ChartKind};
 use crate::figures::drill::{self, Listing, Part};
-use crate::figures::{
-    Figure, Figures, LEAGUE_WEIGHTS, Period, TownshipRow, county_figures, league,
-};
+use crate::figures::{Durations, LEAGUE_WEIGHTS, Period, TownshipRow, county_rows, league, trend};
 use crate::pages::ASSETS;
 use crate::stats_api::county_tx;
 
@@ -150,12 +148,15 @@ async fn render(
         today,
     );
     let mut tx = county_tx(state, principal, uri).await?;
-    let rows = county_figures(&mut tx, period).await?;
-    let mut trend = Vec::new();
-    for week in weeks(period.to()) {
-        let all = county_figures(&mut tx, week).await?;
-        trend.push((week, summed(&all)));
-    }
+    let township = form
+        .township
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && c.len() <= MAX_CODE);
+    // Durations (medians, p90) show only for the township opened on the page.
+    let durations = township.map_or(Durations::None, Durations::Of);
+    let rows = county_rows(&mut tx, period, durations).await?;
+    let trend = trend::weekly(&mut tx, trend::Scope::County, period.to(), TREND_WEEKS).await?;
     let overdue_period =
         Period::new(today - Duration::days(365), today).expect("a year is a valid period");
     let (overdue_rows, more) = drill::list(
@@ -220,11 +221,6 @@ async fn render(
             .with_series("综合得分", shown.iter().map(|r| r.score).collect()),
         )
     });
-    let township = form
-        .township
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty() && c.len() <= MAX_CODE);
     let opened = township
         .and_then(|code| rows.iter().find(|r| r.code == code))
         .map(|r| opened(r, &links));
@@ -316,50 +312,5 @@ fn opened(row: &TownshipRow, links: &Links) -> Opened {
                 }
             })
             .collect(),
-    }
-}
-
-/// The county's figures that add up across townships: counts and rates (numerators
-/// and denominators summed); durations do not add up and are left out.
-fn summed(rows: &[TownshipRow]) -> Figures {
-    let mut out = Figures::new();
-    for l in LABELS {
-        if l.kind == labels::Kind::Minutes || l.kind == labels::Kind::Ratio {
-            continue;
-        }
-        let (n, d) = rows
-            .iter()
-            .filter_map(|r| r.figures.get(l.key))
-            .fold((0, 0), |(n, d), f| (n + f.numerator, d + f.denominator));
-        let figure = match l.kind {
-            labels::Kind::Count => Figure::count(n),
-            _ => Figure::rate(n, d),
-        };
-        out.insert(l.key.to_owned(), figure);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_county_adds_numerators_and_denominators_not_rates() {
-        let row = |n, d| TownshipRow {
-            tenant_id: Uuid::nil(),
-            code: "T".into(),
-            name: "镇".into(),
-            figures: [
-                ("timely_response_rate".to_owned(), Figure::rate(n, d)),
-                ("reports".to_owned(), Figure::count(d)),
-            ]
-            .into_iter()
-            .collect(),
-        };
-        let all = summed(&[row(1, 1), row(1, 3)]);
-        assert_eq!(all["timely_response_rate"], Figure::rate(2, 4));
-        assert_eq!(all["reports"], Figure::count(4));
-        assert!(!all.contains_key("resolution_median"));
     }
 }

@@ -45,7 +45,7 @@ pub(crate) struct PeriodForm {
 /// Days shown when no period is chosen: the last 30, today included.
 const DEFAULT_DAYS: i64 = 30;
 /// Weeks in the trend charts.
-const TREND_WEEKS: i64 = 8;
+pub(crate) const TREND_WEEKS: u32 = 8;
 
 /// The period to show, or what is wrong with the form (the page then says so and
 /// shows the default period instead, so nothing typed is lost and the page is never
@@ -88,14 +88,9 @@ fn typed(raw: Option<&str>) -> Option<&str> {
 }
 
 /// The `TREND_WEEKS` weeks ending with `to`, oldest first.
+#[cfg(test)]
 pub(crate) fn weeks(to: NaiveDate) -> Vec<Period> {
-    (0..TREND_WEEKS)
-        .rev()
-        .map(|i| {
-            let end = to - Duration::days(7 * i);
-            Period::new(end - Duration::days(6), end).expect("a week is a valid period")
-        })
-        .collect()
+    crate::figures::trend::weeks(to, TREND_WEEKS)
 }
 
 /// A week's name on a chart: its first day, as 月/日.

@@ -19,12 +19,14 @@ use uuid::Uuid;
 use super::cases::{CaseLine, case_lines, overdue_condition};
 use super::labels::{self, LABELS};
 use super::{
-    Cell, Drawn, PeriodForm, chosen_period, draw, query, trend_rates, trend_reports, weeks,
+    Cell, Drawn, PeriodForm, TREND_WEEKS, chosen_period, draw, query, trend_rates, trend_reports,
 };
 use crate::AnalyticsState;
 use crate::charts::{Chart, ChartKind};
 use crate::figures::drill::{self, Listing, Part};
-use crate::figures::{Breakdown, Figures, Filters, Period, TownshipFigures, township_figures};
+use crate::figures::{
+    Breakdown, Figures, Filters, Period, TownshipFigures, township_figures, trend,
+};
 use crate::pages::ASSETS;
 use crate::stats_api::township_tx;
 
@@ -195,11 +197,21 @@ async fn render(
     let before = township_figures(&mut tx, period.previous(), &filters)
         .await?
         .figures;
-    let mut trend = Vec::new();
-    for week in weeks(period.to()) {
-        let figures = township_figures(&mut tx, week, &filters).await?.figures;
-        trend.push((week, figures));
-    }
+    let nodes = match node {
+        Some(id) => Some(crate::figures::subtree(&mut tx, id).await?),
+        None => None,
+    };
+    let trend = trend::weekly(
+        &mut tx,
+        trend::Scope::Township {
+            tenant,
+            category: None,
+            nodes: nodes.as_deref(),
+        },
+        period.to(),
+        TREND_WEEKS,
+    )
+    .await?;
     let scope = match node {
         None => township.clone(),
         Some(id) => {
@@ -210,10 +222,6 @@ async fn render(
                     .await?;
             format!("{township} · {}", name.unwrap_or_default())
         }
-    };
-    let nodes = match node {
-        Some(id) => Some(crate::figures::subtree(&mut tx, id).await?),
-        None => None,
     };
     let overdue_period =
         Period::new(today - Duration::days(365), today).expect("a year is a valid period");

@@ -218,7 +218,8 @@ fn source_label(raw: &str) -> &str {
 
 /// One page of the read, in a township's transaction: local times in the
 /// township's zone, in the order of the facts' index of a township's days, after
-/// the cursor `($12, $13)`, at most `$14` rows.
+/// the cursor `($12, $13)` (a row comparison the index of a township's days answers),
+/// at most `$14` rows.
 const SELECT: &str = "\
 SELECT f.submitted_day, f.report_id,
        f.tracking_number,
@@ -260,7 +261,7 @@ WHERE f.tenant_id = $1
   AND ($8::text IS NULL OR f.status = $8)
   AND ($9::text IS NULL OR f.channel = $9)
   AND ($10::uuid IS NULL OR f.handler_id = $10)
-  AND ($12::date IS NULL OR (f.submitted_day, f.report_id) > ($12, $13))
+  AND (f.submitted_day, f.report_id) > ($12, $13)
 ORDER BY f.submitted_day, f.report_id
 LIMIT $14";
 
@@ -290,6 +291,13 @@ pub async fn page(
     after: Cursor,
     limit: i64,
 ) -> Result<Vec<CaseRow>, sqlx::Error> {
+    // The first page starts after a key below every row of the period, so that the
+    // cursor is always an index condition: an `IS NULL OR` around it would leave the
+    // planner a filter, and every page would walk the period from its first day.
+    let (from_day, from_report) = after.unwrap_or((
+        filter.from.pred_opt().unwrap_or(NaiveDate::MIN),
+        Uuid::nil(),
+    ));
     sqlx::query_as::<_, CaseRow>(SELECT)
         .bind(tenant)
         .bind(time_zone)
@@ -302,8 +310,8 @@ pub async fn page(
         .bind(filter.channel)
         .bind(filter.handler.map(|h| h.as_uuid()))
         .bind(description)
-        .bind(after.map(|(day, _)| day))
-        .bind(after.map(|(_, id)| id))
+        .bind(from_day)
+        .bind(from_report)
         .bind(limit)
         .fetch_all(conn)
         .await

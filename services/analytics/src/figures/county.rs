@@ -69,12 +69,24 @@ pub struct LeagueRow {
     pub components: Vec<Component>,
 }
 
+/// Whose time-to-first-response and time-to-resolution histograms a county read
+/// reads (the largest part of a county read: a bucket per township, day and span).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durations<'a> {
+    /// Nobody's: the medians and p90 have no value.
+    None,
+    /// Every township's.
+    All,
+    /// The township of this code only.
+    Of(&'a str),
+}
+
 /// Every township's figures for `period` (local days), in a county-read transaction.
 pub async fn county_figures(
     tx: &mut GlobalTx,
     period: Period,
 ) -> Result<Vec<TownshipRow>, sqlx::Error> {
-    rows(tx, period, true).await
+    county_rows(tx, period, Durations::All).await
 }
 
 /// The league table for `period` (see [`league`]), in a county-read transaction. Its
@@ -83,13 +95,15 @@ pub async fn county_league(
     tx: &mut GlobalTx,
     period: Period,
 ) -> Result<Vec<LeagueRow>, sqlx::Error> {
-    Ok(league(&rows(tx, period, false).await?))
+    Ok(league(&county_rows(tx, period, Durations::None).await?))
 }
 
-async fn rows(
+/// Every township's figures for `period`, with the durations of whom `durations`
+/// names, in a county-read transaction.
+pub async fn county_rows(
     tx: &mut GlobalTx,
     period: Period,
-    durations: bool,
+    durations: Durations<'_>,
 ) -> Result<Vec<TownshipRow>, sqlx::Error> {
     let tenants: Vec<(Uuid, String, String)> =
         sqlx::query_as("SELECT id, code, name FROM routing.tenants ORDER BY code")
@@ -136,17 +150,33 @@ async fn rows(
         c.response_missed_open += response;
         c.resolution_missed_open += resolution;
     }
-    let histograms: Vec<(Uuid, i16, i16, i64)> = if durations {
-        sqlx::query_as(
-            "SELECT tenant_id, measure, bucket, sum(cases)::bigint FROM analytics.daily_total_durations \
-             WHERE day BETWEEN $1 AND $2 GROUP BY 1, 2, 3",
-        )
-        .bind(period.from())
-        .bind(period.to())
-        .fetch_all(&mut **tx)
-        .await?
-    } else {
-        Vec::new()
+    let histograms: Vec<(Uuid, i16, i16, i64)> = match durations {
+        Durations::None => Vec::new(),
+        Durations::All => {
+            sqlx::query_as(
+                "SELECT tenant_id, measure, bucket, sum(cases)::bigint FROM analytics.daily_total_durations \
+                 WHERE day BETWEEN $1 AND $2 GROUP BY 1, 2, 3",
+            )
+            .bind(period.from())
+            .bind(period.to())
+            .fetch_all(&mut **tx)
+            .await?
+        }
+        Durations::Of(code) => match tenants.iter().find(|t| t.1 == code) {
+            None => Vec::new(),
+            Some((tenant, _, _)) => {
+                sqlx::query_as(
+                    "SELECT tenant_id, measure, bucket, sum(cases)::bigint \
+                     FROM analytics.daily_total_durations \
+                     WHERE tenant_id = $3 AND day BETWEEN $1 AND $2 GROUP BY 1, 2, 3",
+                )
+                .bind(period.from())
+                .bind(period.to())
+                .bind(tenant)
+                .fetch_all(&mut **tx)
+                .await?
+            }
+        },
     };
     for (tenant, measure, bucket, cases) in histograms {
         let i = inputs.entry(tenant).or_default();

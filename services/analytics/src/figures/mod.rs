@@ -14,6 +14,8 @@
 //! - [`county_figures`]`(tx, period) -> Vec<TownshipRow>`: every township's figures
 //!   side by side, in a county-read transaction; [`county_league`] (or [`league`] over
 //!   rows already read) ranks them by the composite score.
+//! - [`trend::weekly`]`(conn, scope, weeks) -> Vec<(Period, Figures)>`: a township's or
+//!   the county's figures for consecutive weeks, all weeks in one read (no durations).
 //!
 //! Each [`Figure`] is `{value, numerator, denominator}` (serde); `value` is `None` when
 //! the denominator is 0. The figures come from the daily roll-ups; only the part that
@@ -25,11 +27,13 @@ pub mod drill;
 #[cfg(test)]
 mod small_history_tests;
 mod township;
+pub mod trend;
 
 use chrono::NaiveDate;
 pub use compute::{Counters, Figure, Figures, Histogram, Inputs, KEYS, figures, percentile};
 pub use county::{
-    Component, LEAGUE_WEIGHTS, LeagueRow, TownshipRow, county_figures, county_league, league,
+    Component, Durations, LEAGUE_WEIGHTS, LeagueRow, TownshipRow, county_figures, county_league,
+    county_rows, league,
 };
 use mashang_db::TenantTx;
 use mashang_domain::GridNodeId;

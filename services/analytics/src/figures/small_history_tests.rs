@@ -10,6 +10,7 @@ use mashang_domain::sla::EscalationLevel;
 use mashang_domain::{CaseId, GridNodeId, QrCodeId, ReportId, TenantId, UserId};
 use serde_json::json;
 
+use super::trend::{Scope, weekly};
 use super::{Filters, Period, township_figures};
 use crate::projection::project;
 
@@ -248,4 +249,79 @@ async fn a_small_history_gives_the_figures_counted_by_hand() {
         .expect("figures");
     assert_eq!(none.figures["reports"].numerator, 0);
     assert_eq!(none.figures["resolution_rate"].value, None);
+
+    // The trend's weeks, read at once, give what the figures of each week give (less
+    // durations and cases per worker), for the township, a category, a grid's subtree
+    // and the county.
+    let end = NaiveDate::from_ymd_opt(2026, 12, 7).expect("a day");
+    let grid_nodes = [grid.as_uuid()];
+    let scopes = [
+        (None, None),
+        (Some("roads"), None),
+        (Some("water"), None),
+        (None, Some(&grid_nodes[..])),
+    ];
+    for (category, nodes) in scopes {
+        let trend = weekly(
+            &mut tx,
+            Scope::Township {
+                tenant: tenant.as_uuid(),
+                category,
+                nodes,
+            },
+            end,
+            3,
+        )
+        .await
+        .expect("a trend");
+        assert_eq!(trend.len(), 3);
+        assert_eq!(trend[2].0, Period::new(day, end).expect("a week"));
+        for (week, figures) in &trend {
+            // Every case is at `grid` (which this test's directory does not hold, so a
+            // `node_id` filter would find no subtree): its trend equals the township's.
+            let filters = Filters {
+                node_id: None,
+                category: category.map(str::to_owned),
+            };
+            let each = township_figures(&mut tx, *week, &filters)
+                .await
+                .expect("figures");
+            let mut expected = each.figures.clone();
+            expected.retain(|k, _| {
+                !k.ends_with("_median") && !k.ends_with("_p90") && k != "cases_per_worker"
+            });
+            assert_eq!(figures, &expected, "{category:?} {nodes:?} {week:?}");
+        }
+        let reports = if category == Some("water") { 0 } else { 4 };
+        assert_eq!(trend[2].1["reports"].numerator, reports);
+        assert_eq!(trend[1].1["reports"].numerator, 0);
+    }
+    let elsewhere = [GridNodeId::new().as_uuid()];
+    let other_grid = weekly(
+        &mut tx,
+        Scope::Township {
+            tenant: tenant.as_uuid(),
+            category: None,
+            nodes: Some(&elsewhere),
+        },
+        end,
+        1,
+    )
+    .await
+    .expect("a trend");
+    assert_eq!(other_grid[0].1["reports"].numerator, 0);
+    assert_eq!(other_grid[0].1["qr_scans"].numerator, 0);
+    tx.commit().await.expect("commits");
+    let mut county = test
+        .db
+        .system(mashang_db::SystemScope::CountyRead)
+        .await
+        .expect("a county read");
+    let trend = weekly(&mut county, Scope::County, end, 2)
+        .await
+        .expect("the county's trend");
+    assert_eq!(trend[1].1["timely_response_rate"].numerator, 1);
+    assert_eq!(trend[1].1["timely_response_rate"].denominator, 3);
+    assert_eq!(trend[1].1["qr_conversion"].numerator, 2);
+    assert_eq!(trend[0].1["reports"].numerator, 0);
 }
