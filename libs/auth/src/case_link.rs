@@ -304,3 +304,33 @@ mod tests {
         assert!(!format!("{link:?}").contains("secret-token"));
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests {
+    //! A sign-in link's token arrives in a URL: any text is either plausibly ours or
+    //! refused before the database, and every token we mint is plausibly ours.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn fuzz_case_link_tokens_minted_are_well_formed(_round in 0u8..8) {
+            let minted = secret::token("", TOKEN_BYTES).expect("randomness");
+            prop_assert!(token_well_formed(&minted));
+        }
+
+        #[test]
+        fn fuzz_case_link_text_is_well_formed_only_in_the_alphabet(
+            text in "\\PC{0,80}|[A-Za-z0-9_-]{0,70}|.{0,4}[\\x00%/.+=].{0,4}",
+        ) {
+            let expected = !text.is_empty()
+                && text.len() <= CASE_LINK_TOKEN_MAX
+                && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            prop_assert_eq!(token_well_formed(&text), expected);
+        }
+    }
+}

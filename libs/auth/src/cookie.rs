@@ -70,3 +70,51 @@ mod tests {
         assert!(!set_session("x", 1, false).contains("Secure"));
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests {
+    //! The `Cookie` header is whatever the browser (or anyone) sends: the session
+    //! cookie is read back exactly as set, and any header gives a value or none.
+
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn fuzz_the_session_cookie_set_is_the_one_read(
+            token in "mss_[A-Za-z0-9_-]{1,64}",
+            before in proptest::collection::vec(("[a-z_]{1,12}", "[A-Za-z0-9=_-]{0,12}"), 0..4),
+            after in proptest::collection::vec(("[a-z_]{1,12}", "[A-Za-z0-9=_-]{0,12}"), 0..4),
+        ) {
+            let set = set_session(&token, 3600, true);
+            let pair = set.split(';').next().expect("name=value first");
+            let others = |v: &[(String, String)]| {
+                v.iter()
+                    .filter(|(n, _)| n != SESSION_COOKIE)
+                    .map(|(n, v)| format!("{n}={v}"))
+                    .collect::<Vec<_>>()
+            };
+            let header = [others(&before), vec![pair.to_owned()], others(&after)]
+                .concat()
+                .join("; ");
+            let mut headers = HeaderMap::new();
+            headers.insert(COOKIE, HeaderValue::from_str(&header).expect("a header"));
+            prop_assert_eq!(session_from(&headers), Some(token));
+        }
+
+        #[test]
+        fn fuzz_any_cookie_header_gives_a_value_or_none(bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+            if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+                let mut headers = HeaderMap::new();
+                headers.insert(COOKIE, value);
+                if let Some(found) = session_from(&headers) {
+                    prop_assert!(!found.is_empty() && !found.contains(';'));
+                }
+            }
+        }
+    }
+}

@@ -220,6 +220,17 @@ async fn account(
     }
 }
 
+/// Whether a normalised login and a password could be anyone's, checked before any
+/// work: a login is at most 64 characters of text (a control character, a NUL above
+/// all, is in no login and cannot even be looked up), a password at most 1 KB.
+fn plausible(login: &str, password: &str) -> bool {
+    !login.is_empty()
+        && login.chars().count() <= 64
+        && !login.chars().any(char::is_control)
+        && !password.is_empty()
+        && password.len() <= 1024
+}
+
 /// Signs a person in and opens a session. Wrong login, wrong password, no password set
 /// yet and a deactivated account all answer the same, and count as failures.
 pub async fn sign_in(
@@ -230,11 +241,7 @@ pub async fn sign_in(
     limits: SigninThrottle,
 ) -> Result<(SignedIn, UserId, Option<TenantId>), AuthError> {
     let login = normalise_login(raw_login);
-    if login.is_empty()
-        || login.chars().count() > 64
-        || password.is_empty()
-        || password.len() > 1024
-    {
+    if !plausible(&login, password) {
         return Err(AuthError::BadCredentials);
     }
     let attempt = take_attempt(db, &login, address, limits).await?;
@@ -290,5 +297,53 @@ mod tests {
     fn logins_are_normalised() {
         assert_eq!(normalise_login("+86 138-1234-1234"), "13812341234");
         assert_eq!(normalise_login(" Wang.Li "), "wang.li");
+    }
+}
+
+#[cfg(test)]
+mod fuzz_tests {
+    //! The sign-in form takes any text: a login is refused as a wrong login before it
+    //! reaches the database, unless it could be someone's.
+
+    use mashang_db::testing::TestDatabase;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn fuzz_a_login_that_passes_the_first_check_is_storable_text(
+            raw in "\\PC{0,70}|.{0,8}[\\x00-\\x1f].{0,8}|\\+86 1[3-9][0-9]{2}-[0-9]{4}-[0-9]{4}",
+            password in ".{0,16}",
+        ) {
+            let login = normalise_login(&raw);
+            if plausible(&login, &password) {
+                prop_assert!(!login.contains('\0'));
+                prop_assert!(login.chars().count() <= 64);
+                prop_assert_eq!(normalise_login(&login), login.clone(), "normalising is stable");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_login_with_a_nul_is_a_wrong_login_not_a_server_error() {
+        let test = TestDatabase::create().await;
+        for login in ["\0", "wang\0li", "13800000001\0"] {
+            let outcome = sign_in(
+                &test.db,
+                login,
+                "password",
+                "192.0.2.1",
+                SigninThrottle::default(),
+            )
+            .await;
+            assert!(
+                matches!(outcome, Err(AuthError::BadCredentials)),
+                "{login:?}: {:?}",
+                outcome.err()
+            );
+        }
     }
 }

@@ -142,3 +142,64 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests {
+    //! A tracking number is typed back by citizens (status page, phone calls): any
+    //! text is either refused or read as the one number whose spelling it is.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn number() -> impl Strategy<Value = TrackingNumber> {
+        ("[A-Z0-9]{1,16}", (1i32..=9999, 1u32..=366), 1u32..=u32::MAX).prop_filter_map(
+            "a day of that year",
+            |(prefix, (year, day), sequence)| {
+                let date = NaiveDate::from_yo_opt(year, day)?;
+                TrackingNumber::new(&prefix, date, sequence).ok()
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn fuzz_tracking_number_formatted_then_parsed_is_the_same(n in number()) {
+            let text = n.to_string();
+            prop_assert_eq!(text.parse::<TrackingNumber>(), Ok(n.clone()));
+            let json = serde_json::to_string(&n).expect("serialises");
+            prop_assert_eq!(serde_json::from_str::<TrackingNumber>(&json).ok(), Some(n));
+        }
+
+        #[test]
+        fn fuzz_tracking_number_text_parses_only_as_itself(text in "\\PC{0,40}|[A-Z0-9-]{0,30}") {
+            if let Ok(n) = text.parse::<TrackingNumber>() {
+                prop_assert_eq!(n.to_string(), text);
+            }
+        }
+
+        #[test]
+        fn fuzz_mistyped_tracking_number_is_refused_or_canonical(
+            n in number(),
+            at in any::<usize>(),
+            typed in prop_oneof![Just(' '), Just('-'), Just('0'), Just('O'), Just('a'), Just('０'), any::<char>()],
+            how in 0u8..3,
+        ) {
+            let original = n.to_string();
+            let mut chars: Vec<char> = original.chars().collect();
+            let i = at % (chars.len() + 1);
+            match how {
+                0 => chars.insert(i, typed),
+                1 if i < chars.len() => chars[i] = typed,
+                _ => chars.truncate(i),
+            }
+            let text: String = chars.into_iter().collect();
+            match text.parse::<TrackingNumber>() {
+                Ok(parsed) => prop_assert_eq!(parsed.to_string(), text),
+                Err(TrackingNumberError) => prop_assert_ne!(text, original),
+            }
+        }
+    }
+}

@@ -181,7 +181,11 @@ fn multipart_field(content_type: &str, body: &[u8], complete: bool) -> Option<St
         let part = &rest[..end];
         if let Some(split) = find(part, b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&part[..split]).to_ascii_lowercase();
-            if head.contains(&wanted) {
+            // The `name` parameter itself, not the end of `filename="_csrf"`.
+            let named = head
+                .match_indices(&wanted)
+                .any(|(at, _)| head[..at].ends_with([';', ' ', '\t']));
+            if named {
                 let value = &part[split + 4..];
                 let value = value.strip_suffix(b"\r\n").unwrap_or(value);
                 return std::str::from_utf8(value).ok().map(|v| v.trim().to_owned());
@@ -194,6 +198,9 @@ fn multipart_field(content_type: &str, body: &[u8], complete: bool) -> Option<St
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+#[cfg(test)]
+mod fuzz_tests;
 
 #[cfg(test)]
 mod tests {

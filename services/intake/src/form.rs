@@ -124,6 +124,21 @@ pub struct TypedFields {
     pub sms_consent: bool,
 }
 
+/// Whether text can be stored and shown: no control characters (a NUL cannot even be
+/// stored), except line breaks and tabs where `multiline`.
+fn storable(text: &str, multiline: bool) -> bool {
+    !text
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+}
+
+fn unstorable(field: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "含有无法保存的控制字符，请删去 (holds control characters that cannot be stored)",
+    )
+}
+
 fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -197,8 +212,13 @@ impl RawReport {
                 format!("最多{MAX_DESCRIPTION}字 (at most {MAX_DESCRIPTION} characters)"),
             ));
         }
+        if !storable(&description, true) {
+            errors.push(unstorable("description"));
+        }
         let contact_name = non_empty(self.contact_name);
-        if contact_name
+        if contact_name.as_deref().is_some_and(|n| !storable(n, false)) {
+            errors.push(unstorable("contact_name"));
+        } else if contact_name
             .as_ref()
             .is_some_and(|n| n.chars().count() > MAX_NAME)
         {
@@ -493,6 +513,9 @@ pub fn upload_error(err: UploadError, index: usize, max_bytes: u64, voice: bool)
         UploadError::Spool(err) => ApiError::internal(err),
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests;
 
 #[cfg(test)]
 mod tests {

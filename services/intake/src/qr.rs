@@ -153,10 +153,20 @@ pub async fn resolve(db: &Db, token: &str) -> Result<QrContext, ApiError> {
     }
 }
 
+/// Whether `token` could be one we issued (URL-safe base64, at most 64 characters);
+/// anything else is not found without asking the database, which cannot even take
+/// some text (a NUL from `/q/%00`).
+pub fn token_well_formed(token: &str) -> bool {
+    (1..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Looks a token up. Unknown tokens are "not found". One round trip: the function
 /// `intake.qr_context` finds the token's tenant and reads the rest as that tenant.
 pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
-    if token.is_empty() || token.len() > 64 {
+    if !token_well_formed(token) {
         return Err(ApiError::NotFound);
     }
     let found: Option<ContextRow> = db
@@ -241,4 +251,48 @@ pub async fn count_scan(db: &Db, ctx: &QrContext) -> Result<(), ApiError> {
         .map_err(ApiError::internal)?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod fuzz_tests {
+    //! A QR token arrives in a URL path and in form fields: whatever the text, it is
+    //! a token to look up or "not found", never a database error.
+
+    use base64::Engine;
+    use mashang_db::testing::TestDatabase;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn fuzz_issued_qr_tokens_are_well_formed(bytes in any::<[u8; 16]>()) {
+            // As routing issues them: 16 random bytes, URL-safe base64.
+            let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+            prop_assert!(token_well_formed(&token));
+        }
+
+        #[test]
+        fn fuzz_qr_token_text_outside_the_alphabet_is_refused(text in "\\PC{0,80}|.{0,4}\\x00.{0,4}") {
+            let plausible = !text.is_empty()
+                && text.len() <= 64
+                && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            prop_assert_eq!(token_well_formed(&text), plausible);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_the_database_cannot_take_is_not_found() {
+        let test = TestDatabase::create().await;
+        for token in ["\0", "a\0b", "%00", "x".repeat(65).as_str(), "", "草滩"] {
+            let outcome = lookup(&test.db, token).await;
+            assert!(
+                matches!(outcome, Err(ApiError::NotFound)),
+                "{token:?}: {:?}",
+                outcome.err()
+            );
+        }
+    }
 }

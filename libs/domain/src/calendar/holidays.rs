@@ -97,6 +97,22 @@ pub enum HolidayImportError {
     /// The same date twice.
     #[error("{0} is listed twice")]
     Duplicate(NaiveDate),
+    /// A day's name that is empty, longer than [`MAX_DAY_NAME_CHARS`] or holds control
+    /// characters (which the database and the admin pages cannot hold).
+    #[error("the name of {0} must be 1 to 30 characters of text")]
+    BadName(NaiveDate),
+}
+
+/// The longest name of a dated override (`国庆节`, `镇庆`), in characters: the admin
+/// form's limit, so an imported day can be edited there.
+pub const MAX_DAY_NAME_CHARS: usize = 30;
+
+/// Whether `name` can name a dated override: 1 to [`MAX_DAY_NAME_CHARS`] characters,
+/// none of them control characters.
+fn name_fits(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name.chars().count() <= MAX_DAY_NAME_CHARS
+        && !name.chars().any(char::is_control)
 }
 
 #[derive(Deserialize)]
@@ -130,6 +146,9 @@ pub fn import_holiday_cn(json: &str) -> Result<OfficialSchedule, HolidayImportEr
                 date,
                 year: raw.year,
             });
+        }
+        if !name_fits(&day.name) {
+            return Err(HolidayImportError::BadName(date));
         }
         let entry = if day.is_off_day {
             DayOverride::off(day.name)
@@ -218,6 +237,27 @@ mod tests {
             import_holiday_cn("[]"),
             Err(HolidayImportError::Json(_))
         ));
+    }
+
+    #[test]
+    fn names_the_database_cannot_hold_or_the_form_cannot_edit_are_refused() {
+        for name in ["\\u0000", "春节\\u0007", "", "  ", &"节".repeat(31)] {
+            let file = format!(
+                r#"{{"year":2026,"papers":["x"],"days":[{{"name":"{name}","date":"2026-01-01","isOffDay":true}}]}}"#
+            );
+            assert!(
+                matches!(
+                    import_holiday_cn(&file),
+                    Err(HolidayImportError::BadName(_))
+                ),
+                "{file}"
+            );
+        }
+        let longest = format!(
+            r#"{{"year":2026,"days":[{{"name":"{}","date":"2026-01-01","isOffDay":true}}]}}"#,
+            "节".repeat(30)
+        );
+        assert!(import_holiday_cn(&longest).is_ok());
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub(crate) mod pauses;
 #[cfg(test)]
 mod dst_zone_tests;
 #[cfg(test)]
+mod holiday_fuzz_tests;
+#[cfg(test)]
 mod official_dates_tests;
 #[cfg(test)]
 mod property_tests;
@@ -27,8 +29,8 @@ use serde::{Deserialize, Serialize};
 
 pub use arith::SEARCH_HORIZON_DAYS;
 pub use holidays::{
-    DayOverride, HolidayImportError, OfficialSchedule, OverrideKind, SEED_FILES, import_holiday_cn,
-    seed_schedules,
+    DayOverride, HolidayImportError, MAX_DAY_NAME_CHARS, OfficialSchedule, OverrideKind,
+    SEED_FILES, import_holiday_cn, seed_schedules,
 };
 pub use hours::{DayHours, HoursError, MINUTES_PER_DAY, WeeklyHours, WorkInterval};
 pub use pauses::Pause;

@@ -124,7 +124,10 @@ fn extents(iloc: &[u8], items: &[u32]) -> io::Result<Vec<(u64, u64)>> {
             let offset = c.uint(offset_size)?;
             let length = c.uint(length_size)?;
             if method == 0 && items.contains(&(id as u32)) {
-                out.push((base + offset, length));
+                let start = base
+                    .checked_add(offset)
+                    .ok_or_else(|| invalid("item outside the file"))?;
+                out.push((start, length));
             }
         }
     }
@@ -154,7 +157,7 @@ pub fn blank_metadata(path: &Path) -> io::Result<u64> {
         } else if size == 0 {
             size = total - at;
         }
-        if size < header || at + size > total {
+        if size < header || at.checked_add(size).is_none_or(|end| end > total) {
             return Err(invalid("box runs past the end"));
         }
         if &head[4..8] == b"meta" {
@@ -172,7 +175,8 @@ pub fn blank_metadata(path: &Path) -> io::Result<u64> {
     let mut body = vec![0u8; usize::try_from(len).map_err(|_| invalid("meta size"))?];
     file.seek(SeekFrom::Start(start))?;
     file.read_exact(&mut body)?;
-    let children = boxes(&body[4..])?; // meta is a full box
+    // meta is a full box: version and flags first.
+    let children = boxes(body.get(4..).ok_or_else(|| invalid("short box"))?)?;
     let iinf = children.iter().find(|(k, _)| k == b"iinf").map(|(_, b)| *b);
     let iloc = children.iter().find(|(k, _)| k == b"iloc").map(|(_, b)| *b);
     let (Some(iinf), Some(iloc)) = (iinf, iloc) else {

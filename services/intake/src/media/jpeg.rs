@@ -1,7 +1,7 @@
 //! JPEG: drop the APP1 (EXIF, XMP) and APP13 (IPTC) segments, and write a minimal
 //! EXIF segment carrying only the orientation.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 
 fn read_u8(r: &mut dyn Read) -> io::Result<u8> {
     let mut b = [0u8; 1];
@@ -35,21 +35,33 @@ fn orientation_segment(orientation: u16) -> Vec<u8> {
     segment
 }
 
-/// Copies a JPEG without its metadata segments.
+/// Copies a JPEG without its metadata segments, up to its end-of-image marker:
+/// whatever follows it (the extra images of a multi-picture file, each with its own
+/// EXIF) is not part of the photo and is dropped.
 pub fn strip(input: &mut dyn Read, output: &mut dyn Write, orientation: u16) -> io::Result<()> {
+    // Segment headers and scan data are read a byte at a time: buffer them.
+    let input = &mut io::BufReader::new(input);
     if read_u8(input)? != 0xFF || read_u8(input)? != 0xD8 {
         return Err(bad("no start-of-image marker"));
     }
     output.write_all(&[0xFF, 0xD8])?;
     let mut orientation_written = orientation == 1;
+    // The marker that ended a scan, still to be handled.
+    let mut pending = None;
     loop {
-        let mut marker = read_u8(input)?;
-        if marker != 0xFF {
-            return Err(bad("expected a marker"));
-        }
-        while marker == 0xFF {
-            marker = read_u8(input)?; // fill bytes
-        }
+        let marker = match pending.take() {
+            Some(marker) => marker,
+            None => {
+                let mut marker = read_u8(input)?;
+                if marker != 0xFF {
+                    return Err(bad("expected a marker"));
+                }
+                while marker == 0xFF {
+                    marker = read_u8(input)?; // fill bytes
+                }
+                marker
+            }
+        };
         // Markers without a length.
         if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
             output.write_all(&[0xFF, marker])?;
@@ -80,9 +92,45 @@ pub fn strip(input: &mut dyn Read, output: &mut dyn Write, orientation: u16) -> 
             return Err(bad("truncated segment"));
         }
         if marker == 0xDA {
-            // Start of scan: the rest is image data, copied as it is.
-            io::copy(input, output)?;
-            return Ok(());
+            // Start of scan: image data up to the next marker (a progressive photo has
+            // several scans, with segments between them). A photo cut short inside its
+            // data is kept as it is, as viewers show it.
+            match copy_scan(input, output)? {
+                Some(marker) => pending = Some(marker),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Copies entropy-coded data (with its stuffed `FF 00` and restart markers) and
+/// returns the marker that ends it, or `None` at the end of the file.
+fn copy_scan<R: BufRead>(input: &mut R, output: &mut dyn Write) -> io::Result<Option<u8>> {
+    loop {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let Some(at) = buf.iter().position(|&b| b == 0xFF) else {
+            output.write_all(buf)?;
+            let n = buf.len();
+            input.consume(n);
+            continue;
+        };
+        output.write_all(&buf[..at])?;
+        input.consume(at + 1);
+        let mut next = 0xFF;
+        while next == 0xFF {
+            match read_u8(input) {
+                Ok(byte) => next = byte,
+                Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+                Err(err) => return Err(err),
+            }
+        }
+        if next == 0x00 || (0xD0..=0xD7).contains(&next) {
+            output.write_all(&[0xFF, next])?;
+        } else {
+            return Ok(Some(next));
         }
     }
 }

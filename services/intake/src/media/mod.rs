@@ -62,4 +62,6 @@ pub fn strip(
 pub use heif::blank_metadata as blank_heif_metadata;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use std::io::Cursor;
 use super::*;
 
 /// A little-endian TIFF block: orientation 6, GPS 34°15'36" N, 108°56'24" E.
-fn exif_tiff() -> Vec<u8> {
+pub(super) fn exif_tiff() -> Vec<u8> {
     let mut t = Vec::new();
     t.extend_from_slice(b"II\x2a\x00\x08\x00\x00\x00");
     let entry = |t: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: [u8; 4]| {
@@ -40,7 +40,7 @@ fn exif_tiff() -> Vec<u8> {
     t
 }
 
-fn encoded(format: image::ImageFormat) -> Vec<u8> {
+pub(super) fn encoded(format: image::ImageFormat) -> Vec<u8> {
     let img = image::RgbImage::from_fn(24, 16, |x, y| {
         image::Rgb([(x * 10) as u8, (y * 15) as u8, 90])
     });
@@ -62,7 +62,7 @@ fn jpeg_with_exif() -> Vec<u8> {
     out
 }
 
-fn write_temp(bytes: &[u8]) -> tempfile::NamedTempFile {
+pub(super) fn write_temp(bytes: &[u8]) -> tempfile::NamedTempFile {
     let mut f = tempfile::NamedTempFile::new().expect("a temp file");
     std::io::Write::write_all(&mut f, bytes).expect("writing");
     f

@@ -33,7 +33,12 @@ pub fn strip(input: &mut dyn Read, output: &mut dyn Write) -> io::Result<()> {
             input.read_exact(&mut flags)?;
             flags[0] &= !(0x08 | 0x04); // EXIF and XMP present
             kept.write_all(&flags)?;
-            io::copy(&mut (&mut *input).take(padded - 1), &mut kept)?;
+            if io::copy(&mut (&mut *input).take(padded - 1), &mut kept)? != padded - 1 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "truncated WebP chunk",
+                ));
+            }
         } else if io::copy(&mut (&mut *input).take(padded), &mut kept)? != padded {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,

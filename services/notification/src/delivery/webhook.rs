@@ -101,3 +101,38 @@ mod tests {
         assert_eq!(secret_key("nope"), None);
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests {
+    //! A channel's `whsec_` secret is stored text read back for every delivery: any
+    //! text is a key or none, and a secret made of a key reads back as that key.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn fuzz_a_secret_reads_back_as_its_key(key in proptest::collection::vec(any::<u8>(), 1..64)) {
+            let secret = format!("{SECRET_PREFIX}{}", STANDARD.encode(&key));
+            prop_assert_eq!(secret_key(&secret), Some(key));
+        }
+
+        #[test]
+        fn fuzz_any_secret_text_is_a_key_or_none(
+            text in "whsec_\\PC{0,60}|\\PC{0,60}|whsec_[A-Za-z0-9+/=]{0,60}",
+            id in "\\PC{0,40}",
+            timestamp in any::<i64>(),
+            body in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            if let Some(key) = secret_key(&text) {
+                prop_assert!(text.starts_with(SECRET_PREFIX) && !key.is_empty());
+                let signature = sign(&key, &id, timestamp, &body);
+                prop_assert!(signature.starts_with("v1,"));
+                prop_assert_eq!(STANDARD.decode(&signature[3..]).map(|s| s.len()), Ok(32));
+            }
+        }
+    }
+}

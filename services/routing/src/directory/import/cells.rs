@@ -99,6 +99,17 @@ fn required<'a>(
         ));
         return None;
     }
+    if value.chars().any(char::is_control) {
+        problems.push(error(
+            RowErrorKind::InvalidText,
+            format!(
+                "“{}”含有换行、制表符等控制字符，请删去; {} holds control characters (a line break, a tab): remove them",
+                column.label(),
+                column.code()
+            ),
+        ));
+        return None;
+    }
     if value.chars().count() > max {
         problems.push(error(
             RowErrorKind::TooLong,

@@ -27,6 +27,8 @@ mod write;
 mod xlsx;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;
 
 pub use apply::{ImportSummary, RowCounts, apply};

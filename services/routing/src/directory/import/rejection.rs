@@ -18,6 +18,9 @@ pub enum RowErrorKind {
     TooLong,
     /// A code contains spaces.
     InvalidCode,
+    /// A cell holds control characters (a NUL, a line break), which a name or code
+    /// cannot hold.
+    InvalidText,
     /// The 类型 is not a known node kind.
     UnknownKind,
     /// The 角色 is not a known role.

@@ -1,9 +1,10 @@
 //! Reading the XLSX layout: the `网格` and `人员` sheets (other sheets, such as the
 //! template's `说明`, are ignored), with the row numbers Excel shows.
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 
-use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use calamine::{Data, DataRef, Reader, Xlsx, XlsxError, open_workbook_from_rs};
 
 use super::layout::Table;
 use super::rejection::{FileError, FileErrorKind, ImportRejection};
@@ -26,6 +27,13 @@ fn damaged(err: impl std::fmt::Display) -> ImportRejection {
         ),
     )
 }
+
+/// The last row and column a sheet may use (column AX). A township's directory fills
+/// a few thousand rows of 12 columns; the cells are read one by one and never laid out
+/// over the sheet's whole extent, so a cell far out (`XFD1048576`) is refused, not
+/// turned into billions of empty ones.
+const MAX_SHEET_ROWS: u32 = 50_000;
+const MAX_SHEET_COLUMNS: u32 = 50;
 
 /// Reads the workbook's `网格` and `人员` sheets (also `nodes` and `people`).
 pub(crate) fn read(bytes: &[u8]) -> Result<Vec<RawSheet>, ImportRejection> {
@@ -51,29 +59,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Vec<RawSheet>, ImportRejection> {
                 ),
             ));
         }
-        let range = workbook.worksheet_range(&name).map_err(damaged)?;
-        let first_row = range.start().map_or(0, |(row, _)| row);
-        let mut header = None;
-        let mut rows = Vec::new();
-        for (i, cells) in range.rows().enumerate() {
-            let cells: Vec<String> = cells.iter().map(cell_text).collect();
-            // Excel numbers rows from 1; the range starts at its first used row.
-            let row = first_row.saturating_add(u32::try_from(i).unwrap_or(u32::MAX)) + 1;
-            if header.is_none() {
-                // Blank rows above the header are not part of the table.
-                if cells.iter().all(|c| c.trim().is_empty()) {
-                    continue;
-                }
-                header = Some(cells);
-            } else {
-                rows.push(RawRow { row, cells });
-            }
-        }
-        sheets.push(RawSheet {
-            table: Some(table),
-            header: header.unwrap_or_default(),
-            rows,
-        });
+        let cells = sheet_cells(&mut workbook, &name, table)?;
+        sheets.push(sheet_rows(table, cells));
     }
     if sheets.is_empty() {
         return Err(refuse(
@@ -82,6 +69,82 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Vec<RawSheet>, ImportRejection> {
         ));
     }
     Ok(sheets)
+}
+
+/// The sheet's non-empty cells as text, by (row, column) from 0, refusing a sheet with
+/// a cell past [`MAX_SHEET_ROWS`] or [`MAX_SHEET_COLUMNS`].
+fn sheet_cells(
+    workbook: &mut Xlsx<Cursor<&[u8]>>,
+    name: &str,
+    table: Table,
+) -> Result<BTreeMap<(u32, u32), String>, ImportRejection> {
+    let mut reader = match workbook.worksheet_cells_reader(name) {
+        Ok(reader) => reader,
+        // A chart sheet named like a table holds no rows.
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(BTreeMap::new()),
+        Err(err) => return Err(damaged(err)),
+    };
+    let mut cells = BTreeMap::new();
+    while let Some(cell) = reader.next_cell().map_err(damaged)? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (row, column) = cell.get_position();
+        if row >= MAX_SHEET_ROWS || column >= MAX_SHEET_COLUMNS {
+            return Err(refuse(
+                FileErrorKind::TooLarge,
+                format!(
+                    "“{label}”工作表在第{MAX_SHEET_ROWS}行或第{MAX_SHEET_COLUMNS}列（AX列）之外还有内容，请删去或分成几个文件导入; \
+                     the {code} sheet has cells beyond row {MAX_SHEET_ROWS} or column {MAX_SHEET_COLUMNS} (AX): delete them or split the file",
+                    label = table.label(),
+                    code = table.code()
+                ),
+            ));
+        }
+        cells.insert(
+            (row, column),
+            cell_text(&Data::from(cell.get_value().clone())),
+        );
+    }
+    Ok(cells)
+}
+
+/// Lays the cells out as rows, numbered as Excel shows them; the columns start at the
+/// sheet's first used column. The header is the first row with text.
+fn sheet_rows(table: Table, cells: BTreeMap<(u32, u32), String>) -> RawSheet {
+    let first_column = cells.keys().map(|&(_, c)| c).min().unwrap_or(0);
+    let mut header = None;
+    let mut rows: Vec<RawRow> = Vec::new();
+    let mut current: Option<RawRow> = None;
+    for ((row, column), text) in cells {
+        let number = row + 1;
+        if current.as_ref().is_some_and(|r| r.row != number) {
+            rows.extend(current.take());
+        }
+        let raw = current.get_or_insert_with(|| RawRow {
+            row: number,
+            cells: Vec::new(),
+        });
+        let at = (column - first_column) as usize;
+        if raw.cells.len() <= at {
+            raw.cells.resize(at + 1, String::new());
+        }
+        raw.cells[at] = text;
+    }
+    rows.extend(current);
+    let mut rows = rows.into_iter();
+    // Rows with only blank text above the header are not part of the table.
+    for raw in rows.by_ref() {
+        if raw.cells.iter().any(|c| !c.trim().is_empty()) {
+            header = Some(raw.cells);
+            break;
+        }
+    }
+    RawSheet {
+        table: Some(table),
+        header: header.unwrap_or_default(),
+        rows: rows.collect(),
+    }
 }
 
 /// A cell as text. Numbers typed into a cell (a phone number, a code like 101) come
