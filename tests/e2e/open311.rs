@@ -946,12 +946,12 @@ async fn listing_defaults_to_ninety_days_and_stops_at_a_thousand() {
     sqlx::query(
         "INSERT INTO intake.reports (id, tenant_id, tracking_number, status_secret_hash, grid_node_id, \
              category, description, channel, status, submitted_at, updated_at) \
-         SELECT gen_random_uuid(), $1, 'QIANJIAN-BULK-' || i, '\\x00', $2, 'roads', '路灯', 'qr', \
+         SELECT gen_random_uuid(), $1, 'QIANJIAN-BULK-' || i, '\\x00'::bytea, $2, 'roads', '路灯', 'qr', \
              CASE WHEN i % 5 = 0 THEN 'closed' ELSE 'assigned' END, \
              now() - i * interval '1 minute', now() - i * interval '1 minute' \
          FROM generate_series(1, 1005) AS i \
          UNION ALL \
-         SELECT gen_random_uuid(), $1, 'QIANJIAN-OLD-' || i, '\\x00', $2, 'dispute', '纠纷', 'qr', 'closed', \
+         SELECT gen_random_uuid(), $1, 'QIANJIAN-OLD-' || i, '\\x00'::bytea, $2, 'dispute', '纠纷', 'qr', 'closed', \
              now() - interval '100 days', now() - interval '100 days' \
          FROM generate_series(1, 3) AS i",
     )
