@@ -38,11 +38,9 @@ pub(crate) fn routes() -> Router<IntakeState> {
         .route("/open311/v2/tokens/{file}", get(token))
 }
 
-/// The path's name and format, or a 404 in the format it seems to ask for.
-fn named(file: &str) -> Result<(&str, Format), Response> {
-    Format::split(file).ok_or_else(|| {
-        Refusal::not_found("请用 .json 或 .xml (use .json or .xml)").render(Format::guess(file))
-    })
+/// The 404 of a path without `.json` or `.xml`, in the format it seems to ask for.
+fn unnamed(file: &str) -> Response {
+    Refusal::not_found("请用 .json 或 .xml (use .json or .xml)").render(Format::guess(file))
 }
 
 fn query(q: Result<Query<ReadQuery>, QueryRejection>) -> Result<ReadQuery, Refusal> {
@@ -56,9 +54,8 @@ async fn read_top(
     Path(file): Path<String>,
     q: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Response {
-    let (stem, format) = match named(&file) {
-        Ok(named) => named,
-        Err(response) => return response,
+    let Some((stem, format)) = Format::split(&file) else {
+        return unnamed(&file);
     };
     let outcome = async {
         if stem == "discovery" {
@@ -88,9 +85,8 @@ async fn file_request(
     Path(file): Path<String>,
     form: Result<Form<file::NewRequest>, FormRejection>,
 ) -> Response {
-    let (stem, format) = match named(&file) {
-        Ok(named) => named,
-        Err(response) => return response,
+    let Some((stem, format)) = Format::split(&file) else {
+        return unnamed(&file);
     };
     let outcome = async {
         if stem != "requests" {
@@ -113,9 +109,8 @@ async fn service_definition(
     Path(file): Path<String>,
     q: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Response {
-    let (code, format) = match named(&file) {
-        Ok(named) => named,
-        Err(response) => return response,
+    let Some((code, format)) = Format::split(&file) else {
+        return unnamed(&file);
     };
     let outcome = async {
         let q = query(q)?;
@@ -131,9 +126,8 @@ async fn request_by_id(
     Path(file): Path<String>,
     q: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Response {
-    let (id, format) = match named(&file) {
-        Ok(named) => named,
-        Err(response) => return response,
+    let Some((id, format)) = Format::split(&file) else {
+        return unnamed(&file);
     };
     let outcome = async {
         let q = query(q)?;
@@ -150,9 +144,8 @@ async fn token(
     Path(file): Path<String>,
     q: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Response {
-    let (token, format) = match named(&file) {
-        Ok(named) => named,
-        Err(response) => return response,
+    let Some((token, format)) = Format::split(&file) else {
+        return unnamed(&file);
     };
     let outcome = async {
         let q = query(q)?;
