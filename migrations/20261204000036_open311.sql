@@ -43,7 +43,5 @@ CREATE TABLE intake.open311_requests (
 CREATE INDEX open311_requests_key ON intake.open311_requests (key_id, tenant_id);
 SELECT public.mashang_enable_tenant_rls('intake.open311_requests');
 
--- GET requests.json lists a township's reports by submission time, newest first.
-CREATE INDEX reports_submitted ON intake.reports (submitted_at, tenant_id);
 -- servicerequestupdates.json reads the steps by when they happened.
 CREATE INDEX report_steps_occurred ON intake.report_steps (occurred_at, tenant_id);
