@@ -844,6 +844,29 @@ async fn revoked_keys_are_refused_and_requests_keep_their_integration() {
         .find(|k| k["id"] == hotline_id.as_str())
         .expect("the revoked key");
     assert!(revoked["revoked_at"].is_string());
+    // Issuing and revoking are in the township's change log, the hash hidden.
+    let log = admin
+        .get("/api/v1/admin/audit?entity=open311_keys")
+        .await
+        .expect(200)
+        .body;
+    let entries = log["entries"].as_array().expect("entries");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["operation"] == "insert" && e["entity_key"] == "12345热线")
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["operation"] == "update" && e["entity_key"] == "12345热线")
+    );
+    assert!(!log.to_string().contains(&hotline));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["after"]["key_hash"] == "***" || e["after"].is_null())
+    );
     let gone = admin
         .http
         .delete(admin.url(&format!(
