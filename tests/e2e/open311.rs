@@ -440,6 +440,21 @@ async fn a_filed_request_is_found_by_token_and_id_and_followed_to_closure() {
     assert_eq!(case["contact_name"], "张三");
     assert_eq!(case["contact_phone"], "139****5678");
     let case_id = case["id"].as_str().expect("an id").to_owned();
+    let queue = Browser::new(&app.routing.base);
+    let login = queue.get("/login").await.expect(200).csrf();
+    queue
+        .post(
+            "/login",
+            &[
+                ("_csrf", login.as_str()),
+                ("login", fx.logins.centre.as_str()),
+                ("password", mashang_tests::PASSWORD),
+            ],
+        )
+        .await
+        .see_other();
+    let page = queue.get("/console/queue").await.expect(200);
+    assert!(page.has(&number) && page.has("接口 (Open311)"));
 
     // The centre dispatches; the worker calls back and resolves.
     let act = |client: Client, action: &'static str, body: Value| {
