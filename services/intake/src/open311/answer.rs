@@ -223,6 +223,11 @@ impl Refusal {
         Self::new(StatusCode::BAD_REQUEST, description)
     }
 
+    /// 413: the form is over its size limit.
+    pub(crate) fn too_large(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, description)
+    }
+
     /// 403: no key, or not a live key of this township.
     pub(crate) fn forbidden(description: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, description)

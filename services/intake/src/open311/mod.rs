@@ -93,6 +93,12 @@ async fn file_request(
             return Err(Refusal::not_found("没有这个接口 (no such endpoint)"));
         }
         let Form(form) = form.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                return Refusal::too_large(format!(
+                    "表单过大 (the form is over {} KiB)",
+                    file::MAX_FORM_BYTES / 1024
+                ));
+            }
             Refusal::bad(format!(
                 "请以 application/x-www-form-urlencoded 提交 (send a form, application/x-www-form-urlencoded): {}",
                 e.body_text()
