@@ -217,3 +217,26 @@ pub async fn by_address(
     }
     next.run(request).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_open311_key_has_its_own_minute() {
+        let limits = Limiters::new(LimitConfig {
+            posts_per_address_per_minute: 2,
+            ..LimitConfig::default()
+        });
+        let (busy, quiet) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        assert!(limits.check_key(busy).is_ok());
+        assert!(limits.check_key(busy).is_ok());
+        assert!(matches!(
+            limits.check_key(busy),
+            Err(ApiError::TooManyRequests {
+                retry_after: Some(60)
+            })
+        ));
+        assert!(limits.check_key(quiet).is_ok());
+    }
+}
