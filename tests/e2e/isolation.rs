@@ -359,6 +359,28 @@ async fn fill(app: &TestApp, env: &TestEnv, fx: &Fixture, county: &Client) {
         Some(())
     })
     .await;
+    // An Open311 key, and a request filed with it (its attribution row).
+    let issued = admin
+        .post_json("/api/v1/admin/open311-keys", &json!({"name": "12345热线"}))
+        .await
+        .expect(201)
+        .body;
+    let key = issued["key"].as_str().expect("a key").to_owned();
+    app.intake
+        .http
+        .post(app.intake.url("/open311/v2/requests.json"))
+        .form(&[
+            ("api_key", key.as_str()),
+            ("jurisdiction_id", fx.code.as_str()),
+            ("service_code", "roads"),
+            ("description", "桥栏杆松动"),
+            ("address_string", "新庄村桥头"),
+            ("email", "caller@example.cn"),
+        ])
+        .send()
+        .await
+        .map(|r| assert_eq!(r.status(), 201))
+        .expect("POST");
 }
 
 /// The county centre's person, who signs in with this phone.

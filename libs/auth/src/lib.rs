@@ -13,6 +13,7 @@ mod cookie;
 mod error;
 mod extract;
 pub mod keys;
+mod open311_keys;
 mod password;
 pub mod permissions;
 pub mod pii;
@@ -37,6 +38,10 @@ pub use extract::{
     actor_scope,
 };
 pub use keys::Keys;
+pub use open311_keys::{
+    OPEN311_KEY_MAX, OPEN311_KEY_NAME_MAX, OPEN311_KEY_PREFIX, Open311KeyInfo, create_open311_key,
+    list_open311_keys, open311_key_in_use, open311_key_name, revoke_open311_key,
+};
 pub use password::{Password, hash_password, verify_password};
 pub use permissions::{Action, Scope, Target};
 pub use pii::PiiKey;

@@ -87,7 +87,13 @@ pub enum Channel {
     Qr,
     /// A signed-in worker filed it on a citizen's behalf.
     Assisted,
+    /// An outside system filed it through Open311 GeoReport v2 with its key.
+    Api,
 }
+
+/// The flag of a report that names no grid (filed through Open311 without a point in
+/// a known grid area): routing holds its case for the township centre's triage.
+pub const FLAG_UNPLACED: &str = "unplaced";
 
 impl Channel {
     /// The stored name.
@@ -95,6 +101,7 @@ impl Channel {
         match self {
             Self::Qr => "qr",
             Self::Assisted => "assisted",
+            Self::Api => "api",
         }
     }
 }

@@ -428,6 +428,7 @@ async fn file(
             channel: Channel::Assisted,
             staff: Some(filer.user),
             idempotency_key: key.as_deref(),
+            api: None,
         };
         submit(&state, &ctx, valid, origin).await
     };

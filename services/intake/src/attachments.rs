@@ -141,7 +141,7 @@ pub async fn record(
     .bind(&stored.content_type)
     .bind(i64::try_from(stored.size).unwrap_or(i64::MAX))
     .bind(&stored.key)
-    .bind(ctx.qr_code_id.as_uuid())
+    .bind(ctx.qr_code_id.map(|c| c.as_uuid()))
     .bind(stored.gps.filter(|_| report.is_none()).map(|g| g.0))
     .bind(stored.gps.filter(|_| report.is_none()).map(|g| g.1))
     .execute(&mut **tx)
@@ -169,7 +169,7 @@ pub async fn lock_unclaimed(
     )
     .bind(tx.tenant().as_uuid())
     .bind(&raw)
-    .bind(ctx.qr_code_id.as_uuid())
+    .bind(ctx.qr_code_id.map(|c| c.as_uuid()))
     .fetch_all(&mut **tx)
     .await?;
     if rows.len() != raw.len() {

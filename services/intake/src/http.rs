@@ -59,6 +59,7 @@ pub fn router(state: IntakeState) -> Router {
                 .layer(DefaultBodyLimit::max(RATING_BODY_LIMIT)),
         )
         .merge(crate::assisted::routes(body_limit))
+        .merge(crate::open311::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.limits.clone(),
             crate::limits::by_address,
@@ -260,6 +261,7 @@ async fn create_report(
         },
         staff,
         idempotency_key: key,
+        api: None,
     };
     let done = submit(&state, &ctx, valid, origin).await?;
     Ok((StatusCode::CREATED, ApiJson(done)))

@@ -1,6 +1,7 @@
 //! The intake service: what citizens touch. The QR landing page, report submission
-//! with photos, the status page behind the tracking number, and the citizen-visible
-//! status kept in step with routing's case events.
+//! with photos, the status page behind the tracking number, the citizen-visible
+//! status kept in step with routing's case events, and Open311 GeoReport v2 for
+//! outside systems.
 
 mod assets;
 mod assisted;
@@ -11,6 +12,7 @@ pub mod housekeeping;
 mod http;
 mod limits;
 mod media;
+mod open311;
 mod pages;
 mod qr;
 mod rating;

@@ -96,7 +96,7 @@ pub async fn count_uploads(
         "WITH bump AS (              INSERT INTO intake.upload_counts (tenant_id, qr_code_id, hour, uploads, bytes)              VALUES ($1, $2, date_trunc('hour', now()), $3, $4)              ON CONFLICT (tenant_id, qr_code_id, hour) DO UPDATE              SET uploads = upload_counts.uploads + EXCLUDED.uploads,                  bytes = upload_counts.bytes + EXCLUDED.bytes              RETURNING uploads, bytes, hour)          SELECT bump.uploads::bigint, bump.uploads + coalesce(e.uploads, 0),                 bump.bytes + coalesce(e.bytes, 0)          FROM bump LEFT JOIN LATERAL (              SELECT sum(c.uploads)::bigint AS uploads, sum(c.bytes)::bigint AS bytes              FROM intake.upload_counts c              WHERE c.tenant_id = $1 AND c.qr_code_id = $2                AND c.hour > bump.hour - interval '24 hours' AND c.hour < bump.hour) e ON true",
     )
     .bind(ctx.tenant.id.as_uuid())
-    .bind(ctx.qr_code_id.as_uuid())
+    .bind(ctx.qr_code_id.map(|c| c.as_uuid()))
     .bind(i32::try_from(files).unwrap_or(i32::MAX))
     .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
     .fetch_one(&mut *tx)
@@ -107,7 +107,7 @@ pub async fn count_uploads(
         || day_bytes > i64::try_from(config.upload_bytes_per_code_per_day).unwrap_or(i64::MAX);
     if over_hour || over_day {
         metrics::counter!("mashang_rate_limited_total", "limit" => "code_uploads").increment(1);
-        tracing::warn!(qr_code_id = %ctx.qr_code_id, hour, day, day_bytes, "QR code over its upload limit");
+        tracing::warn!(qr_code_id = ?ctx.qr_code_id, hour, day, day_bytes, "QR code over its upload limit");
         return Err(ApiError::TooManyRequests {
             retry_after: Some(if over_hour { 3600 } else { 24 * 3600 }),
         });
@@ -119,6 +119,7 @@ pub async fn count_uploads(
 pub struct Limiters {
     by_address: DefaultKeyedRateLimiter<IpAddr>,
     by_code: DefaultKeyedRateLimiter<QrCodeId>,
+    by_key: DefaultKeyedRateLimiter<uuid::Uuid>,
 }
 
 impl std::fmt::Debug for Limiters {
@@ -137,6 +138,9 @@ impl Limiters {
         Arc::new(Self {
             by_address: RateLimiter::keyed(per_minute(config.posts_per_address_per_minute)),
             by_code: RateLimiter::keyed(per_minute(config.reports_per_code_per_minute)),
+            // An integration files for many people: as many as a minute's posts of
+            // one address, the most a busy hotline desk sends.
+            by_key: RateLimiter::keyed(per_minute(config.posts_per_address_per_minute)),
         })
     }
 
@@ -144,6 +148,16 @@ impl Limiters {
     pub fn check_code(&self, code: QrCodeId) -> Result<(), ApiError> {
         self.by_code
             .check_key(&code)
+            .map_err(|_| ApiError::TooManyRequests {
+                retry_after: Some(60),
+            })
+    }
+
+    /// Counts a request filed with Open311 key `key`; refused when the key is over
+    /// its limit.
+    pub fn check_key(&self, key: uuid::Uuid) -> Result<(), ApiError> {
+        self.by_key
+            .check_key(&key)
             .map_err(|_| ApiError::TooManyRequests {
                 retry_after: Some(60),
             })
@@ -157,8 +171,10 @@ impl Limiters {
     pub fn tidy(&self) {
         self.by_address.retain_recent();
         self.by_code.retain_recent();
+        self.by_key.retain_recent();
         self.by_address.shrink_to_fit();
         self.by_code.shrink_to_fit();
+        self.by_key.shrink_to_fit();
     }
 }
 
@@ -200,4 +216,27 @@ pub async fn by_address(
         };
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_open311_key_has_its_own_minute() {
+        let limits = Limiters::new(LimitConfig {
+            posts_per_address_per_minute: 2,
+            ..LimitConfig::default()
+        });
+        let (busy, quiet) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        assert!(limits.check_key(busy).is_ok());
+        assert!(limits.check_key(busy).is_ok());
+        assert!(matches!(
+            limits.check_key(busy),
+            Err(ApiError::TooManyRequests {
+                retry_after: Some(60)
+            })
+        ));
+        assert!(limits.check_key(quiet).is_ok());
+    }
 }

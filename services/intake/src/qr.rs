@@ -13,9 +13,9 @@ use uuid::Uuid;
 /// What a valid token leads to.
 #[derive(Clone, Debug, Serialize)]
 pub struct QrContext {
-    /// The QR code.
+    /// The QR code; `None` for a report that came through none (Open311).
     #[serde(skip)]
-    pub qr_code_id: QrCodeId,
+    pub qr_code_id: Option<QrCodeId>,
     /// The township.
     pub tenant: TenantInfo,
     /// The grid (or other node) the code is posted in.
@@ -208,7 +208,7 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
         }));
     }
     Ok(Lookup::Open(QrContext {
-        qr_code_id: QrCodeId::from_uuid(row.qr_code_id),
+        qr_code_id: Some(QrCodeId::from_uuid(row.qr_code_id)),
         tenant: TenantInfo {
             id: TenantId::from_uuid(row.tenant_id),
             code: row.tenant_code,
@@ -229,6 +229,9 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Lookup, ApiError> {
 /// Counts one opening of the landing page of `ctx`'s code, per local day, and tells
 /// analytics (`qr.scanned`) in the same transaction.
 pub async fn count_scan(db: &Db, ctx: &QrContext) -> Result<(), ApiError> {
+    let Some(qr_code_id) = ctx.qr_code_id else {
+        return Ok(());
+    };
     let now = chrono::Utc::now();
     let day = now.with_timezone(&ctx.tenant.zone()).date_naive();
     let mut tx = db.tenant(ctx.tenant.id).await?;
@@ -237,12 +240,12 @@ pub async fn count_scan(db: &Db, ctx: &QrContext) -> Result<(), ApiError> {
          ON CONFLICT (tenant_id, qr_code_id, day) DO UPDATE SET scans = intake.qr_scans.scans + 1",
     )
     .bind(ctx.tenant.id.as_uuid())
-    .bind(ctx.qr_code_id.as_uuid())
+    .bind(qr_code_id.as_uuid())
     .bind(day)
     .execute(&mut *tx)
     .await?;
     let event = QrScanned {
-        qr_code_id: ctx.qr_code_id,
+        qr_code_id,
         grid_node_id: ctx.node.id,
         scanned_at: now,
     };

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use mashang_bus::{Service, outbox};
 use mashang_db::TenantTx;
 use mashang_domain::events::ReportSubmitted;
-use mashang_domain::report::{Channel, ReportStatus};
+use mashang_domain::report::{Channel, FLAG_UNPLACED, ReportStatus};
 use mashang_domain::{ReportId, UserId};
 use mashang_http::ApiError;
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,8 @@ pub struct Origin<'a> {
     pub staff: Option<UserId>,
     /// The client's `Idempotency-Key`, if it sent one.
     pub idempotency_key: Option<&'a str>,
+    /// What an Open311 request carries beyond the report, recorded with it.
+    pub api: Option<&'a crate::open311::ApiFiling>,
 }
 
 impl Origin<'static> {
@@ -53,6 +55,7 @@ impl Origin<'static> {
         channel: Channel::Qr,
         staff: None,
         idempotency_key: None,
+        api: None,
     };
 }
 
@@ -72,7 +75,9 @@ pub async fn submit(
             "该类别不存在或已停用 (unknown or inactive category)",
         ));
     }
-    state.limits.check_code(ctx.qr_code_id)?;
+    if let Some(code) = ctx.qr_code_id {
+        state.limits.check_code(code)?;
+    }
     if let Some(key) = origin.idempotency_key
         && (key.is_empty() || key.len() > 100 || !key.is_ascii())
     {
@@ -300,7 +305,7 @@ async fn record(
     // the day from the rest.
     let (today,): (i64,) = sqlx::query_as(INSERT_REPORT)
         .bind(ctx.tenant.id.as_uuid())
-        .bind(ctx.qr_code_id.as_uuid())
+        .bind(ctx.qr_code_id.map(|c| c.as_uuid()))
         .bind(local_midnight(ctx, now))
         .bind(BURST_PER_DAY + 1)
         .bind(id.as_uuid())
@@ -336,7 +341,22 @@ async fn record(
         .execute(&mut *tx)
         .await?;
     }
-    let flags = burst_flags(ctx, today);
+    let mut flags = burst_flags(ctx, today);
+    if let Some(filing) = origin.api {
+        crate::open311::record(&mut tx, &state.config.pii_key, id, filing).await?;
+        // No grid area to place it in: the township centre dispatches it.
+        if ctx.node.kind == "township" {
+            flags.push(FLAG_UNPLACED.to_owned());
+            sqlx::query(
+                "UPDATE intake.reports SET flags = array_append(flags, $3) WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(ctx.tenant.id.as_uuid())
+            .bind(id.as_uuid())
+            .bind(FLAG_UNPLACED)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     for stored in inline {
         attachments::record(&mut tx, ctx, stored, Some(id)).await?;
     }
@@ -357,7 +377,7 @@ async fn record(
     let event = ReportSubmitted {
         report_id: id,
         tracking_number: number.to_string(),
-        qr_code_id: Some(ctx.qr_code_id),
+        qr_code_id: ctx.qr_code_id,
         grid_node_id: ctx.node.id,
         category: report.category.clone(),
         description: report.description.clone(),
@@ -452,7 +472,7 @@ fn burst_flags(ctx: &QrContext, today: i64) -> Vec<String> {
     // Said once per code and day (an emergency may bring hundreds); the counter counts
     // every one.
     if today == BURST_PER_DAY {
-        tracing::warn!(qr_code_id = %ctx.qr_code_id, today, "many reports from one QR code today; this and later ones are flagged, not dropped");
+        tracing::warn!(qr_code_id = ?ctx.qr_code_id, today, "many reports from one QR code today; this and later ones are flagged, not dropped");
     }
     metrics::counter!("mashang_reports_flagged_total", "flag" => "burst").increment(1);
     vec!["burst".to_owned()]

@@ -10,6 +10,7 @@ use mashang_db::Db;
 use mashang_domain::CaseId;
 use mashang_domain::case::{Action, Actor, CaseFacts};
 use mashang_domain::events::{CaseCreated, Envelope, ReportSubmitted};
+use mashang_domain::report::FLAG_UNPLACED;
 use mashang_domain::sla::{EscalationRecord, TargetClock, TargetKind};
 use serde_json::json;
 use uuid::Uuid;
@@ -50,6 +51,9 @@ impl Handler for ReportHandler {
         let (priority, held) = policy::intake_choices(&mut tx, &report.category)
             .await
             .map_err(retry)?;
+        // A report that names no grid (Open311 without a place in a known grid) has
+        // nobody's grid to go to: the township centre dispatches it.
+        let held = held || report.flags.iter().any(|f| f == FLAG_UNPLACED);
         let sla = policy::pick(&mut tx, &report.category, &priority)
             .await
             .map_err(retry)?;

@@ -73,7 +73,7 @@ pub struct CaseView {
     pub lng: Option<f64>,
     /// Photos and voice notes (ids, types, sizes).
     pub attachments: serde_json::Value,
-    /// `qr` or `assisted`.
+    /// `qr`, `assisted` or `api` (Open311).
     pub channel: String,
     /// Flags raised at intake (`burst`).
     pub flags: Vec<String>,

@@ -34,7 +34,7 @@ pub(super) fn routes() -> Router<RoutingState> {
 pub(crate) const MAX_LIMIT: i64 = 100;
 
 /// The tables the log covers, with their names as people read them.
-pub(crate) const ENTITIES: [(&str, &str, &str); 15] = [
+pub(crate) const ENTITIES: [(&str, &str, &str); 16] = [
     ("tenants", "乡镇", "Township"),
     ("tenant_settings", "乡镇设置", "Township settings"),
     ("grid_nodes", "网格", "Grid"),
@@ -49,6 +49,7 @@ pub(crate) const ENTITIES: [(&str, &str, &str); 15] = [
     ("assignment_rules", "分派规则", "Assignment rule"),
     ("reply_templates", "常用语", "Reply template"),
     ("api_tokens", "接口令牌", "API token"),
+    ("open311_keys", "接口密钥", "Open311 key"),
     ("channels", "通知渠道", "Notification channel"),
 ];
 

@@ -16,6 +16,7 @@ mod county_cases;
 mod county_people;
 mod extensions;
 mod grid;
+mod open311_keys;
 mod pages;
 mod people;
 mod qr;
@@ -48,6 +49,7 @@ pub fn router(state: RoutingState) -> Router {
         .merge(qr::routes())
         .merge(categories::routes())
         .merge(tokens::routes())
+        .merge(open311_keys::routes())
         .merge(settings::routes())
         .merge(assignment::routes())
         .merge(reapply::routes())

@@ -1,10 +1,12 @@
 //! The administrator's pages for who gets which case and the words used on it: the
 //! assignment rules (`/admin/assignment-rules`), each person's duty, leave and
 //! substitute (`/admin/people/{id}/duty`, summed up on the people pages), and the
-//! reply-template library (`/admin/reply-templates`). Each form goes through the same
+//! reply-template library (`/admin/reply-templates`), and the Open311 keys of outside
+//! systems (`/admin/open311-keys`). Each form goes through the same
 //! functions as the JSON API (`crate::http::assignment`, `crate::http::reply_templates`).
 
 mod duty;
+mod open311;
 mod phrases;
 mod rules;
 
@@ -20,6 +22,8 @@ pub(super) fn routes() -> Router<RoutingState> {
         .route("/admin/assignment-rules", get(rules::page).post(rules::add))
         .route("/admin/assignment-rules/{id}/delete", post(rules::delete))
         .route("/admin/people/{id}/duty", get(duty::page).post(duty::save))
+        .route("/admin/open311-keys", get(open311::page).post(open311::add))
+        .route("/admin/open311-keys/{id}/revoke", post(open311::revoke))
         .route(
             "/admin/reply-templates",
             get(phrases::page).post(phrases::add),
