@@ -27,7 +27,10 @@ def fail(message):
 def manifests(path, promtool):
     """Custom resources kubernetes-validate has no schema for, and the pod basics."""
     alerts = yaml.safe_load(pathlib.Path("infra/observability/alerts.yaml").read_text())
-    for d in docs(path):
+    rendered = docs(path)
+    kinds = sorted({d["kind"] for d in rendered})
+    print(f"{pathlib.Path(path).stem}: {len(rendered)} manifests valid ({', '.join(kinds)})")
+    for d in rendered:
         kind, name = d["kind"], d["metadata"]["name"]
         if kind == "PrometheusRule":
             if d["spec"] != alerts:
