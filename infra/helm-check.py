@@ -161,6 +161,11 @@ def observability(folder, *code_dirs):
                     fail(f"{rule['alert']} reads only exported metrics: move it out of {group['name']}")
             elif missing:
                 fail(f"{rule['alert']} reads metrics the code does not export: {sorted(missing)}")
+    tests = yaml.safe_load((folder / "alerts.test.yaml").read_text(encoding="utf-8"))
+    tested = {t["alertname"] for test in tests["tests"] for t in test.get("alert_rule_test", []) if t["exp_alerts"]}
+    untested = {r["alert"] for g in rules["groups"] for r in g["rules"]} - tested
+    if untested:
+        fail(f"alerts no test in alerts.test.yaml sees firing: {sorted(untested)}")
     readme = (folder / "README.md").read_text(encoding="utf-8")
     for group in rules["groups"]:
         for rule in group["rules"]:
