@@ -181,6 +181,20 @@ async fn a_holiday_added_in_the_calendar_moves_a_new_cases_deadline() {
     assert!(
         refused.has(r#"value="坏日期""#) && refused.has(r#"<option value="working" selected>"#)
     );
+    // A name the database could not store is refused by its field, not a server error.
+    let nul = admin
+        .post(
+            "/admin/calendar/overrides",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("day", "2031-06-06"),
+                ("kind", "off"),
+                ("name", "假\u{0}日"),
+            ],
+        )
+        .await
+        .expect(422);
+    assert!(nul.has("控制字符"));
     let week = |zone: &'static str, monday: &'static str| {
         vec![
             ("_csrf", csrf.clone()),

@@ -318,6 +318,11 @@ pub(crate) async fn save_override(
             "name",
             "名称最多30个字 (at most 30 characters)",
         ));
+    } else if name.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "name",
+            "名称不能包含控制字符 (no control characters)",
+        ));
     }
     // A holiday has no hours; a working day without hours works the standard day.
     let hours = body
