@@ -31,6 +31,7 @@ mod intake_privacy;
 mod intake_reports;
 mod intake_status;
 mod isolation;
+mod openapi;
 mod qr;
 mod readiness;
 mod reply_templates;

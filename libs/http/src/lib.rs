@@ -12,7 +12,7 @@ mod problem;
 mod serve;
 
 pub use client_ip::{BadProxyRange, ClientIp, TrustedProxies};
-pub use extract::{ApiJson, ApiQuery};
+pub use extract::{ApiJson, ApiJsonLater, ApiQuery};
 pub use health::{Probe, Readiness, health_openapi, health_router};
 pub use layers::{EdgeConfig, RequestTimeouts, with_common_layers};
 pub use operator::{MIN_OPERATOR_TOKEN_CHARS, Operator, OperatorToken, check_operator_token};

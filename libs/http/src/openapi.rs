@@ -395,6 +395,21 @@ pub fn base() -> OpenApi {
                  query or the form body.)",
             ))),
         );
+    // Ids are named in parameters too, whose types utoipa does not collect.
+    use mashang_domain as d;
+    for (name, schema) in [
+        ("TenantId", d::TenantId::schema()),
+        ("GridNodeId", d::GridNodeId::schema()),
+        ("UserId", d::UserId::schema()),
+        ("ReportId", d::ReportId::schema()),
+        ("CaseId", d::CaseId::schema()),
+        ("AttachmentId", d::AttachmentId::schema()),
+        ("QrCodeId", d::QrCodeId::schema()),
+        ("EventId", d::EventId::schema()),
+        ("NoticeId", d::NoticeId::schema()),
+    ] {
+        components = components.schema(name, schema);
+    }
     for err in error_kinds() {
         components =
             components.response(response_name(err.status().as_u16()), error_response(&err));

@@ -39,7 +39,7 @@ fn too_many_attachment_ids() -> ApiError {
 }
 
 /// The report's fields as sent, before checking.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RawReport {
     /// The scanned token.
     pub qr_token: Option<String>,

@@ -321,6 +321,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         intake.limits = config.intake_limits;
         let state = IntakeState::new(db.clone(), blobs, intake);
         router = router.merge(mashang_intake::router(state.clone()));
+        api.push(mashang_intake::openapi());
         workers.spawn(mashang_intake::workers(
             state,
             bus.clone(),
@@ -337,6 +338,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
             state = state.with_blobs(blobs);
         }
         router = router.merge(mashang_routing::router(state.clone()));
+        api.push(mashang_routing::openapi());
         workers.spawn(mashang_routing::workers(
             state,
             bus.clone(),

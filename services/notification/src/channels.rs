@@ -61,6 +61,7 @@ pub(crate) struct ChannelView {
     pub id: Uuid,
     pub kind: String,
     pub name: String,
+    #[schema(value_type = Object)]
     pub settings: Value,
     /// Where it sends, without the key: `qyapi.weixin.qq.com …ab12`.
     pub url_hint: Option<String>,
@@ -237,6 +238,7 @@ pub(crate) struct ChannelBody {
     pub name: Option<String>,
     /// The kind's settings (its URL, keys, sender, …); secrets are sealed and never shown.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
     /// Only cases at and below this grid node (`null`: the whole township).
     #[serde(default, with = "double_option")]

@@ -147,6 +147,7 @@ async fn show(
 #[serde(deny_unknown_fields)]
 pub(crate) struct MailBody {
     /// The mail server: `host`, `port`, `security`, `from`, `to`, `login`, `password`.
+    #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
     /// `HH:MM` in `time_zone`.
     #[schema(max_length = 5, example = "08:00")]

@@ -8,25 +8,22 @@ mod duty;
 mod phrases;
 mod rules;
 
-use axum::Router;
-use axum::routing::{get, post};
-
 pub(super) use duty::{DutyNow, duty_now};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::RoutingState;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/admin/assignment-rules", get(rules::page).post(rules::add))
-        .route("/admin/assignment-rules/{id}/delete", post(rules::delete))
-        .route("/admin/people/{id}/duty", get(duty::page).post(duty::save))
-        .route(
-            "/admin/reply-templates",
-            get(phrases::page).post(phrases::add),
-        )
-        .route("/admin/reply-templates/defaults", post(phrases::defaults))
-        .route("/admin/reply-templates/{id}", post(phrases::edit))
-        .route("/admin/reply-templates/{id}/{action}", post(phrases::act))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(rules::page, rules::add))
+        .routes(routes!(rules::delete))
+        .routes(routes!(duty::page, duty::save))
+        .routes(routes!(phrases::page, phrases::add))
+        .routes(routes!(phrases::defaults))
+        .routes(routes!(phrases::edit))
+        .routes(routes!(phrases::act))
 }
 
 /// The confirmation after a form, from the `?ok=` of the redirect (a fixed set of
