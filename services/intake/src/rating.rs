@@ -29,8 +29,13 @@ pub struct Proof {
 /// The two questions and a comment.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RatingBody {
+    /// Does the citizen say the matter is resolved? (required)
     resolved: Option<bool>,
+    /// `satisfied`, `basically_satisfied` or `unsatisfied` (required).
+    #[schema(value_type = Option<mashang_domain::case::Satisfaction>)]
     satisfaction: Option<String>,
+    /// A comment.
+    #[schema(max_length = 500)]
     comment: Option<String>,
 }
 
