@@ -144,7 +144,7 @@ impl Assets {
         }
         OperationBuilder::new()
             .operation_id(Some(format!("static_{}", self.prefix.replace('-', "_"))))
-            .tag(format!("static"))
+            .tag("static")
             .summary(Some(format!("静态文件 (`{}` static files)", self.prefix)))
             .parameter(param(
                 "version",
