@@ -32,6 +32,7 @@ mod intake_reports;
 mod intake_status;
 mod isolation;
 mod open311;
+mod openapi;
 mod qr;
 mod readiness;
 mod reply_templates;

@@ -352,7 +352,7 @@ impl Event for ReportSubmitted {
 }
 
 /// The citizen's satisfaction with the handling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Satisfaction {
     /// 满意.

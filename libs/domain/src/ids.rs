@@ -50,6 +50,18 @@ macro_rules! id_type {
             }
         }
 
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl From<Uuid> for $name {
             fn from(id: Uuid) -> Self {
                 Self(id)

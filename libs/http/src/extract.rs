@@ -16,6 +16,40 @@ pub struct ApiJson<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
+/// A JSON body read at once (malformed JSON, a wrong content type and an oversized
+/// body are refused before the handler runs) and turned into `T` only when the handler
+/// asks, after it has checked what must be answered first: that the object exists
+/// and the person may act on it (a 404 or 403 before a 422).
+#[derive(Debug, Clone)]
+pub struct ApiJsonLater<T> {
+    value: serde_json::Value,
+    kind: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<S: Send + Sync, T> FromRequest<S> for ApiJsonLater<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let ApiJson(value) = ApiJson::<serde_json::Value>::from_request(req, state).await?;
+        Ok(Self {
+            value,
+            kind: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> ApiJsonLater<T> {
+    /// The body as `T`; `null` reads as `{}`. Wrong fields are a 422 naming the field.
+    pub fn parse(self) -> Result<T, ApiError> {
+        let value = match self.value {
+            serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
+            other => other,
+        };
+        serde_json::from_value(value)
+            .map_err(|err| ApiError::Validation(vec![field_error_from_serde(&err.to_string())]))
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {

@@ -8,9 +8,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// A dependency readiness depends on.
 #[async_trait]
@@ -43,14 +44,36 @@ impl Readiness {
     }
 }
 
-/// The health routes.
-pub fn health_router(readiness: Readiness) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
-        .route("/readyz", get(ready))
-        .with_state(readiness)
+fn health_routes() -> OpenApiRouter<Readiness> {
+    OpenApiRouter::new()
+        .routes(routes!(alive))
+        .routes(routes!(ready))
 }
 
+/// The health routes.
+pub fn health_router(readiness: Readiness) -> Router {
+    health_routes().split_for_parts().0.with_state(readiness)
+}
+
+/// The health routes' part of the OpenAPI document.
+pub fn health_openapi() -> utoipa::openapi::OpenApi {
+    health_routes().into_openapi()
+}
+
+/// `GET /healthz`: the process is alive.
+#[utoipa::path(get, path = "/healthz", tag = "health", security(()),
+    responses((status = 200, description = "活着 (Alive)", content_type = "text/plain", body = String, example = "ok")))]
+async fn alive() -> impl IntoResponse {
+    (StatusCode::OK, "ok")
+}
+
+/// `GET /readyz`: the database and the bus (and the object store, where used) answer.
+#[utoipa::path(get, path = "/readyz", tag = "health", security(()),
+    responses(
+        (status = 200, description = "就绪 (Ready)", body = Object, example = json!({"status": "ready"})),
+        (status = 503, description = "`urn:mashang:problem:not-ready`: a dependency is down; \
+            `checks` names which.", content_type = "application/problem+json", body = Object),
+    ))]
 async fn ready(State(readiness): State<Readiness>) -> Response {
     if readiness.shutdown.is_cancelled() {
         return unready(vec![("process".to_owned(), "shutting down".to_owned())]);

@@ -6,13 +6,14 @@ mod client_ip;
 mod extract;
 mod health;
 mod layers;
+pub mod openapi;
 mod operator;
 mod problem;
 mod serve;
 
 pub use client_ip::{BadProxyRange, ClientIp, TrustedProxies};
-pub use extract::{ApiJson, ApiQuery};
-pub use health::{Probe, Readiness, health_router};
+pub use extract::{ApiJson, ApiJsonLater, ApiQuery};
+pub use health::{Probe, Readiness, health_openapi, health_router};
 pub use layers::{EdgeConfig, RequestTimeouts, with_common_layers};
 pub use operator::{MIN_OPERATOR_TOKEN_CHARS, Operator, OperatorToken, check_operator_token};
 pub use problem::{ApiError, FieldError, on_constraint};

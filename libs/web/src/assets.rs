@@ -4,11 +4,19 @@
 //! prefix (`/static/{prefix}/{version}/{file}`), so sets never collide when the
 //! services share one process, and an ingress can route them by prefix.
 
-use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use utoipa::openapi::Required;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{
+    HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
+};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa_axum::router::OpenApiRouter;
 
 /// One embedded file.
 #[derive(Clone, Copy, Debug)]
@@ -87,16 +95,87 @@ impl Assets {
         format!("/static/{}/{}/{name}", self.prefix, self.version)
     }
 
-    /// The route that serves the set.
-    pub fn router<S: Clone + Send + Sync + 'static>(&'static self) -> Router<S> {
-        Router::new().route(
-            &format!("/static/{}/{{version}}/{{file}}", self.prefix),
+    /// The route that serves the set, documented in the same place (its path carries
+    /// the set's prefix, so it is described here rather than by an annotation).
+    pub fn router<S: Clone + Send + Sync + 'static>(&'static self) -> OpenApiRouter<S> {
+        let path = format!("/static/{}/{{version}}/{{file}}", self.prefix);
+        let mut router = OpenApiRouter::new().route(
+            &path,
             get(
                 move |Path((version, file)): Path<(String, String)>, headers: HeaderMap| async move {
                     self.serve(&version, &file, &headers)
                 },
             ),
-        )
+        );
+        router.get_openapi_mut().paths.add_path_operation(
+            &path,
+            vec![HttpMethod::Get],
+            self.operation(),
+        );
+        router
+    }
+
+    /// The set's one operation in the OpenAPI document.
+    fn operation(&self) -> Operation {
+        let param = |name: &str, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some(description))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .max_length(Some(100)),
+                ))
+                .build()
+        };
+        let mut ok = ResponseBuilder::new()
+            .description("文件 (The file; kept a year when the version is current)");
+        let mut types: Vec<&str> = self.files.iter().map(|f| f.content_type).collect();
+        types.dedup();
+        for t in types {
+            ok = ok.content(
+                t,
+                ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            );
+        }
+        OperationBuilder::new()
+            .operation_id(Some(format!("static_{}", self.prefix.replace('-', "_"))))
+            .tag("static")
+            .summary(Some(format!("静态文件 (`{}` static files)", self.prefix)))
+            .parameter(param(
+                "version",
+                "The set's version (any value is served; only the current one is cached).",
+            ))
+            .parameter(param(
+                "file",
+                &format!(
+                    "One of: {}.",
+                    self.files
+                        .iter()
+                        .map(|f| f.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
+            .security(SecurityRequirement::default())
+            .response("200", ok.build())
+            .response(
+                "304",
+                ResponseBuilder::new()
+                    .description("未修改 (Not modified: the `ETag` matches)")
+                    .build(),
+            )
+            .response(
+                "404",
+                ResponseBuilder::new()
+                    .description("没有这个文件 (No such file; empty body)")
+                    .build(),
+            )
+            .build()
     }
 
     fn serve(&self, version: &str, file: &str, headers: &HeaderMap) -> Response {

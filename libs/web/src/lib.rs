@@ -4,6 +4,7 @@
 //! long-lived versioned URLs, the page language and the words all pages use.
 //! Services keep only their own pages and their own words.
 
+pub mod api_docs;
 pub mod assets;
 pub mod csrf;
 pub mod headers;

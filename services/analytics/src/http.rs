@@ -4,42 +4,57 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use mashang_auth::permissions::{Action, Target, authorize};
 use mashang_auth::{Auth, PrincipalKind};
 use mashang_db::SystemScope;
 use mashang_domain::TenantId;
 use mashang_domain::events::EventType;
+use mashang_http::openapi::{OperatorErrors, QueryErrors, StaffErrors, Unavailable};
 use mashang_http::{ApiError, ApiJson, ApiQuery, Operator};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::counters::{for_county, for_tenant};
 use crate::{AnalyticsState, stats_api};
 
-/// Analytics' routes.
-pub fn router(state: AnalyticsState) -> Router {
-    Router::new()
-        .route("/api/v1/stats/summary", get(summary))
-        .route("/api/v1/ops/stats/summary", get(ops_summary))
-        .route("/api/v1/stats/township", get(stats_api::township))
-        .route("/api/v1/stats/cases", get(stats_api::township_cases))
-        .route("/api/v1/county/stats", get(stats_api::county))
-        .route("/api/v1/county/stats/cases", get(stats_api::county_cases))
-        .route("/api/v1/county/league", get(stats_api::league))
+/// Analytics' routes, each registered with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AnalyticsState> {
+    OpenApiRouter::new()
+        .routes(routes!(summary))
+        .routes(routes!(ops_summary))
+        .routes(routes!(stats_api::township))
+        .routes(routes!(stats_api::township_cases))
+        .routes(routes!(stats_api::county))
+        .routes(routes!(stats_api::county_cases))
+        .routes(routes!(stats_api::league))
         .merge(crate::report::routes())
         .merge(crate::pages::routes())
         .merge(crate::exports::routes())
-        .with_state(state)
 }
 
-#[derive(Debug, Deserialize)]
+/// Analytics' router.
+pub fn router(state: AnalyticsState) -> Router {
+    routes().split_for_parts().0.with_state(state)
+}
+
+/// Analytics' part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SummaryQuery {
+    /// One township (the county's staff and the operator; a township's staff always
+    /// see their own).
     tenant_id: Option<TenantId>,
 }
 
 /// One township's figures.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct TenantSummary {
     tenant_id: Uuid,
     submitted: i64,
@@ -59,7 +74,7 @@ impl TenantSummary {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 enum Summary {
     Tenant(TenantSummary),
@@ -68,6 +83,11 @@ enum Summary {
 
 /// `GET /api/v1/stats/summary`: a township's staff see their township; the county's
 /// staff see every township side by side (or one, with `tenant_id`).
+#[utoipa::path(get, path = "/api/v1/stats/summary", tag = "analytics", params(SummaryQuery),
+    responses(
+        (status = 200, description = "事件计数 (Event counts: the township's, or every township's for the county)", body = Summary),
+        StaffErrors, QueryErrors, Unavailable,
+    ))]
 async fn summary(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
@@ -87,6 +107,12 @@ async fn summary(
 
 /// `GET /api/v1/ops/stats/summary`: the same figures for operations automation, with
 /// the operator token (no staff sign-in).
+#[utoipa::path(get, path = "/api/v1/ops/stats/summary", tag = "analytics", params(SummaryQuery),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "事件计数 (Event counts, for operations automation)", body = Summary),
+        OperatorErrors, QueryErrors, Unavailable,
+    ))]
 async fn ops_summary(
     _operator: Operator,
     State(state): State<AnalyticsState>,

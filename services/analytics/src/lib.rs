@@ -23,7 +23,7 @@ use mashang_http::ApiError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-pub use http::router;
+pub use http::{openapi, router, routes};
 
 /// The analytics consumer: every event in the catalogue.
 pub const CONSUMER: ConsumerSpec = ConsumerSpec {

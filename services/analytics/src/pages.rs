@@ -3,8 +3,8 @@
 
 use std::sync::LazyLock;
 
-use axum::Router;
 use mashang_web::{Asset, Assets};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AnalyticsState;
 
@@ -17,8 +17,8 @@ const FILES: [Asset; 2] = [
 pub(crate) static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets::new("analytics", &FILES));
 
 /// The pages' routes.
-pub(crate) fn routes() -> Router<AnalyticsState> {
-    Router::new()
+pub(crate) fn routes() -> OpenApiRouter<AnalyticsState> {
+    OpenApiRouter::new()
         .merge(crate::dashboard::routes())
         .merge(ASSETS.router())
 }

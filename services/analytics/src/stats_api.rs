@@ -10,8 +10,12 @@ use mashang_auth::permissions::{Action, Target, authorize};
 use mashang_auth::{Auth, Principal, PrincipalKind};
 use mashang_db::{GlobalTx, SystemScope, TenantTx};
 use mashang_domain::GridNodeId;
+use mashang_http::openapi::{
+    BadRequestError, NotFoundError, QueryErrors, RateLimited, StaffErrors, Unavailable,
+};
 use mashang_http::{ApiError, ApiJson, ApiQuery};
 use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::AnalyticsState;
@@ -27,26 +31,56 @@ const MAX_CATEGORY: usize = 64;
 const MAX_LIMIT: i64 = 200;
 
 /// `?from=YYYY-MM-DD&to=YYYY-MM-DD[&node_id=…&category=…]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct StatsQuery {
+    /// First local day (required).
+    #[param(format = Date, example = "2026-11-01")]
     from: Option<String>,
+    /// Last local day, inclusive (required; at most 366 days after `from`).
+    #[param(format = Date, example = "2026-11-30")]
     to: Option<String>,
+    /// A grid node: figures there and below it.
+    #[param(format = Uuid)]
     node_id: Option<String>,
+    /// A category code.
+    #[param(max_length = 64)]
     category: Option<String>,
 }
 
 /// The drill-down's query: the figure's and the listing's parameters.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct CasesQuery {
+    /// First local day (required).
+    #[param(format = Date)]
     pub(crate) from: Option<String>,
+    /// Last local day, inclusive (required).
+    #[param(format = Date)]
     pub(crate) to: Option<String>,
+    /// The figure whose cases are listed (`received`, `overdue`, …; required).
+    #[param(max_length = 64)]
     pub(crate) figure: Option<String>,
+    /// The part of the figure (a breakdown's key).
+    #[param(max_length = 64)]
     pub(crate) part: Option<String>,
+    /// A grid node: cases there and below it.
+    #[param(format = Uuid)]
     pub(crate) node_id: Option<String>,
+    /// A category code.
+    #[param(max_length = 64)]
     pub(crate) category: Option<String>,
+    /// A handler's user id.
+    #[param(format = Uuid)]
     pub(crate) handler: Option<String>,
+    /// County only: the township.
+    #[param(max_length = 64)]
     pub(crate) tenant: Option<String>,
+    /// The cursor of the next page, from the previous page.
+    #[param(max_length = 200)]
     pub(crate) after: Option<String>,
+    /// Cases on a page.
+    #[param(minimum = 1, maximum = 200)]
     pub(crate) limit: Option<i64>,
 }
 
@@ -153,6 +187,11 @@ pub(crate) struct TownshipStats {
 }
 
 /// `GET /api/v1/stats/township`: the township's figures with their breakdowns.
+#[utoipa::path(get, path = "/api/v1/stats/township", tag = "analytics", operation_id = "township_stats", params(StatsQuery),
+    responses(
+        (status = 200, description = "乡镇指标 (The township's figures with their breakdowns)", body = Object),
+        BadRequestError, StaffErrors, NotFoundError, QueryErrors, RateLimited, Unavailable,
+    ))]
 pub(crate) async fn township(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
@@ -232,6 +271,11 @@ fn part_name(part: Part) -> &'static str {
 }
 
 /// `GET /api/v1/stats/cases`: the township's cases behind one part of one figure.
+#[utoipa::path(get, path = "/api/v1/stats/cases", tag = "analytics", operation_id = "township_stats_cases", params(CasesQuery),
+    responses(
+        (status = 200, description = "指标背后的事件 (A page of the cases behind a figure)", body = Object),
+        BadRequestError, StaffErrors, NotFoundError, QueryErrors, RateLimited, Unavailable,
+    ))]
 pub(crate) async fn township_cases(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
@@ -308,6 +352,11 @@ pub(crate) struct CountyStats {
 }
 
 /// `GET /api/v1/county/stats`: every township's figures side by side.
+#[utoipa::path(get, path = "/api/v1/county/stats", tag = "analytics", operation_id = "county_stats", params(StatsQuery),
+    responses(
+        (status = 200, description = "全县各乡镇指标 (Every township's figures side by side)", body = Object),
+        BadRequestError, StaffErrors, NotFoundError, QueryErrors, RateLimited, Unavailable,
+    ))]
 pub(crate) async fn county(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
@@ -342,6 +391,11 @@ pub(crate) struct League {
 }
 
 /// `GET /api/v1/county/league`: the townships ranked by the composite score.
+#[utoipa::path(get, path = "/api/v1/county/league", tag = "analytics", operation_id = "county_league", params(StatsQuery),
+    responses(
+        (status = 200, description = "乡镇排名 (The townships' league table with its weights)", body = Object),
+        BadRequestError, StaffErrors, NotFoundError, QueryErrors, RateLimited, Unavailable,
+    ))]
 pub(crate) async fn league(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
@@ -368,6 +422,11 @@ pub(crate) async fn league(
 
 /// `GET /api/v1/county/stats/cases`: the cases behind a figure across townships (or
 /// one, with `tenant=<code>`).
+#[utoipa::path(get, path = "/api/v1/county/stats/cases", tag = "analytics", operation_id = "county_stats_cases", params(CasesQuery),
+    responses(
+        (status = 200, description = "全县指标背后的事件 (A page of the cases behind a county figure)", body = Object),
+        BadRequestError, StaffErrors, NotFoundError, QueryErrors, RateLimited, Unavailable,
+    ))]
 pub(crate) async fn county_cases(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,

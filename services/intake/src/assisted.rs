@@ -7,11 +7,9 @@
 //! idempotency key, so a double tap files one report.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use mashang_auth::permissions::{Action, visibility};
 use mashang_auth::{MaybeSignedIn, Principal};
 use mashang_domain::report::Channel;
@@ -27,20 +25,22 @@ use crate::assets::ASSETS;
 use crate::form::{TypedFields, read_multipart};
 use crate::qr::{CategoryInfo, resolve};
 use crate::submit::{Origin, submit};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The most grids the page lists (a township centre reaches every grid).
 const MAX_GRIDS: i64 = 2000;
 
 /// The page's routes; `body_limit` is the largest report with its photos.
-pub(crate) fn routes(body_limit: usize) -> Router<IntakeState> {
-    Router::new()
-        .route(
-            "/console/report",
-            get(form)
-                .post(file)
+pub(crate) fn routes(body_limit: usize) -> OpenApiRouter<IntakeState> {
+    OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(form, file))
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
-        .route("/console/report/{id}", get(done))
+        .routes(routes!(done))
         .layer(axum::middleware::from_fn_with_state(
             FormLimits::new(body_limit),
             form_csrf,
@@ -324,6 +324,12 @@ fn page(
 }
 
 /// `GET /console/report`: the empty form.
+#[utoipa::path(get, path = "/console/report", tag = "pages", operation_id = "get_console_report",
+    summary = "代填诉求 (Staff file a report on a villager behalf)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 async fn form(
     State(state): State<IntakeState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -357,6 +363,13 @@ async fn form(
 
 /// `POST /console/report`: files the report, then to its page; a refusal shows the
 /// form again with what was typed and what is wrong.
+#[utoipa::path(post, path = "/console/report", tag = "pages", operation_id = "post_console_report",
+    summary = "提交代填诉求 (The assisted report form)",
+    request_body(content = Object, content_type = "multipart/form-data", description = "表单字段与文件 (The form fields and files, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn file(
     State(state): State<IntakeState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -487,6 +500,13 @@ fn problems_of(err: ApiError) -> (StatusCode, Problems) {
 
 /// `GET /console/report/{id}`: the filed report's tracking number, and its case once
 /// routing has made one (intake learns the case from routing's events).
+#[utoipa::path(get, path = "/console/report/{id}", tag = "pages", operation_id = "get_console_report_id",
+    summary = "代填完成 (The filed report, with its tracking number)",
+    params(("id" = uuid::Uuid, Path, description = "The report")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 async fn done(
     State(state): State<IntakeState>,
     signed_in: Result<MaybeSignedIn, ApiError>,

@@ -39,21 +39,25 @@ fn too_many_attachment_ids() -> ApiError {
 }
 
 /// The report's fields as sent, before checking.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RawReport {
     /// The scanned token.
     pub qr_token: Option<String>,
     /// Category code.
     pub category: Option<String>,
-    /// What is wrong.
+    /// What is wrong (required).
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Who to call back.
+    #[schema(max_length = 50)]
     pub contact_name: Option<String>,
     /// Number to call back on.
     pub contact_phone: Option<String>,
-    /// Latitude.
+    /// Latitude (ignored unless both it and `lng` are in range).
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: Option<f64>,
     /// Longitude.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lng: Option<f64>,
     /// Whether the citizen lets us attach a location (the browser's, or else their
     /// photos'). Without it, locations read from photos are discarded.
@@ -61,6 +65,7 @@ pub struct RawReport {
     pub share_location: Option<bool>,
     /// Attachments uploaded ahead with `POST /api/v1/attachments`.
     #[serde(default)]
+    #[schema(max_items = 10, value_type = Vec<uuid::Uuid>)]
     pub attachment_ids: Vec<String>,
     /// The honeypot: people leave it empty; form robots fill it in.
     #[serde(default)]

@@ -4,13 +4,13 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use mashang_auth::MaybeAuth;
 use mashang_domain::report::Channel;
 use mashang_http::{ApiError, ApiJson};
 use mashang_web::Lang;
 use serde::Deserialize;
 
+use crate::DEFAULT_MAX_MEDIA_BYTES;
 use crate::form::{MAX_REPORT_JSON, RawReport, TypedFields, read_multipart};
 use crate::pages::{
     ClosedCode, Landing, StatusContext, StatusMissing, StatusPage, UnknownCode, render,
@@ -18,56 +18,97 @@ use crate::pages::{
 use crate::qr::{Closed, Lookup, QrContext, count_scan, lookup, resolve};
 use crate::submit::{Origin, Submitted, submit};
 use crate::{IntakeState, MAX_PHOTOS, status};
+use mashang_http::openapi::{
+    FormBodyErrors, GoneError, Html, JsonBodyErrors, NotFoundError, RateLimited, StaffErrors,
+    Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Largest rating body, in bytes: a comment of 500 characters, each escaped.
 const RATING_BODY_LIMIT: usize = 8 * 1024;
 
-/// Intake's routes.
+/// Intake's routes, each registered with its OpenAPI description, with the default
+/// limits (the document does not depend on them).
+pub fn routes() -> OpenApiRouter<IntakeState> {
+    let limiters = crate::limits::Limiters::new(crate::LimitConfig::default());
+    routes_with(DEFAULT_MAX_MEDIA_BYTES, DEFAULT_MAX_MEDIA_BYTES, limiters)
+}
+
+/// Intake's router.
 pub fn router(state: IntakeState) -> Router {
-    let body_limit = usize::try_from(state.config.max_photo_bytes)
+    let config = &state.config;
+    routes_with(
+        config.max_photo_bytes,
+        config.max_voice_bytes,
+        state.limits.clone(),
+    )
+    .split_for_parts()
+    .0
+    .with_state(state)
+}
+
+/// Intake's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// Intake's routes with body limits for these media sizes and the abuse limits
+/// `limiters`.
+fn routes_with(
+    max_photo_bytes: u64,
+    max_voice_bytes: u64,
+    limiters: std::sync::Arc<crate::limits::Limiters>,
+) -> OpenApiRouter<IntakeState> {
+    let body_limit = usize::try_from(max_photo_bytes)
         .unwrap_or(usize::MAX)
         .saturating_mul(MAX_PHOTOS + crate::MAX_VOICE)
         .saturating_add(1024 * 1024);
-    let upload_limit = usize::try_from(
-        state
-            .config
-            .max_photo_bytes
-            .max(state.config.max_voice_bytes),
-    )
-    .unwrap_or(usize::MAX)
-    .saturating_add(64 * 1024);
-    Router::new()
-        .route("/api/v1/qr/{token}", get(qr_context))
-        .route(
-            "/q/{token}",
-            get(landing)
-                .post(landing_submit)
-                .layer(DefaultBodyLimit::max(body_limit)),
-        )
-        .route(
-            "/api/v1/reports",
-            axum::routing::post(create_report).layer(DefaultBodyLimit::max(body_limit)),
-        )
-        .route("/r/{tracking_number}", get(report_status))
-        .route(
-            "/api/v1/attachments",
-            axum::routing::post(crate::upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route(
-            "/api/v1/reports/{tracking_number}/rating",
-            axum::routing::post(crate::rating::rate)
-                .layer(DefaultBodyLimit::max(RATING_BODY_LIMIT)),
-        )
+    let upload_limit = usize::try_from(max_photo_bytes.max(max_voice_bytes))
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
+    let limited = |router: OpenApiRouter<IntakeState>, limit: usize| {
+        router.layer(DefaultBodyLimit::max(limit))
+    };
+    OpenApiRouter::new()
+        .routes(routes!(qr_context))
+        .merge(limited(
+            OpenApiRouter::new().routes(routes!(landing, landing_submit)),
+            body_limit,
+        ))
+        .merge(limited(
+            OpenApiRouter::new().routes(routes!(create_report)),
+            body_limit,
+        ))
+        .routes(routes!(report_status))
+        .merge(limited(
+            OpenApiRouter::new().routes(routes!(crate::upload::upload)),
+            upload_limit,
+        ))
+        .merge(limited(
+            OpenApiRouter::new().routes(routes!(crate::rating::rate)),
+            RATING_BODY_LIMIT,
+        ))
         .merge(crate::assisted::routes(body_limit))
         .merge(crate::open311::routes())
         .layer(axum::middleware::from_fn_with_state(
-            state.limits.clone(),
+            limiters,
             crate::limits::by_address,
         ))
         .merge(crate::assets::ASSETS.router())
-        .with_state(state)
 }
 
+#[utoipa::path(get, path = "/api/v1/qr/{token}", tag = "intake", operation_id = "get_api_v1_qr_token",
+    summary = "扫码信息 (What a QR code names: the township, the grid and the categories)",
+    params(("token" = String, Path, max_length = 100, description = "The QR code token")),
+    security(()),
+    responses(
+        (status = 200, description = "二维码信息 (The code context)", body = Object),
+        NotFoundError,
+        GoneError,
+        RateLimited,
+        Unavailable,
+    ))]
 async fn qr_context(
     State(state): State<IntakeState>,
     Path(token): Path<String>,
@@ -76,11 +117,23 @@ async fn qr_context(
 }
 
 /// `?lang=en` (or `zh`) on the citizen's pages.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
     lang: Option<String>,
 }
 
+#[utoipa::path(get, path = "/q/{token}", tag = "pages", operation_id = "get_q_token",
+    summary = "扫码页面 (The citizen page a QR code opens)",
+    params(("token" = String, Path, max_length = 100, description = "The QR code token"), PageQuery),
+    security(()),
+    responses(
+        (status = 200, description = "填写页面 (The report form)", content_type = "text/html", body = Html),
+        (status = 404, description = "未知二维码 (An unknown code)", content_type = "text/html", body = Html),
+        (status = 410, description = "二维码已停用 (A replaced or closed code)", content_type = "text/html", body = Html),
+        RateLimited,
+        Unavailable,
+    ))]
 async fn landing(
     State(state): State<IntakeState>,
     Path(token): Path<String>,
@@ -125,6 +178,20 @@ fn closed_page(closed: &Closed, lang: Lang) -> Response {
 
 /// The form post of the landing page (works without JavaScript): on success, to the
 /// status page; on a refusal, the form again with what was typed and what is wrong.
+#[utoipa::path(post, path = "/q/{token}", tag = "pages", operation_id = "post_q_token",
+    summary = "提交诉求 (The citizen form without JavaScript: text, photos, voice)",
+    params(("token" = String, Path, max_length = 100, description = "The QR code token"), PageQuery),
+    request_body(content = Object, content_type = "multipart/form-data", description = "`category`, `description`, `contact_name`, `contact_phone`, `lat`, `lng`, `photo` (up to 9), `voice` (1)"),
+    security(()),
+    responses(
+        (status = 200, description = "有误时重新显示 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        (status = 303, description = "已提交，转到状态页 (Submitted: to the status page)"),
+        (status = 404, description = "未知二维码 (An unknown code)", content_type = "text/html", body = Html),
+        (status = 410, description = "二维码已停用 (A replaced or closed code)", content_type = "text/html", body = Html),
+        FormBodyErrors,
+        RateLimited,
+        Unavailable,
+    ))]
 async fn landing_submit(
     State(state): State<IntakeState>,
     Path(token): Path<String>,
@@ -199,6 +266,19 @@ fn again(ctx: &QrContext, token: &str, typed: TypedFields, err: ApiError, lang: 
 /// `POST /api/v1/reports`: JSON, or multipart with photos and a voice note; an
 /// `Idempotency-Key` header makes a retry safe. `channel: "assisted"` is for a
 /// signed-in worker filing on a villager's behalf.
+#[utoipa::path(post, path = "/api/v1/reports", tag = "intake", operation_id = "post_api_v1_reports",
+    summary = "提交诉求 (Submits a report: JSON with attachments uploaded ahead, or multipart with the files)",
+    request_body(content((RawReport = "application/json"), (Object = "multipart/form-data")), description = "诉求 (The report); multipart carries the same fields with `photo` and `voice` parts"),
+    security((), ("session" = []), ("bearer" = [])),
+    responses(
+        (status = 201, description = "已受理 (Received: the tracking number and the status link)", body = Submitted),
+        StaffErrors,
+        NotFoundError,
+        GoneError,
+        JsonBodyErrors,
+        RateLimited,
+        Unavailable,
+    ))]
 async fn create_report(
     State(state): State<IntakeState>,
     MaybeAuth(principal): MaybeAuth,
@@ -291,7 +371,8 @@ async fn capped_json(request: Request) -> Result<Request, ApiError> {
     Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StatusQuery {
     s: Option<String>,
     phone4: Option<String>,
@@ -303,6 +384,16 @@ struct StatusQuery {
 }
 
 /// `GET /r/{tracking_number}?s=…`: the status page, or JSON for `Accept: application/json`.
+#[utoipa::path(get, path = "/r/{tracking_number}", tag = "intake", operation_id = "get_r_tracking_number",
+    summary = "办理进度 (The citizen status page, or JSON with `Accept: application/json`)",
+    params(("tracking_number" = String, Path, max_length = 100, description = "The tracking number (`CT-20261126-0042`)"), StatusQuery),
+    security(()),
+    responses(
+        (status = 200, description = "办理进度 (The status)", content((Html = "text/html"), (Object = "application/json"))),
+        (status = 404, description = "未找到 (No such report, or the proof does not match)", content((Html = "text/html"), (mashang_http::openapi::ProblemSchema = "application/problem+json"))),
+        RateLimited,
+        Unavailable,
+    ))]
 async fn report_status(
     State(state): State<IntakeState>,
     Path(tracking_number): Path<String>,

@@ -32,7 +32,7 @@ use mashang_domain::events::EventType;
 use mashang_storage::BlobStore;
 use tokio_util::sync::CancellationToken;
 
-pub use http::router;
+pub use http::{openapi, router, routes};
 pub use limits::LimitConfig;
 pub use mashang_auth::PiiKey;
 pub use submit::{BURST_COUNT, BURST_PER_DAY};
@@ -75,13 +75,16 @@ impl IntakeConfig {
         Self {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             pii_key,
-            max_photo_bytes: 10 * 1024 * 1024,
-            max_voice_bytes: 10 * 1024 * 1024,
+            max_photo_bytes: DEFAULT_MAX_MEDIA_BYTES,
+            max_voice_bytes: DEFAULT_MAX_MEDIA_BYTES,
             spool_dir: None,
             limits: limits::LimitConfig::default(),
         }
     }
 }
+
+/// The largest photo and the largest voice note accepted unless configured otherwise.
+pub const DEFAULT_MAX_MEDIA_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Photos per report.
 pub const MAX_PHOTOS: usize = 9;

@@ -12,9 +12,13 @@ use serde::Deserialize;
 use crate::IntakeState;
 use crate::limits::ClientAddress;
 use crate::status::{Access, RatingView, open, rateable};
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, RateLimited, Unavailable,
+};
 
 /// How the citizen proves the report is theirs (query string).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Proof {
     /// The status link's secret.
     pub s: Option<String>,
@@ -23,10 +27,15 @@ pub struct Proof {
 }
 
 /// The two questions and a comment.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RatingBody {
+    /// Does the citizen say the matter is resolved? (required)
     resolved: Option<bool>,
+    /// `satisfied`, `basically_satisfied` or `unsatisfied` (required).
+    #[schema(value_type = Option<mashang_domain::case::Satisfaction>)]
     satisfaction: Option<String>,
+    /// A comment.
+    #[schema(max_length = 500)]
     comment: Option<String>,
 }
 
@@ -40,6 +49,20 @@ struct RatingForm {
 
 /// `POST /api/v1/reports/{tracking_number}/rating`: JSON (201 with the rating), or the
 /// status page's plain form (303 back to the status page).
+#[utoipa::path(post, path = "/api/v1/reports/{tracking_number}/rating", tag = "intake", operation_id = "post_api_v1_reports_tracking_number_rating",
+    summary = "评价 (The citizen rates the outcome: JSON, or the status page form)",
+    params(("tracking_number" = String, Path, max_length = 100, description = "The tracking number (`CT-20261126-0042`)"), Proof),
+    request_body(content((RatingBody = "application/json"), (Object = "application/x-www-form-urlencoded")), description = "是否解决、满意度与留言 (Resolved, satisfaction and a comment)"),
+    security(()),
+    responses(
+        (status = 201, description = "已评价 (Rated)", body = Object),
+        (status = 303, description = "表单提交后回到状态页 (After the plain form: back to the status page)"),
+        NotFoundError,
+        ConflictError,
+        JsonBodyErrors,
+        RateLimited,
+        Unavailable,
+    ))]
 pub async fn rate(
     State(state): State<IntakeState>,
     Path(tracking_number): Path<String>,

@@ -24,7 +24,7 @@ use crate::tracking;
 pub const BURST_PER_DAY: i64 = 30;
 
 /// What the citizen gets back.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Submitted {
     /// The report's id.
     pub id: ReportId,

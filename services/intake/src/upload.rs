@@ -11,9 +11,20 @@ use mashang_storage::{ContentKind, UploadError, UploadLimits};
 use crate::IntakeState;
 use crate::attachments::{self, Stored};
 use crate::qr::resolve;
+use mashang_http::openapi::{FormBodyErrors, RateLimited, Unavailable};
 
 /// Handles an upload. The QR token must come before the file, so the file can be
 /// refused early when the code is unknown.
+#[utoipa::path(post, path = "/api/v1/attachments", tag = "intake", operation_id = "post_api_v1_attachments",
+    summary = "先传附件 (Uploads a photo or voice note ahead of the report)",
+    request_body(content = Object, content_type = "multipart/form-data", description = "一个 `file` (One part: a JPEG, PNG, WebP or HEIC photo, or a voice note)"),
+    security(()),
+    responses(
+        (status = 201, description = "已存 (Stored: the id to name in `attachment_ids`)", body = Object),
+        FormBodyErrors,
+        RateLimited,
+        Unavailable,
+    ))]
 pub async fn upload(
     State(state): State<IntakeState>,
     mut multipart: Multipart,

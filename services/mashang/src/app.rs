@@ -301,6 +301,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
     let refused = refused.unwrap_or_default();
     let workers = TaskTracker::new();
     let mut router = Router::new();
+    let mut api = vec![mashang_http::health_openapi()];
     let mut probes: Vec<Arc<dyn Probe>> = vec![
         Arc::new(DbProbe(db.clone())),
         Arc::new(BusProbe(bus.clone())),
@@ -320,6 +321,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         intake.limits = config.intake_limits;
         let state = IntakeState::new(db.clone(), blobs, intake);
         router = router.merge(mashang_intake::router(state.clone()));
+        api.push(mashang_intake::openapi());
         workers.spawn(mashang_intake::workers(
             state,
             bus.clone(),
@@ -336,6 +338,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
             state = state.with_blobs(blobs);
         }
         router = router.merge(mashang_routing::router(state.clone()));
+        api.push(mashang_routing::openapi());
         workers.spawn(mashang_routing::workers(
             state,
             bus.clone(),
@@ -352,6 +355,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
             config.public_url.clone(),
         );
         router = router.merge(mashang_notification::router(state.clone()));
+        api.push(mashang_notification::openapi());
         workers.spawn(mashang_notification::workers(
             state,
             bus.clone(),
@@ -361,6 +365,7 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
     if c.analytics {
         let state = mashang_analytics::AnalyticsState::new(db.clone());
         router = router.merge(mashang_analytics::router(state.clone()));
+        api.push(mashang_analytics::openapi());
         workers.spawn(mashang_analytics::workers(
             state,
             bus.clone(),
@@ -368,6 +373,8 @@ pub async fn start(config: AppConfig) -> anyhow::Result<Running> {
         ));
     }
     workers.close();
+    let (api_docs, _) = mashang_web::api_docs::serve(api);
+    let router = router.merge(api_docs);
 
     let authenticator = Authenticator {
         db: db.clone(),

@@ -7,13 +7,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mashang_auth::{MaybeSignedIn, Principal};
 use mashang_domain::TenantId;
@@ -31,18 +29,21 @@ use crate::channels::{
 };
 use crate::delivery::{ChannelKind, plan, sms};
 use crate::pages::{ASSETS, api_refusal, failed};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest form the page takes.
 const MAX_FORM: usize = 8 * 1024;
 
-pub(crate) fn routes() -> Router<NotificationState> {
-    Router::new()
-        .route("/admin/channels", get(page).post(add))
-        .route("/admin/channels/{id}/test", post(test))
-        .route("/admin/channels/{id}/active", post(set_active))
-        .route("/admin/channels/{id}/delete", post(delete))
-        .route("/admin/channels/{id}/receipt", post(new_receipt))
-        .route("/admin/channels/rules", post(save_rules))
+pub(crate) fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(page, add))
+        .routes(routes!(test))
+        .routes(routes!(set_active))
+        .routes(routes!(delete))
+        .routes(routes!(new_receipt))
+        .routes(routes!(save_rules))
         .layer(middleware::from_fn_with_state(
             FormLimits::new(MAX_FORM),
             form_csrf,
@@ -201,8 +202,11 @@ fn administrator(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// What was just done, for the notice on the page.
+    #[param(max_length = 32)]
     ok: Option<String>,
 }
 
@@ -218,6 +222,13 @@ fn done_notice(ok: Option<&str>) -> Option<&'static str> {
 }
 
 /// `GET /admin/channels`.
+#[utoipa::path(get, path = "/admin/channels", tag = "pages", operation_id = "get_admin_channels",
+    summary = "通知渠道页面 (The notification channels page)",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 async fn page(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -535,6 +546,13 @@ fn read_form(body: &[u8]) -> Typed {
 }
 
 /// `POST /admin/channels`.
+#[utoipa::path(post, path = "/admin/channels", tag = "pages", operation_id = "post_admin_channels",
+    summary = "添加渠道 (The form that adds a channel)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "显示一次性密钥，或有误时重新显示 (The one-time secret, or the page again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn add(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -645,6 +663,14 @@ fn not_found(principal: &Principal) -> Response {
 }
 
 /// `POST /admin/channels/{id}/test`: the provider's answer on the page.
+#[utoipa::path(post, path = "/admin/channels/{id}/test", tag = "pages", operation_id = "post_admin_channels_id_test",
+    summary = "试发 (Sends a test message)",
+    params(("id" = uuid::Uuid, Path, description = "The channel")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "结果页面 (The page with the outcome)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn test(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -700,6 +726,14 @@ struct ActiveForm {
 }
 
 /// `POST /admin/channels/{id}/active`.
+#[utoipa::path(post, path = "/admin/channels/{id}/active", tag = "pages", operation_id = "post_admin_channels_id_active",
+    summary = "启用或停用 (Switches a channel on or off)",
+    params(("id" = uuid::Uuid, Path, description = "The channel")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "结果页面 (The page with the outcome)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn set_active(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -738,6 +772,14 @@ async fn set_active(
 }
 
 /// `POST /admin/channels/{id}/delete`.
+#[utoipa::path(post, path = "/admin/channels/{id}/delete", tag = "pages", operation_id = "post_admin_channels_id_delete",
+    summary = "删除渠道 (Removes a channel)",
+    params(("id" = uuid::Uuid, Path, description = "The channel")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "结果页面 (The page with the outcome)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn delete(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -801,6 +843,14 @@ fn sms_settings(kind: ChannelKind, typed: &Typed, key_secret: &str) -> Value {
 
 /// `POST /admin/channels/{id}/receipt`: a new delivery-receipt URL for an SMS
 /// channel (the old one stops working), shown once.
+#[utoipa::path(post, path = "/admin/channels/{id}/receipt", tag = "pages", operation_id = "post_admin_channels_id_receipt",
+    summary = "新的回执地址 (A new delivery-receipt URL)",
+    params(("id" = uuid::Uuid, Path, description = "The channel")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "结果页面 (The page with the outcome)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn new_receipt(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -843,6 +893,13 @@ async fn new_receipt(
 
 /// `POST /admin/channels/rules`: after how many minutes an unanswered new case also
 /// goes by SMS, the township's quiet hours and its morning digest, saved together.
+#[utoipa::path(post, path = "/admin/channels/rules", tag = "pages", operation_id = "post_admin_channels_rules",
+    summary = "发送规则 (The form that saves the sending rules)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示 (The page again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn save_rules(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,

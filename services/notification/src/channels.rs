@@ -12,10 +12,8 @@
 //! delivery-receipt URL, which carries a secret token, is answered once at creation
 //! (and again when `rotate_receipt_token` makes a new one).
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mashang_auth::permissions::{Action, Target, authorize};
 use mashang_auth::{Auth, Principal};
@@ -30,16 +28,19 @@ use crate::delivery::email::{self, Smtp};
 use crate::delivery::engine::{ChannelTarget, Secrets, send_on};
 use crate::delivery::{ChannelKind, Message, Outcome, plan, sms, webhook};
 use crate::{Delivery, NotificationState};
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, QueryErrors, RateLimited, StaffErrors,
+    Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<NotificationState> {
-    Router::new()
-        .route("/api/v1/admin/channels", get(list).post(create))
-        .route(
-            "/api/v1/admin/channels/{id}",
-            get(show).put(update).delete(remove),
-        )
-        .route("/api/v1/admin/channels/{id}/test", post(test))
-        .route("/api/v1/admin/deliveries", get(deliveries))
+pub(crate) fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(test))
+        .routes(routes!(deliveries))
 }
 
 /// The most channels a township keeps.
@@ -55,11 +56,12 @@ const AVAILABLE: [ChannelKind; 6] = [
 ];
 
 /// A channel as shown (never its secrets).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ChannelView {
     pub id: Uuid,
     pub kind: String,
     pub name: String,
+    #[schema(value_type = Object)]
     pub settings: Value,
     /// Where it sends, without the key: `qyapi.weixin.qq.com …ab12`.
     pub url_hint: Option<String>,
@@ -156,6 +158,14 @@ fn delivery(state: &NotificationState) -> Result<&Delivery, ApiError> {
 }
 
 /// `GET /api/v1/admin/channels`.
+#[utoipa::path(get, path = "/api/v1/admin/channels", tag = "notification", operation_id = "get_api_v1_admin_channels",
+    summary = "渠道列表 (The township channels and the kinds available)",
+    responses(
+        (status = 200, description = "渠道 (The channels)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn list(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -184,6 +194,15 @@ pub(crate) async fn list_channels(
 }
 
 /// `GET /api/v1/admin/channels/{id}`.
+#[utoipa::path(get, path = "/api/v1/admin/channels/{id}", tag = "notification", operation_id = "get_api_v1_admin_channels_id",
+    summary = "一个渠道 (One channel, never its secrets)",
+    params(("id" = uuid::Uuid, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "渠道 (The channel)", body = ChannelView),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn show(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -207,17 +226,30 @@ async fn one(tx: &mut TenantTx, id: Uuid) -> Result<Option<Row>, sqlx::Error> {
 }
 
 /// A channel's fields as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChannelBody {
+    /// `wecom`, `dingtalk`, `webhook`, `sms_aliyun`, `sms_tencent` or `email` (required
+    /// when adding; cannot change).
+    #[schema(max_length = 32)]
     pub kind: Option<String>,
+    /// The channel's name (required when adding).
+    #[schema(max_length = 100)]
     pub name: Option<String>,
+    /// The kind's settings (its URL, keys, sender, …); secrets are sealed and never shown.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
+    /// Only cases at and below this grid node (`null`: the whole township).
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub node_id: Option<Option<String>>,
+    /// Only these events (`null`: all).
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<Vec<String>>, max_items = 32)]
     pub events: Option<Option<Vec<String>>>,
+    /// At most this many messages a minute.
+    #[schema(minimum = 1, maximum = 6000)]
     pub per_minute: Option<i32>,
     pub active: Option<bool>,
     /// An SMS channel: make a new delivery-receipt token (the old URL stops working).
@@ -444,6 +476,17 @@ async fn check(
 }
 
 /// `POST /api/v1/admin/channels`.
+#[utoipa::path(post, path = "/api/v1/admin/channels", tag = "notification", operation_id = "post_api_v1_admin_channels",
+    summary = "添加渠道 (Adds a channel; its secret is shown once)",
+    request_body(content = ChannelBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "已添加 (Added, with its one-time secret or receipt URL)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn create(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -538,6 +581,18 @@ pub(crate) async fn create_channel(
 }
 
 /// `PUT /api/v1/admin/channels/{id}`: changes what is sent; secrets only when sent.
+#[utoipa::path(put, path = "/api/v1/admin/channels/{id}", tag = "notification", operation_id = "put_api_v1_admin_channels_id",
+    summary = "修改渠道 (Changes a channel; what is left out stays)",
+    params(("id" = uuid::Uuid, Path, description = "The channel")),
+    request_body(content = ChannelBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "已修改 (Changed)", body = ChannelView),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn update(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -631,6 +686,15 @@ pub(crate) async fn update_channel(
 }
 
 /// `DELETE /api/v1/admin/channels/{id}` (its deliveries go with it).
+#[utoipa::path(delete, path = "/api/v1/admin/channels/{id}", tag = "notification", operation_id = "delete_api_v1_admin_channels_id",
+    summary = "删除渠道 (Removes a channel)",
+    params(("id" = uuid::Uuid, Path, description = "The channel")),
+    responses(
+        (status = 204, description = "已删除 (Removed)"),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn remove(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -663,6 +727,16 @@ pub(crate) async fn remove_channel(
 
 /// `POST /api/v1/admin/channels/{id}/test`: sends a test message now and answers with
 /// what the provider said.
+#[utoipa::path(post, path = "/api/v1/admin/channels/{id}/test", tag = "notification", operation_id = "post_api_v1_admin_channels_id_test",
+    summary = "试发 (Sends a test message through the channel)",
+    params(("id" = uuid::Uuid, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "试发结果 (The outcome of the test)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        RateLimited,
+    ))]
 async fn test(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -778,15 +852,32 @@ fn outcome_json(outcome: &Outcome) -> Value {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DeliveryQuery {
+    /// `queued`, `sent`, `delivered`, `failed`, `dead` or `skipped`.
+    #[param(max_length = 16)]
     state: Option<String>,
+    /// One channel.
+    #[param(format = Uuid)]
     channel_id: Option<String>,
+    /// How many (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
 /// `GET /api/v1/admin/deliveries?state=dead&channel_id=…&limit=50`: the newest
 /// deliveries with their last error and attempts.
+#[utoipa::path(get, path = "/api/v1/admin/deliveries", tag = "notification", operation_id = "get_api_v1_admin_deliveries",
+    summary = "发送记录 (The newest deliveries with their last error and attempts)",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, description = "发送记录 (The deliveries)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        QueryErrors,
+    ))]
 async fn deliveries(
     State(state): State<NotificationState>,
     Auth(principal): Auth,

@@ -5,13 +5,11 @@
 //! The same checks as `/api/v1/county/mail`.
 
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mashang_auth::{MaybeSignedIn, Principal};
 use mashang_http::ApiError;
@@ -23,14 +21,17 @@ use serde_json::{Value, json};
 use crate::NotificationState;
 use crate::digest::county::{self, MailBody};
 use crate::pages::{ASSETS, api_refusal, failed};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const PATH: &str = "/county/mail";
 
-pub(crate) fn routes() -> Router<NotificationState> {
-    Router::new()
-        .route(PATH, get(page).post(save))
-        .route("/county/mail/test", post(test))
-        .route("/county/mail/delete", post(delete))
+pub(crate) fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(page, save))
+        .routes(routes!(test))
+        .routes(routes!(delete))
         .layer(middleware::from_fn_with_state(
             FormLimits::new(8 * 1024),
             form_csrf,
@@ -107,12 +108,22 @@ fn administrator(signed_in: Result<MaybeSignedIn, ApiError>) -> Result<Principal
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// What was just done, for the notice on the page.
+    #[param(max_length = 32)]
     ok: Option<String>,
 }
 
 /// `GET /county/mail`.
+#[utoipa::path(get, path = "/county/mail", tag = "pages", operation_id = "get_county_mail",
+    summary = "县级邮件设置页面 (The county mail server and digest page)",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 async fn page(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -244,6 +255,13 @@ fn state_zh(state: &str) -> &'static str {
 }
 
 /// `POST /county/mail`.
+#[utoipa::path(post, path = "/county/mail", tag = "pages", operation_id = "post_county_mail",
+    summary = "保存县级邮件设置 (The mail settings form)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示 (The page again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn save(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -306,6 +324,13 @@ async fn save(
 }
 
 /// `POST /county/mail/test`: the server's answer on the page.
+#[utoipa::path(post, path = "/county/mail/test", tag = "pages", operation_id = "post_county_mail_test",
+    summary = "试发邮件 (Sends a test mail)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "结果页面 (The page with the outcome)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn test(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -349,6 +374,13 @@ async fn test(
 }
 
 /// `POST /county/mail/delete`.
+#[utoipa::path(post, path = "/county/mail/delete", tag = "pages", operation_id = "post_county_mail_delete",
+    summary = "删除邮件设置 (Forgets the mail server)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn delete(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,

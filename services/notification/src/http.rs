@@ -4,21 +4,23 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use mashang_auth::Auth;
 use mashang_domain::UserId;
+use mashang_http::openapi::{NotFoundError, StaffErrors, Unavailable};
 use mashang_http::{ApiError, ApiJson};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::NotificationState;
 use crate::notices::{Notice, for_user, mark_read};
 
-/// Notification's routes.
-pub fn router(state: NotificationState) -> Router {
-    Router::new()
-        .route("/api/v1/inbox", get(inbox))
-        .route("/api/v1/inbox/{id}/read", post(read))
-        .route("/api/v1/inbox/stream", get(crate::stream::stream))
+/// Notification's routes, each registered with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(inbox))
+        .routes(routes!(read))
+        .routes(routes!(crate::stream::stream))
         .merge(crate::pages::routes())
         .merge(crate::channels::routes())
         .merge(crate::channel_pages::routes())
@@ -28,10 +30,19 @@ pub fn router(state: NotificationState) -> Router {
         .merge(crate::settings_page::routes())
         .merge(crate::county_mail_page::routes())
         .merge(crate::digest::routes())
-        .with_state(state)
 }
 
-#[derive(Debug, Serialize)]
+/// Notification's router.
+pub fn router(state: NotificationState) -> Router {
+    routes().split_for_parts().0.with_state(state)
+}
+
+/// Notification's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct InboxPage {
     notices: Vec<Notice>,
 }
@@ -45,6 +56,14 @@ fn me(principal: &mashang_auth::Principal) -> Result<(mashang_domain::TenantId, 
 }
 
 /// `GET /api/v1/inbox`: the signed-in person's notices, newest first.
+#[utoipa::path(get, path = "/api/v1/inbox", tag = "notification", operation_id = "get_api_v1_inbox",
+    summary = "本人通知 (The signed-in person notices, newest first; at most 100)",
+    responses(
+        (status = 200, description = "通知列表 (The notices)", body = InboxPage),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn inbox(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -57,6 +76,15 @@ async fn inbox(
 }
 
 /// `POST /api/v1/inbox/{id}/read`: marks one of the person's notices read.
+#[utoipa::path(post, path = "/api/v1/inbox/{id}/read", tag = "notification", operation_id = "post_api_v1_inbox_id_read",
+    summary = "标为已读 (Marks one of the person notices read)",
+    params(("id" = uuid::Uuid, Path, description = "The notice")),
+    responses(
+        (status = 204, description = "已读 (Marked read)"),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn read(
     State(state): State<NotificationState>,
     Auth(principal): Auth,

@@ -24,7 +24,7 @@ use mashang_db::Db;
 use mashang_domain::events::EventType;
 use tokio_util::sync::CancellationToken;
 
-pub use http::router;
+pub use http::{openapi, router, routes};
 
 /// The notification consumer.
 pub const CONSUMER: ConsumerSpec = ConsumerSpec {

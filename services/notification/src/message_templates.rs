@@ -4,13 +4,11 @@
 //! edited, previewed with a sample case, or put back to the default.
 
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post, put};
 use mashang_auth::{Auth, MaybeSignedIn, Principal};
 use mashang_http::{ApiError, ApiJson, FieldError};
 use mashang_web::csrf::{FormLimits, form_csrf};
@@ -23,23 +21,22 @@ use crate::delivery::templates::{
     DEFAULTS, PLACEHOLDERS, Words, check, default_words, render, sample,
 };
 use crate::pages::{ASSETS, api_refusal, failed};
+use mashang_http::openapi::{
+    FormErrors, Html, JsonBodyErrors, NotFoundError, PageErrors, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<NotificationState> {
-    Router::new()
-        .route("/api/v1/admin/message-templates", get(list))
-        .route(
-            "/api/v1/admin/message-templates/{kind}",
-            put(save).delete(reset),
-        )
-        .route(
-            "/api/v1/admin/message-templates/{kind}/preview",
-            post(preview),
-        )
+pub(crate) fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(save, reset))
+        .routes(routes!(preview))
         .merge(
-            Router::new()
-                .route("/admin/message-templates", get(page))
-                .route("/admin/message-templates/{kind}", post(page_save))
-                .route("/admin/message-templates/{kind}/reset", post(page_reset))
+            OpenApiRouter::new()
+                .routes(routes!(page))
+                .routes(routes!(page_save))
+                .routes(routes!(page_reset))
                 .layer(middleware::from_fn_with_state(
                     FormLimits::new(8 * 1024),
                     form_csrf,
@@ -159,6 +156,14 @@ async fn restore(
 }
 
 /// `GET /api/v1/admin/message-templates`.
+#[utoipa::path(get, path = "/api/v1/admin/message-templates", tag = "notification", operation_id = "get_api_v1_admin_message_templates",
+    summary = "消息模板 (The township message templates, each with its default)",
+    responses(
+        (status = 200, description = "模板 (The templates)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn list(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -170,6 +175,17 @@ async fn list(
 }
 
 /// `PUT /api/v1/admin/message-templates/{kind}` `{"title", "text_zh", "text_en"}`.
+#[utoipa::path(put, path = "/api/v1/admin/message-templates/{kind}", tag = "notification", operation_id = "put_api_v1_admin_message_templates_kind",
+    summary = "修改消息模板 (Sets the words of one kind of message)",
+    params(("kind" = String, Path, max_length = 100, description = "The message kind (`case_assigned`, …)")),
+    request_body(content = Words, content_type = "application/json"),
+    responses(
+        (status = 200, description = "已保存 (Saved)", body = Words),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn save(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -180,6 +196,15 @@ async fn save(
 }
 
 /// `DELETE /api/v1/admin/message-templates/{kind}`: back to the default.
+#[utoipa::path(delete, path = "/api/v1/admin/message-templates/{kind}", tag = "notification", operation_id = "delete_api_v1_admin_message_templates_kind",
+    summary = "恢复默认 (Goes back to the default words)",
+    params(("kind" = String, Path, max_length = 100, description = "The message kind (`case_assigned`, …)")),
+    responses(
+        (status = 204, description = "已恢复 (Reset)"),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn reset(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -191,6 +216,17 @@ async fn reset(
 
 /// `POST /api/v1/admin/message-templates/{kind}/preview`: the words filled with a
 /// sample case, nothing saved.
+#[utoipa::path(post, path = "/api/v1/admin/message-templates/{kind}/preview", tag = "notification", operation_id = "post_api_v1_admin_message_templates_kind_preview",
+    summary = "预览 (The message as it would read, with sample values)",
+    params(("kind" = String, Path, max_length = 100, description = "The message kind (`case_assigned`, …)")),
+    request_body(content = Words, content_type = "application/json"),
+    responses(
+        (status = 200, description = "预览 (The preview)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn preview(
     Auth(principal): Auth,
     Path(kind): Path<String>,
@@ -301,6 +337,12 @@ async fn render_page(
 }
 
 /// `GET /admin/message-templates`.
+#[utoipa::path(get, path = "/admin/message-templates", tag = "pages", operation_id = "get_admin_message_templates",
+    summary = "消息模板页面 (The message templates page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 async fn page(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -320,6 +362,14 @@ async fn page(
 
 /// `POST /admin/message-templates/{kind}`: `do=preview` shows the words filled with a
 /// sample case; `do=save` saves them.
+#[utoipa::path(post, path = "/admin/message-templates/{kind}", tag = "pages", operation_id = "post_admin_message_templates_kind",
+    summary = "保存模板 (The page form that saves a template)",
+    params(("kind" = String, Path, max_length = 100, description = "The message kind (`case_assigned`, …)")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示 (The page again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn page_save(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -411,6 +461,14 @@ async fn page_save(
 }
 
 /// `POST /admin/message-templates/{kind}/reset`.
+#[utoipa::path(post, path = "/admin/message-templates/{kind}/reset", tag = "pages", operation_id = "post_admin_message_templates_kind_reset",
+    summary = "恢复默认 (The page form that resets a template)",
+    params(("kind" = String, Path, max_length = 100, description = "The message kind (`case_assigned`, …)")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn page_reset(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,

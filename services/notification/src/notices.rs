@@ -76,7 +76,7 @@ async fn tenant_zone(tx: &mut TenantTx) -> Result<chrono_tz::Tz, HandlerError> {
 }
 
 /// A notice as its recipient sees it.
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Notice {
     /// Notice id.
     pub id: Uuid,

@@ -6,12 +6,10 @@
 use std::sync::LazyLock;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mashang_auth::{MaybeSignedIn, Principal};
 use mashang_domain::{TenantId, UserId};
@@ -23,6 +21,9 @@ use serde::Deserialize;
 
 use crate::NotificationState;
 use crate::notices::{self, Before, Notice};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Notices per page.
 const PAGE: i64 = 20;
@@ -40,11 +41,11 @@ const FILES: [Asset; 3] = [
 pub(crate) static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets::new("notification", &FILES));
 
 /// The pages' routes.
-pub(crate) fn routes() -> Router<NotificationState> {
-    Router::new()
-        .route("/console/notices", get(list))
-        .route("/console/notices/read-all", post(read_all))
-        .route("/console/notices/{id}/open", post(open))
+pub(crate) fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(read_all))
+        .routes(routes!(open))
         .layer(middleware::from_fn_with_state(
             FormLimits::new(16 * 1024),
             form_csrf,
@@ -80,9 +81,14 @@ struct NoticesPage {
     css: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// The cursor of the next page.
+    #[param(max_length = 100)]
     before: Option<String>,
+    /// What was just done, for the notice on the page.
+    #[param(max_length = 32)]
     ok: Option<String>,
 }
 
@@ -153,6 +159,13 @@ pub(crate) fn failed(err: impl Into<anyhow::Error>) -> Response {
 }
 
 /// `GET /console/notices[?before=…]`.
+#[utoipa::path(get, path = "/console/notices", tag = "pages", operation_id = "get_console_notices",
+    summary = "通知页面 (The notices page)",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 async fn list(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -248,6 +261,12 @@ fn local(at: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
 }
 
 /// `POST /console/notices/read-all`.
+#[utoipa::path(post, path = "/console/notices/read-all", tag = "pages", operation_id = "post_console_notices_read_all",
+    summary = "全部已读 (Marks every notice read)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        FormErrors,
+    ))]
 async fn read_all(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -271,6 +290,13 @@ async fn read_all(
 
 /// `POST /console/notices/{id}/open`: marks the notice read and goes to its case (a
 /// notice about no case: back to the list).
+#[utoipa::path(post, path = "/console/notices/{id}/open", tag = "pages", operation_id = "post_console_notices_id_open",
+    summary = "打开通知 (Marks a notice read and goes to its case)",
+    params(("id" = uuid::Uuid, Path, description = "The notice")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        FormErrors,
+    ))]
 async fn open(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,

@@ -17,12 +17,10 @@
 //! report changes nothing. The body is read up to 256 KB and 500 reports; each report
 //! is kept with the delivery's attempts (without the phone number).
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mashang_domain::TenantId;
@@ -33,6 +31,8 @@ use uuid::Uuid;
 use crate::NotificationState;
 use crate::delivery::engine::Secrets;
 use crate::delivery::{ChannelKind, cut};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The most a receipt request may carry.
 const MAX_BODY: usize = 256 * 1024;
@@ -41,16 +41,10 @@ const MAX_REPORTS: usize = 500;
 /// The longest provider id taken.
 const MAX_ID: usize = 100;
 
-pub(crate) fn routes() -> Router<NotificationState> {
-    Router::new()
-        .route(
-            "/api/v1/notification/receipts/aliyun/{tenant}/{channel}/{token}",
-            post(aliyun),
-        )
-        .route(
-            "/api/v1/notification/receipts/tencent/{tenant}/{channel}/{token}",
-            post(tencent),
-        )
+pub(crate) fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(aliyun))
+        .routes(routes!(tencent))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
@@ -152,6 +146,18 @@ fn answer(kind: ChannelKind, status: StatusCode, error: Option<&str>) -> Respons
     (status, axum::Json(body)).into_response()
 }
 
+#[utoipa::path(post, path = "/api/v1/notification/receipts/aliyun/{tenant}/{channel}/{token}", tag = "notification", operation_id = "post_api_v1_notification_receipts_aliyun_tenant_channel_token",
+    summary = "短信回执 阿里云 (Alibaba Cloud) (SMS delivery receipts, in the provider format)",
+    params(("tenant" = uuid::Uuid, Path, description = "The township"), ("channel" = uuid::Uuid, Path, description = "The SMS channel"), ("token" = String, Path, max_length = 100, description = "The channel receipt token")),
+    request_body(content = Object, content_type = "application/json", description = "服务商的回执列表 (The provider receipt list)"),
+    security(()),
+    responses(
+        (status = 200, description = "已收到 (Received; the answer the provider expects)", body = Object),
+        (status = 400, description = "回执无法解析 (Not a receipt list)", body = Object),
+        (status = 403, description = "地址无效 (Unknown channel or wrong token)", body = Object),
+        (status = 413, description = "回执过大 (Over 256 KiB)", body = Object),
+        (status = 503, description = "稍后重试 (Try again later)", body = Object),
+    ))]
 async fn aliyun(
     State(state): State<NotificationState>,
     Path((tenant, channel, token)): Path<(String, String, String)>,
@@ -168,6 +174,18 @@ async fn aliyun(
     .await
 }
 
+#[utoipa::path(post, path = "/api/v1/notification/receipts/tencent/{tenant}/{channel}/{token}", tag = "notification", operation_id = "post_api_v1_notification_receipts_tencent_tenant_channel_token",
+    summary = "短信回执 腾讯云 (Tencent Cloud) (SMS delivery receipts, in the provider format)",
+    params(("tenant" = uuid::Uuid, Path, description = "The township"), ("channel" = uuid::Uuid, Path, description = "The SMS channel"), ("token" = String, Path, max_length = 100, description = "The channel receipt token")),
+    request_body(content = Object, content_type = "application/json", description = "服务商的回执列表 (The provider receipt list)"),
+    security(()),
+    responses(
+        (status = 200, description = "已收到 (Received; the answer the provider expects)", body = Object),
+        (status = 400, description = "回执无法解析 (Not a receipt list)", body = Object),
+        (status = 403, description = "地址无效 (Unknown channel or wrong token)", body = Object),
+        (status = 413, description = "回执过大 (Over 256 KiB)", body = Object),
+        (status = 503, description = "稍后重试 (Try again later)", body = Object),
+    ))]
 async fn tencent(
     State(state): State<NotificationState>,
     Path((tenant, channel, token)): Path<(String, String, String)>,

@@ -5,9 +5,7 @@
 //! non-urgent SMS waits until they end; an urgent case's is sent at once. The in-app
 //! notices always come.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use mashang_auth::Auth;
 use mashang_db::TenantTx;
@@ -19,14 +17,14 @@ use uuid::Uuid;
 
 use crate::NotificationState;
 use crate::channels::admin;
+use mashang_http::openapi::{JsonBodyErrors, NotFoundError, StaffErrors, Unavailable};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<NotificationState> {
-    Router::new()
-        .route(
-            "/api/v1/admin/channels/settings",
-            get(township_get).put(township_put),
-        )
-        .route("/api/v1/inbox/settings", get(person_get).put(person_put))
+pub(crate) fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(township_get, township_put))
+        .routes(routes!(person_get, person_put))
 }
 
 /// A daily quiet period in local time; `from` after `until` spans midnight.
@@ -63,9 +61,13 @@ impl Quiet {
 }
 
 /// A quiet period as sent and shown: `{"from": "22:00", "until": "07:00"}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuietHours {
+    /// Start, `HH:MM`.
+    #[schema(max_length = 5, example = "22:00")]
     pub from: String,
+    /// End, `HH:MM` (not the same as `from`).
+    #[schema(max_length = 5, example = "07:00")]
     pub until: String,
 }
 
@@ -138,13 +140,22 @@ pub async fn person(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TownshipBody {
+    /// Minutes an unread in-app notice waits before an SMS is sent instead.
     sms_fallback_minutes: Option<i32>,
     quiet_hours: Option<QuietHours>,
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/channels/settings", tag = "notification", operation_id = "get_api_v1_admin_channels_settings",
+    summary = "乡镇发送设置 (The township SMS fallback and quiet hours)",
+    responses(
+        (status = 200, description = "设置 (The settings)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn township_get(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -159,6 +170,16 @@ async fn township_get(
     })))
 }
 
+#[utoipa::path(put, path = "/api/v1/admin/channels/settings", tag = "notification", operation_id = "put_api_v1_admin_channels_settings",
+    summary = "修改乡镇发送设置 (Sets the township SMS fallback and quiet hours)",
+    request_body(content = TownshipBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "设置 (The settings)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn township_put(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -224,7 +245,7 @@ fn me(principal: &mashang_auth::Principal) -> Result<(mashang_domain::TenantId, 
     Ok((tenant, user))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PersonBody {
     sms: Option<bool>,
@@ -286,6 +307,14 @@ pub(crate) async fn save_person(
     Ok(quiet)
 }
 
+#[utoipa::path(get, path = "/api/v1/inbox/settings", tag = "notification", operation_id = "get_api_v1_inbox_settings",
+    summary = "本人通知设置 (The person SMS choice and quiet hours)",
+    responses(
+        (status = 200, description = "设置 (The settings)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn person_get(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -299,6 +328,16 @@ async fn person_get(
     })))
 }
 
+#[utoipa::path(put, path = "/api/v1/inbox/settings", tag = "notification", operation_id = "put_api_v1_inbox_settings",
+    summary = "修改本人通知设置 (Sets the person SMS choice and quiet hours)",
+    request_body(content = PersonBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "设置 (The settings)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn person_put(
     State(state): State<NotificationState>,
     Auth(principal): Auth,

@@ -2,13 +2,11 @@
 //! a plain form (the same checks as `PUT /api/v1/inbox/settings`).
 
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use mashang_auth::MaybeSignedIn;
 use mashang_http::ApiError;
 use mashang_web::csrf::{FormLimits, form_csrf};
@@ -17,10 +15,13 @@ use mashang_web::staff::{self, StaffHeader};
 use crate::NotificationState;
 use crate::pages::{ASSETS, api_refusal, failed, reader};
 use crate::settings::{Quiet, QuietHours, load_person, save_person};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<NotificationState> {
-    Router::new()
-        .route("/console/notices/settings", get(page).post(save))
+pub(crate) fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(page, save))
         .layer(middleware::from_fn_with_state(
             FormLimits::new(4 * 1024),
             form_csrf,
@@ -63,6 +64,12 @@ async fn township_name(
 }
 
 /// `GET /console/notices/settings`.
+#[utoipa::path(get, path = "/console/notices/settings", tag = "pages", operation_id = "get_console_notices_settings",
+    summary = "本人通知设置页面 (The person notice settings page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 async fn page(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -103,6 +110,13 @@ async fn page(
 }
 
 /// `POST /console/notices/settings`.
+#[utoipa::path(post, path = "/console/notices/settings", tag = "pages", operation_id = "post_console_notices_settings",
+    summary = "保存本人通知设置 (The settings form)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示 (The page again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 async fn save(
     State(state): State<NotificationState>,
     signed_in: Result<MaybeSignedIn, ApiError>,

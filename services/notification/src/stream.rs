@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 use crate::NotificationState;
 use crate::notices::{Notice, unread};
+use mashang_http::openapi::{NotFoundError, StaffErrors, Unavailable};
 
 /// The most streams one person may hold open (tabs, phones).
 const PER_PERSON: usize = 5;
@@ -149,6 +150,14 @@ impl Drop for Place {
 }
 
 /// `GET /api/v1/inbox/stream`.
+#[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "notification", operation_id = "get_api_v1_inbox_stream",
+    summary = "通知推送 (Server-sent events: `unread` counts and new `notice`s)",
+    responses(
+        (status = 200, description = "事件流 (An event stream)", content_type = "text/event-stream", body = String),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 pub(crate) async fn stream(
     State(state): State<NotificationState>,
     Auth(principal): Auth,

@@ -17,7 +17,7 @@ use mashang_db::Db;
 use mashang_domain::events::EventType;
 use tokio_util::sync::CancellationToken;
 
-pub use http::router;
+pub use http::{openapi, router, routes};
 
 /// The routing consumer: the reports it turns into cases, and the citizens' ratings.
 pub const CONSUMER: ConsumerSpec = ConsumerSpec {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{AttachmentId, CaseId};
 
 /// How the handler or the follow-up reached the citizen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactMethod {
     /// 电话: a phone call.
@@ -43,7 +43,7 @@ impl ContactMethod {
 }
 
 /// Why a handler sent a case back to the dispatcher (退单).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReturnReason {
     /// The citizen's category is wrong.
@@ -97,7 +97,7 @@ impl ReturnReason {
 }
 
 /// Why a case is invalid (无效事件).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum InvalidReason {
     /// Spam, a prank, or nothing to act on.
@@ -165,6 +165,36 @@ pub enum TextError {
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Text<const MAX: usize>(String);
+
+impl<const MAX: usize> utoipa::PartialSchema for Text<MAX> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX))
+            .description(Some(format!(
+                "Trimmed text, not blank, at most {MAX} characters."
+            )))
+            .into()
+    }
+}
+
+impl<const MAX: usize> utoipa::ToSchema for Text<MAX> {}
+
+impl utoipa::PartialSchema for Photos {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::ArrayBuilder;
+        ArrayBuilder::new()
+            .items(<AttachmentId as utoipa::PartialSchema>::schema())
+            .max_items(Some(MAX_PHOTOS))
+            .unique_items(true)
+            .description(Some("Photos uploaded to the case by the same person."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Photos {}
 
 /// What the handler said on the first call (at most 500 characters).
 pub type SummaryText = Text<500>;

@@ -19,6 +19,8 @@ use uuid::Uuid;
 
 use super::labels;
 use super::query;
+use mashang_http::openapi::{Html, PageErrors};
+
 use crate::AnalyticsState;
 use crate::figures::drill::{CaseRow, Condition, OVERDUE_NOW, Part, condition};
 use crate::pages::ASSETS;
@@ -174,6 +176,8 @@ fn next_link(path: &str, q: &CasesQuery, page: &CasesPage) -> Option<String> {
 }
 
 /// `GET /dashboard/cases`.
+#[utoipa::path(get, path = "/dashboard/cases", tag = "pages", operation_id = "dashboard_cases_page", params(CasesQuery),
+    responses((status = 200, description = "指标背后的事件 (The cases behind a figure, as a page)", content_type = "text/html", body = Html), PageErrors))]
 pub(crate) async fn township(
     State(state): State<AnalyticsState>,
     signed_in: Result<MaybeSignedIn, ApiError>,
@@ -260,6 +264,8 @@ pub(crate) fn county_lines(rows: &[CaseRow], names: &HashMap<Uuid, String>) -> V
 }
 
 /// `GET /county/dashboard/cases` (recorded as a county read).
+#[utoipa::path(get, path = "/county/dashboard/cases", tag = "pages", operation_id = "county_dashboard_cases_page", params(CasesQuery),
+    responses((status = 200, description = "全县指标背后的事件 (The cases behind a county figure, as a page)", content_type = "text/html", body = Html), PageErrors))]
 pub(crate) async fn county(
     State(state): State<AnalyticsState>,
     signed_in: Result<MaybeSignedIn, ApiError>,

@@ -23,6 +23,8 @@ use super::labels::{self, LABELS};
 use super::{
     Cell, Drawn, PeriodForm, TREND_WEEKS, chosen_period, draw, query, trend_rates, trend_reports,
 };
+use mashang_http::openapi::{Html, PageErrors};
+
 use crate::AnalyticsState;
 use crate::charts::{Chart, ChartKind};
 use crate::figures::drill::{self, Listing, Part};
@@ -38,10 +40,17 @@ const OVERDUE_SHOWN: i64 = 20;
 const MAX_CODE: usize = 16;
 
 /// `?from=…&to=…[&township=<code>]`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Form {
+    /// First local day (the last 30 days when not given).
+    #[param(format = Date)]
     from: Option<String>,
+    /// Last local day, inclusive.
+    #[param(format = Date)]
     to: Option<String>,
+    /// One township's code.
+    #[param(max_length = 16)]
     township: Option<String>,
 }
 
@@ -94,6 +103,8 @@ struct Page {
 }
 
 /// `GET /county/dashboard`.
+#[utoipa::path(get, path = "/county/dashboard", tag = "pages", operation_id = "county_dashboard_page", params(Form),
+    responses((status = 200, description = "全县看板 (The county dashboard page)", content_type = "text/html", body = Html), PageErrors))]
 pub(crate) async fn page(
     State(state): State<AnalyticsState>,
     signed_in: Result<MaybeSignedIn, ApiError>,

@@ -9,10 +9,8 @@ mod county;
 pub(crate) mod labels;
 mod township;
 
-use axum::Router;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use chrono::{Duration, NaiveDate, Utc};
 use mashang_auth::{MaybeSignedIn, Principal};
 use mashang_http::ApiError;
@@ -21,18 +19,21 @@ use mashang_web::strings;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::AnalyticsState;
 use crate::charts::{self, Chart, ChartKind};
 use crate::figures::{Figures, MAX_DAYS, Period, PeriodError};
 use crate::pages::ASSETS;
 
 /// The dashboards' routes.
-pub(crate) fn routes() -> Router<AnalyticsState> {
-    Router::new()
-        .route("/dashboard", get(township::page))
-        .route("/dashboard/cases", get(cases::township))
-        .route("/county/dashboard", get(county::page))
-        .route("/county/dashboard/cases", get(cases::county))
+pub(crate) fn routes() -> OpenApiRouter<AnalyticsState> {
+    OpenApiRouter::new()
+        .routes(routes!(township::page))
+        .routes(routes!(cases::township))
+        .routes(routes!(county::page))
+        .routes(routes!(cases::county))
 }
 
 /// The period form as sent: both dates, as typed.

@@ -21,6 +21,8 @@ use super::labels::{self, LABELS};
 use super::{
     Cell, Drawn, PeriodForm, TREND_WEEKS, chosen_period, draw, query, trend_rates, trend_reports,
 };
+use mashang_http::openapi::{Html, PageErrors};
+
 use crate::AnalyticsState;
 use crate::charts::{Chart, ChartKind};
 use crate::figures::drill::{self, Listing, Part};
@@ -58,10 +60,17 @@ const OVERDUE_SHOWN: i64 = 20;
 const POSTERS_DRAWN: usize = 10;
 
 /// `?from=…&to=…[&node_id=…]`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Form {
+    /// First local day (the last 30 days when not given).
+    #[param(format = Date)]
     from: Option<String>,
+    /// Last local day, inclusive.
+    #[param(format = Date)]
     to: Option<String>,
+    /// A grid node: figures there and below it.
+    #[param(format = Uuid)]
     node_id: Option<String>,
 }
 
@@ -130,6 +139,8 @@ struct Page {
 }
 
 /// `GET /dashboard`.
+#[utoipa::path(get, path = "/dashboard", tag = "pages", operation_id = "dashboard_page", params(Form),
+    responses((status = 200, description = "乡镇看板 (The township dashboard page)", content_type = "text/html", body = Html), PageErrors))]
 pub(crate) async fn page(
     State(state): State<AnalyticsState>,
     signed_in: Result<MaybeSignedIn, ApiError>,

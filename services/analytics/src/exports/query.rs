@@ -24,25 +24,35 @@ pub const CHANNELS: [&str; 3] = ["qr", "assisted", "api"];
 pub const SUBMITTED: &str = "submitted";
 
 /// The query string as sent; every field is text so that each bad one is named.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
-    /// First local day, `YYYY-MM-DD`.
+    /// First local day, `YYYY-MM-DD` (required).
+    #[param(format = Date)]
     pub from: Option<String>,
-    /// Last local day, inclusive.
+    /// Last local day, inclusive (required; at most 366 days after `from`).
+    #[param(format = Date)]
     pub to: Option<String>,
     /// A grid node: cases there and below it.
+    #[param(format = Uuid)]
     pub node_id: Option<String>,
     /// A category code.
+    #[param(max_length = 64)]
     pub category: Option<String>,
     /// A case state (`in_progress`, `closed`, …) or `submitted`.
+    #[param(max_length = 32)]
     pub status: Option<String>,
     /// `qr`, `assisted` or `api`.
+    #[param(max_length = 16)]
     pub channel: Option<String>,
     /// The handler's user id.
+    #[param(format = Uuid)]
     pub handler: Option<String>,
     /// CSV only: `utf-8` (default, with a byte-order mark) or `gb18030`.
+    #[param(max_length = 16)]
     pub encoding: Option<String>,
     /// County only: one township's code.
+    #[param(max_length = 32)]
     pub township: Option<String>,
 }
 

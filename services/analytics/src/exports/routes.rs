@@ -2,15 +2,18 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use mashang_auth::permissions::{Action, Target, allows, authorize, visible_roots};
 use mashang_auth::{Auth, Principal, PrincipalKind};
 use mashang_domain::TenantId;
+use mashang_http::openapi::{
+    BadRequestError, Binary, QueryErrors, RateLimited, StaffErrors, Unavailable,
+};
 use mashang_http::{ApiError, ApiQuery};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::query::{ExportFilter, ExportParams};
@@ -19,15 +22,21 @@ use super::stream::{self, Format, Job, Part};
 use crate::AnalyticsState;
 
 /// The export routes.
-pub(crate) fn routes() -> Router<AnalyticsState> {
-    Router::new()
-        .route("/api/v1/exports/cases.csv", get(township_csv))
-        .route("/api/v1/exports/cases.xlsx", get(township_xlsx))
-        .route("/api/v1/county/exports/cases.csv", get(county_csv))
-        .route("/api/v1/county/exports/cases.xlsx", get(county_xlsx))
+pub(crate) fn routes() -> OpenApiRouter<AnalyticsState> {
+    OpenApiRouter::new()
+        .routes(routes!(township_csv))
+        .routes(routes!(township_xlsx))
+        .routes(routes!(county_csv))
+        .routes(routes!(county_xlsx))
 }
 
 /// `GET /api/v1/exports/cases.csv?from=&to=[&node_id=&category=&status=&channel=&handler=&encoding=]`.
+#[utoipa::path(get, path = "/api/v1/exports/cases.csv", tag = "analytics", operation_id = "export_township_csv", params(ExportParams),
+    responses(
+        (status = 200, description = "乡镇事件导出 (The township cases as CSV, streamed)", content_type = "text/csv", body = Binary,
+            headers(("Content-Disposition" = String, description = "attachment; the file name"))),
+        BadRequestError, StaffErrors, QueryErrors, RateLimited, Unavailable,
+    ))]
 async fn township_csv(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
@@ -37,6 +46,12 @@ async fn township_csv(
 }
 
 /// `GET /api/v1/exports/cases.xlsx?from=&to=[&filters]`.
+#[utoipa::path(get, path = "/api/v1/exports/cases.xlsx", tag = "analytics", operation_id = "export_township_xlsx", params(ExportParams),
+    responses(
+        (status = 200, description = "乡镇事件导出 (The township cases as a spreadsheet, streamed)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Binary,
+            headers(("Content-Disposition" = String, description = "attachment; the file name"))),
+        BadRequestError, StaffErrors, QueryErrors, RateLimited, Unavailable,
+    ))]
 async fn township_xlsx(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
@@ -46,6 +61,12 @@ async fn township_xlsx(
 }
 
 /// `GET /api/v1/county/exports/cases.csv?from=&to=[&township=&filters&encoding=]`.
+#[utoipa::path(get, path = "/api/v1/county/exports/cases.csv", tag = "analytics", operation_id = "export_county_csv", params(ExportParams),
+    responses(
+        (status = 200, description = "全县事件导出 (Every township cases as CSV, streamed)", content_type = "text/csv", body = Binary,
+            headers(("Content-Disposition" = String, description = "attachment; the file name"))),
+        BadRequestError, StaffErrors, QueryErrors, RateLimited, Unavailable,
+    ))]
 async fn county_csv(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
@@ -55,6 +76,12 @@ async fn county_csv(
 }
 
 /// `GET /api/v1/county/exports/cases.xlsx?from=&to=[&township=&filters]`.
+#[utoipa::path(get, path = "/api/v1/county/exports/cases.xlsx", tag = "analytics", operation_id = "export_county_xlsx", params(ExportParams),
+    responses(
+        (status = 200, description = "全县事件导出 (Every township cases as a spreadsheet, streamed)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Binary,
+            headers(("Content-Disposition" = String, description = "attachment; the file name"))),
+        BadRequestError, StaffErrors, QueryErrors, RateLimited, Unavailable,
+    ))]
 async fn county_xlsx(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,

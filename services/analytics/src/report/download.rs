@@ -14,9 +14,14 @@ pub const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordproces
 
 /// `?from=YYYY-MM-DD&to=YYYY-MM-DD` as it arrives; checked as the stats API checks
 /// its period.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
+    /// First local day (required).
+    #[param(format = Date)]
     pub(crate) from: Option<String>,
+    /// Last local day, inclusive (required).
+    #[param(format = Date)]
     pub(crate) to: Option<String>,
 }
 

@@ -1,14 +1,15 @@
 //! `GET /api/v1/reports/self-assessment.docx` (a township's) and
 //! `GET /api/v1/county/reports/self-assessment.docx` (the county's).
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
-use axum::routing::get;
 use mashang_auth::permissions::{Action, Target, authorize};
 use mashang_auth::{Auth, PrincipalKind};
+use mashang_http::openapi::{BadRequestError, Binary, QueryErrors, StaffErrors, Unavailable};
 use mashang_http::{ApiError, ApiQuery};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::download::{self, PeriodQuery};
 use super::{ReportError, county_docx, source, township_docx};
@@ -16,10 +17,10 @@ use crate::AnalyticsState;
 use crate::stats_api::{county_tx, period};
 
 /// The reports' routes.
-pub(crate) fn routes() -> Router<AnalyticsState> {
-    Router::new()
-        .route("/api/v1/reports/self-assessment.docx", get(township))
-        .route("/api/v1/county/reports/self-assessment.docx", get(county))
+pub(crate) fn routes() -> OpenApiRouter<AnalyticsState> {
+    OpenApiRouter::new()
+        .routes(routes!(township))
+        .routes(routes!(county))
 }
 
 /// Writes the document off the async workers: drawing the charts takes a while.
@@ -37,6 +38,12 @@ where
 /// `GET /api/v1/reports/self-assessment.docx?from=&to=`: the signed-in person's
 /// township, for those who see its figures as a whole.
 #[tracing::instrument(skip_all)]
+#[utoipa::path(get, path = "/api/v1/reports/self-assessment.docx", tag = "analytics", operation_id = "township_self_assessment", params(PeriodQuery),
+    responses(
+        (status = 200, description = "乡镇自评报告 (The township self-assessment report, a Word document)", content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document", body = Binary,
+            headers(("Content-Disposition" = String, description = "attachment; the file name in Chinese (RFC 6266)"))),
+        BadRequestError, StaffErrors, QueryErrors, Unavailable,
+    ))]
 async fn township(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,
@@ -63,6 +70,12 @@ async fn township(
 /// `GET /api/v1/county/reports/self-assessment.docx?from=&to=`: every township side by
 /// side, for the county's roles; each download is recorded.
 #[tracing::instrument(skip_all)]
+#[utoipa::path(get, path = "/api/v1/county/reports/self-assessment.docx", tag = "analytics", operation_id = "county_self_assessment", params(PeriodQuery),
+    responses(
+        (status = 200, description = "全县自评报告 (The county self-assessment report, a Word document)", content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document", body = Binary,
+            headers(("Content-Disposition" = String, description = "attachment; the file name in Chinese (RFC 6266)"))),
+        BadRequestError, StaffErrors, QueryErrors, Unavailable,
+    ))]
 async fn county(
     State(state): State<AnalyticsState>,
     Auth(principal): Auth,

@@ -184,7 +184,8 @@ pub(crate) fn one<T: Serialize + ToXml>(format: Format, item: &T) -> Response {
 }
 
 /// One error of the specification's list.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311ErrorItem)]
 pub(crate) struct ErrorItem {
     /// The HTTP status, as the specification's examples give it.
     pub code: u16,

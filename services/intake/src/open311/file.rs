@@ -42,7 +42,8 @@ const MAX_ID: usize = 100;
 const MAX_COORDINATE: usize = 32;
 
 /// The form of `POST requests` (`application/x-www-form-urlencoded`), as sent.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = Open311NewRequest)]
 pub(crate) struct NewRequest {
     /// The integration's key.
     pub api_key: Option<String>,
@@ -77,7 +78,8 @@ pub(crate) struct NewRequest {
 }
 
 /// The answer to a filed request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311Filed)]
 pub(crate) struct Filed {
     /// The tracking number (`CT-20261204-0042`).
     pub service_request_id: String,

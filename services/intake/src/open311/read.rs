@@ -30,7 +30,8 @@ const MAX_CODES: usize = 50;
 const MAX_VALUE: usize = 4000;
 
 /// The query parameters every read takes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReadQuery {
     /// The integration's key.
     pub api_key: Option<String>,
@@ -49,7 +50,8 @@ pub(crate) struct ReadQuery {
 }
 
 /// One request as listed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311ServiceRequest)]
 pub(crate) struct ServiceRequest {
     /// The tracking number.
     pub service_request_id: String,
@@ -381,7 +383,8 @@ pub(crate) async fn by_id(
 }
 
 /// What a token leads to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311TokenAnswer)]
 pub(crate) struct TokenAnswer {
     /// The tracking number.
     pub service_request_id: String,

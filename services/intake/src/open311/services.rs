@@ -14,7 +14,8 @@ use super::township::Township;
 const CHANGESET: &str = "2026-12-04T00:00:00Z";
 
 /// The discovery document.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311Discovery)]
 pub(crate) struct Discovery {
     /// When the endpoints last changed.
     pub changeset: &'static str,
@@ -27,7 +28,8 @@ pub(crate) struct Discovery {
 }
 
 /// One endpoint of the discovery document.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311Endpoint)]
 pub(crate) struct Endpoint {
     /// The specification it implements.
     pub specification: &'static str,
@@ -87,7 +89,8 @@ pub(crate) fn discovery(format: Format, public_url: &str) -> Response {
 }
 
 /// One service: a category of the township.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311Service)]
 pub(crate) struct Service {
     /// The category's code.
     pub service_code: String,
@@ -176,7 +179,8 @@ pub(crate) async fn services(
 }
 
 /// A service's definition: the attributes a request of it may carry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311ServiceDefinition)]
 pub(crate) struct ServiceDefinition {
     /// The service.
     pub service_code: String,
@@ -186,7 +190,8 @@ pub(crate) struct ServiceDefinition {
 
 /// One attribute of a service definition. No category has any yet; the type keeps
 /// the specification's shape for when one does.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311Attribute)]
 #[allow(dead_code, reason = "no category asks for attributes yet")]
 pub(crate) struct Attribute {
     /// Its code (`attribute[code]` in a request).

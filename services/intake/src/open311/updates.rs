@@ -19,7 +19,8 @@ use super::township::Township;
 use crate::IntakeState;
 
 /// One update.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311RequestUpdate)]
 pub(crate) struct RequestUpdate {
     /// Unique across the township's updates: the report, the step and its time.
     pub update_id: String,

@@ -71,10 +71,15 @@ pub const DEFAULTS: [(&str, &str, &str, &str, &str); 8] = [
 ];
 
 /// A template's words.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Words {
+    /// The headline.
     pub title: String,
+    /// The Chinese text, with `{placeholders}`.
     pub text_zh: String,
+    /// The English text (optional).
     #[serde(default)]
     pub text_en: String,
 }

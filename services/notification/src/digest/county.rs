@@ -13,10 +13,8 @@
 //! they are rows of `notification.county_deliveries`, sent by every replica's digest
 //! worker with the same lease, back-off and answers as the township's sender.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use mashang_auth::permissions::{Action, Target, authorize};
 use mashang_auth::{Auth, Principal};
@@ -31,6 +29,9 @@ use crate::NotificationState;
 use crate::delivery::email::{self, Smtp};
 use crate::delivery::engine::{MAX_ATTEMPTS, Secrets, backoff};
 use crate::delivery::{Answer, Message, Outcome, cut};
+use mashang_http::openapi::{JsonBodyErrors, NotFoundError, RateLimited, StaffErrors, Unavailable};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// When the county's digest goes out unless set otherwise, in its zone.
 const DEFAULT_DIGEST_AT: &str = "08:00";
@@ -41,11 +42,11 @@ const LISTED: i64 = 20;
 const BATCH: i64 = 16;
 const LEASE_SECONDS: f64 = 120.0;
 
-pub(crate) fn routes() -> Router<NotificationState> {
-    Router::new()
-        .route("/api/v1/county/mail", get(show).put(update).delete(remove))
-        .route("/api/v1/county/mail/test", post(test))
-        .route("/api/v1/county/mail/deliveries", get(deliveries))
+pub(crate) fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(show, update, remove))
+        .routes(routes!(test))
+        .routes(routes!(deliveries))
 }
 
 /// The county's mail server and digest time, as stored.
@@ -121,6 +122,14 @@ fn view(mail: &CountyMail) -> Value {
 }
 
 /// `GET /api/v1/county/mail`.
+#[utoipa::path(get, path = "/api/v1/county/mail", tag = "notification", operation_id = "get_api_v1_county_mail",
+    summary = "县级邮件设置 (The county mail server, digest time and zone; never the password)",
+    responses(
+        (status = 200, description = "设置 (The settings)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn show(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -134,17 +143,33 @@ async fn show(
     Ok(ApiJson(view(&mail)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MailBody {
+    /// The mail server: `host`, `port`, `security`, `from`, `to`, `login`, `password`.
+    #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
+    /// `HH:MM` in `time_zone`.
+    #[schema(max_length = 5, example = "08:00")]
     pub digest_at: Option<String>,
+    /// An IANA zone (default Asia/Shanghai).
+    #[schema(max_length = 64, example = "Asia/Shanghai")]
     pub time_zone: Option<String>,
     pub active: Option<bool>,
 }
 
 /// `PUT /api/v1/county/mail`: sets the county's mail server (a login sent without
 /// its password keeps the current one), digest time and zone.
+#[utoipa::path(put, path = "/api/v1/county/mail", tag = "notification", operation_id = "put_api_v1_county_mail",
+    summary = "修改县级邮件设置 (Sets the county mail server; a login without its password keeps the current one)",
+    request_body(content = MailBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "设置 (The settings)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn update(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -241,6 +266,14 @@ pub(crate) async fn save(
 }
 
 /// `DELETE /api/v1/county/mail`: no more county e-mail (queued ones fail).
+#[utoipa::path(delete, path = "/api/v1/county/mail", tag = "notification", operation_id = "delete_api_v1_county_mail",
+    summary = "删除县级邮件设置 (Forgets the county mail server)",
+    responses(
+        (status = 204, description = "已删除 (Removed)"),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn remove(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -268,6 +301,15 @@ pub(crate) async fn forget(
 
 /// `POST /api/v1/county/mail/test`: a test e-mail to the administrator's own address
 /// now; the server's answer.
+#[utoipa::path(post, path = "/api/v1/county/mail/test", tag = "notification", operation_id = "post_api_v1_county_mail_test",
+    summary = "试发邮件 (Sends a test mail)",
+    responses(
+        (status = 200, description = "试发结果 (The outcome)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        RateLimited,
+    ))]
 async fn test(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -317,6 +359,14 @@ fn outcome_json(outcome: &Outcome) -> Value {
 }
 
 /// `GET /api/v1/county/mail/deliveries`: the newest 50 of the county's e-mails.
+#[utoipa::path(get, path = "/api/v1/county/mail/deliveries", tag = "notification", operation_id = "get_api_v1_county_mail_deliveries",
+    summary = "县级邮件发送记录 (The newest county digest deliveries)",
+    responses(
+        (status = 200, description = "发送记录 (The deliveries)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn deliveries(
     State(state): State<NotificationState>,
     Auth(principal): Auth,

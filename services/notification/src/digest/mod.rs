@@ -16,9 +16,7 @@ pub mod township;
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use chrono::{DateTime, NaiveTime, Utc};
 use mashang_auth::Auth;
 use mashang_http::{ApiError, ApiJson, FieldError};
@@ -27,6 +25,9 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::NotificationState;
+use mashang_http::openapi::{JsonBodyErrors, NotFoundError, StaffErrors, Unavailable};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The event type of the morning digest, which a channel's `events` may name.
 pub const MORNING_EVENT: &str = "digest.morning";
@@ -37,9 +38,9 @@ const DIGEST_EVERY: Duration = Duration::from_secs(30);
 /// How often the county's e-mails are sent.
 const SEND_EVERY: Duration = Duration::from_secs(2);
 
-pub(crate) fn routes() -> Router<NotificationState> {
-    Router::new()
-        .route("/api/v1/admin/digest", get(show).put(update))
+pub(crate) fn routes() -> OpenApiRouter<NotificationState> {
+    OpenApiRouter::new()
+        .routes(routes!(show, update))
         .merge(county::routes())
 }
 
@@ -97,6 +98,14 @@ pub(crate) fn start_of(day: chrono::NaiveDate, zone: chrono_tz::Tz) -> DateTime<
 }
 
 /// `GET /api/v1/admin/digest`: when the township's morning digest goes out.
+#[utoipa::path(get, path = "/api/v1/admin/digest", tag = "notification", operation_id = "get_api_v1_admin_digest",
+    summary = "晨报设置 (The township morning digest: time and whether it goes out)",
+    responses(
+        (status = 200, description = "设置 (The settings)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn show(
     State(state): State<NotificationState>,
     Auth(principal): Auth,
@@ -112,15 +121,27 @@ fn settings_json(at: NaiveTime, active: bool) -> Value {
     json!({"morning_at": at.format("%H:%M").to_string(), "active": active})
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SettingsBody {
+    /// `HH:MM`, the township own time.
+    #[schema(max_length = 5, example = "07:30")]
     morning_at: Option<String>,
     active: Option<bool>,
 }
 
 /// `PUT /api/v1/admin/digest`: sets the time (`HH:MM`, the township's own time) and
 /// whether it goes out; what is left out stays.
+#[utoipa::path(put, path = "/api/v1/admin/digest", tag = "notification", operation_id = "put_api_v1_admin_digest",
+    summary = "修改晨报设置 (Sets the morning digest time and whether it goes out)",
+    request_body(content = SettingsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "设置 (The settings)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn update(
     State(state): State<NotificationState>,
     Auth(principal): Auth,

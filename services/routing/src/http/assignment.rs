@@ -2,10 +2,8 @@
 //! and substitute. The JSON handlers and the administrator's pages both go through the
 //! functions here, so both check the same things.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, put};
 use chrono::{DateTime, Utc};
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
@@ -20,20 +18,22 @@ use uuid::Uuid;
 use super::{allow, tenant_tx};
 use crate::RoutingState;
 use crate::directory::nodes;
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route(
-            "/api/v1/admin/assignment-rules",
-            get(list_rules).post(create_rule),
-        )
-        .route("/api/v1/admin/assignment-rules/{id}", delete(delete_rule))
-        .route("/api/v1/admin/people/{id}/duty", put(put_duty))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_rules, create_rule))
+        .routes(routes!(delete_rule))
+        .routes(routes!(put_duty))
 }
 
 /// An assignment rule as typed: category (none = any) and grid subtree (none =
 /// anywhere) → target node (none = the report's own grid) and role.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RuleInput {
     /// Order among the rules; the first that matches wins.
     pub position: Option<i32>,
@@ -211,7 +211,7 @@ pub(crate) async fn remove_rule(tx: &mut TenantTx, id: Uuid) -> Result<bool, sql
 }
 
 /// A person's duty as typed: on duty or not, and leave with a substitute.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct DutyInput {
     pub on_duty: bool,
     pub leave_from: Option<DateTime<Utc>>,
@@ -321,6 +321,14 @@ pub(crate) async fn apply_duty(
 }
 
 /// `GET /api/v1/admin/assignment-rules`: the active rules in order.
+#[utoipa::path(get, path = "/api/v1/admin/assignment-rules", tag = "admin", operation_id = "get_api_v1_admin_assignment_rules",
+    summary = "派单规则 (The township assignment rules)",
+    responses(
+        (status = 200, description = "规则 (The rules)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn list_rules(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -333,6 +341,17 @@ async fn list_rules(
 }
 
 /// `POST /api/v1/admin/assignment-rules`: adds a rule.
+#[utoipa::path(post, path = "/api/v1/admin/assignment-rules", tag = "admin", operation_id = "post_api_v1_admin_assignment_rules",
+    summary = "添加派单规则 (Adds an assignment rule)",
+    request_body(content = RuleInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "已添加 (Added)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn create_rule(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -349,6 +368,15 @@ async fn create_rule(
 }
 
 /// `DELETE /api/v1/admin/assignment-rules/{id}`.
+#[utoipa::path(delete, path = "/api/v1/admin/assignment-rules/{id}", tag = "admin", operation_id = "delete_api_v1_admin_assignment_rules_id",
+    summary = "删除派单规则 (Removes an assignment rule)",
+    params(("id" = uuid::Uuid, Path, description = "The rule")),
+    responses(
+        (status = 204, description = "已删除 (Removed)"),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn delete_rule(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -365,6 +393,17 @@ async fn delete_rule(
 }
 
 /// `PUT /api/v1/admin/people/{id}/duty`: on duty or not, and leave with a substitute.
+#[utoipa::path(put, path = "/api/v1/admin/people/{id}/duty", tag = "admin", operation_id = "put_api_v1_admin_people_id_duty",
+    summary = "值班与代理 (Sets a person on or off duty, with a stand-in)",
+    params(("id" = uuid::Uuid, Path, description = "The person")),
+    request_body(content = DutyInput, content_type = "application/json"),
+    responses(
+        (status = 204, description = "已保存 (Saved)"),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn put_duty(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

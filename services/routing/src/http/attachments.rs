@@ -1,12 +1,10 @@
 //! Staff open a case's photos and voice notes: streamed from the township's blob
 //! store to anyone whose roles reach the case.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::get;
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
 use mashang_domain::events::AttachmentRef;
@@ -18,16 +16,25 @@ use super::{allow, tenant_tx};
 use crate::RoutingState;
 use crate::cases::read::{CaseView, load};
 use crate::directory::nodes;
+use mashang_http::openapi::{Binary, NotFoundError, StaffErrors, Unavailable};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new().route(
-        "/api/v1/cases/{id}/attachments/{attachment_id}",
-        get(download),
-    )
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new().routes(routes!(download))
 }
 
 /// `GET /api/v1/cases/{id}/attachments/{attachment_id}`: the stored file (photos without
 /// their location metadata), for playing or viewing in the browser.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/attachments/{attachment_id}", tag = "cases", operation_id = "get_api_v1_cases_id_attachments_attachment_id",
+    summary = "附件 (A photo or voice note of the case, or its thumbnail)",
+    params(("id" = uuid::Uuid, Path, description = "The case"), ("attachment_id" = String, Path, max_length = 100, description = "The attachment (its id, or its id with a thumbnail suffix)")),
+    responses(
+        (status = 200, description = "文件 (The file)", content_type = "application/octet-stream", body = Binary),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn download(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

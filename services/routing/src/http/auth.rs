@@ -1,28 +1,30 @@
 //! Sign-in, sign-out, the signed-in principal, password change and reset.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Router};
 use mashang_auth::{Auth, Authenticator, Password, PrincipalKind, sign_in};
 use mashang_http::{ApiError, ApiJson};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::RoutingState;
+use mashang_http::openapi::{JsonBodyErrors, RateLimited, StaffErrors, Unavailable};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/auth/login", post(login))
-        .route("/api/v1/auth/logout", post(logout))
-        .route("/api/v1/auth/me", get(me))
-        .route("/api/v1/auth/password", post(change_password))
-        .route("/api/v1/auth/reset", post(reset))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(reset))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct LoginBody {
     login: String,
     password: String,
@@ -30,6 +32,17 @@ struct LoginBody {
 
 /// `POST /api/v1/auth/login`: a session cookie for the browser, and the same token
 /// in the body for API clients (`Authorization: Bearer …`).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "post_api_v1_auth_login",
+    summary = "登录 (Signs in: sets the session cookie and answers the CSRF token)",
+    request_body(content = LoginBody, content_type = "application/json"),
+    security(()),
+    responses(
+        (status = 200, description = "已登录 (Signed in)", body = Object, headers(("Set-Cookie" = String, description = "The session cookie"))),
+        StaffErrors,
+        JsonBodyErrors,
+        RateLimited,
+        Unavailable,
+    ))]
 async fn login(
     Extension(auth): Extension<Authenticator>,
     parts: Parts,
@@ -61,6 +74,13 @@ async fn login(
 }
 
 /// `POST /api/v1/auth/logout`: ends the session that made the request.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "post_api_v1_auth_logout",
+    summary = "退出 (Ends the session)",
+    responses(
+        (status = 204, description = "已退出 (Signed out)"),
+        StaffErrors,
+        Unavailable,
+    ))]
 async fn logout(
     Extension(auth): Extension<Authenticator>,
     Auth(_): Auth,
@@ -95,6 +115,13 @@ async fn logout(
 }
 
 /// `GET /api/v1/auth/me`: who is signed in, with their roles and CSRF token.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", operation_id = "get_api_v1_auth_me",
+    summary = "当前用户 (Who is signed in, with their roles)",
+    responses(
+        (status = 200, description = "当前用户 (The principal)", body = Object),
+        StaffErrors,
+        Unavailable,
+    ))]
 async fn me(Auth(principal): Auth) -> ApiJson<serde_json::Value> {
     ApiJson(json!({
         "principal": principal,
@@ -102,13 +129,23 @@ async fn me(Auth(principal): Auth) -> ApiJson<serde_json::Value> {
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ChangePassword {
     current_password: String,
     new_password: String,
 }
 
 /// `POST /api/v1/auth/password`: a person changes their own password.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", operation_id = "post_api_v1_auth_password",
+    summary = "修改密码 (Changes the signed-in person password)",
+    request_body(content = ChangePassword, content_type = "application/json"),
+    responses(
+        (status = 204, description = "已修改 (Changed)"),
+        StaffErrors,
+        JsonBodyErrors,
+        RateLimited,
+        Unavailable,
+    ))]
 async fn change_password(
     Extension(auth): Extension<Authenticator>,
     State(state): State<RoutingState>,
@@ -158,7 +195,7 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ResetBody {
     login: String,
     code: String,
@@ -166,6 +203,17 @@ struct ResetBody {
 }
 
 /// `POST /api/v1/auth/reset`: set a password with the one-time code an administrator gave.
+#[utoipa::path(post, path = "/api/v1/auth/reset", tag = "auth", operation_id = "post_api_v1_auth_reset",
+    summary = "用重置码设密码 (Sets a password with a reset code)",
+    request_body(content = ResetBody, content_type = "application/json"),
+    security(()),
+    responses(
+        (status = 204, description = "已设置 (Set)"),
+        StaffErrors,
+        JsonBodyErrors,
+        RateLimited,
+        Unavailable,
+    ))]
 async fn reset(
     Extension(auth): Extension<Authenticator>,
     parts: Parts,

@@ -71,7 +71,7 @@ const CALENDAR_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 const MAX_HOURS_CHARS: usize = 200;
 
 /// A change to the calendar; a field left out keeps its value.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CalendarBody {
     /// One of [`TIME_ZONES`] (or the zone the township has now).
     pub time_zone: Option<String>,
@@ -275,7 +275,7 @@ pub(crate) async fn import_holidays(
 
 /// A dated override as set: `off` (a holiday) or `working` (a make-up day, with its
 /// own hours or the standard day's).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct OverrideBody {
     pub name: Option<String>,
     pub kind: String,

@@ -17,6 +17,9 @@ use uuid::Uuid;
 use super::{allow, tenant_tx};
 use crate::RoutingState;
 use crate::directory::nodes;
+use mashang_http::openapi::{
+    BadRequestError, NotFoundError, QueryErrors, StaffErrors, Unavailable,
+};
 
 /// Lines per page unless asked otherwise, and at most.
 const DEFAULT_LIMIT: i64 = 50;
@@ -27,7 +30,8 @@ const MAX_SEARCH_CHARS: usize = 50;
 const MAX_DUE_WITHIN_MINUTES: i64 = 7 * 24 * 60;
 
 /// The query string; every field optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// Only the person's own cases.
     #[serde(default)]
@@ -305,6 +309,17 @@ ORDER BY list_deadline, id \
 LIMIT $19";
 
 /// `GET /api/v1/cases`.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", operation_id = "get_api_v1_cases",
+    summary = "事件列表 (The cases the person reaches, filtered, a page at a time)",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "事件 (A page of cases)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        BadRequestError,
+        QueryErrors,
+    ))]
 pub(super) async fn list(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

@@ -6,11 +6,9 @@
 
 use std::pin::pin;
 
-use axum::Router;
 use axum::extract::multipart::Field;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
 use mashang_auth::permissions::{Action, Target};
 use mashang_auth::{Auth, Principal};
 use mashang_db::TenantTx;
@@ -24,29 +22,42 @@ use super::{allow, tenant_tx};
 use crate::RoutingState;
 use crate::cases::read::load;
 use crate::directory::nodes;
+use mashang_http::openapi::{FormBodyErrors, NotFoundError, StaffErrors, Unavailable};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest photo a worker may upload (a phone's full-size JPEG or HEIC).
 pub const MAX_STAFF_PHOTO_BYTES: u64 = 10 * 1024 * 1024;
 /// Photos one case may hold from staff (a resolution names at most nine).
 const MAX_PHOTOS_PER_CASE: i64 = 30;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new().route(
-        "/api/v1/cases/{id}/attachments",
-        post(upload).layer(DefaultBodyLimit::max(
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload))
+        .layer(DefaultBodyLimit::max(
             MAX_STAFF_PHOTO_BYTES as usize + 64 * 1024,
-        )),
-    )
+        ))
 }
 
 /// What an upload answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct Uploaded {
     pub(super) id: Uuid,
     content_type: &'static str,
     size_bytes: u64,
 }
 
+#[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases", operation_id = "post_api_v1_cases_id_attachments",
+    summary = "上传办结照片 (Uploads a photo of the measures, to name when resolving)",
+    params(("id" = uuid::Uuid, Path, description = "The case")),
+    request_body(content = Object, content_type = "multipart/form-data", description = "一个 `photo` 文件 (One `photo` part: JPEG, PNG, WebP or HEIC)"),
+    responses(
+        (status = 201, description = "已上传 (Uploaded)", body = Uploaded),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        FormBodyErrors,
+    ))]
 async fn upload(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

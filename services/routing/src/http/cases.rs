@@ -1,10 +1,8 @@
 //! Cases over HTTP: one case with its timeline, and one endpoint per action (the list
 //! is `case_list`).
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
 use chrono::Utc;
 use mashang_auth::permissions::{Action as Permission, Target};
 use mashang_auth::{Auth, Principal, PrincipalKind};
@@ -22,12 +20,16 @@ use crate::cases::read::{CaseView, load};
 use crate::directory::nodes;
 use crate::workflow::act::{ActError, act};
 use crate::workflow::{calendar, record};
+use mashang_http::openapi::{NotFoundError, StaffErrors, Unavailable};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/cases", get(super::case_list::list))
-        .route("/api/v1/cases/{id}", get(get_case))
-        .route("/api/v1/cases/{id}/{action}", post(take_action))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(super::case_list::list))
+        .routes(routes!(get_case))
+        .routes(routes!(take_action))
+        .merge(super::case_actions::routes())
 }
 
 fn case_id(raw: &str) -> Result<CaseId, ApiError> {
@@ -35,6 +37,15 @@ fn case_id(raw: &str) -> Result<CaseId, ApiError> {
 }
 
 /// `GET /api/v1/cases/{id}`: a case of the person's township that their roles reach.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", operation_id = "get_api_v1_cases_id",
+    summary = "一个事件 (A case with its timeline; the phone unmasked only for its assignee)",
+    params(("id" = uuid::Uuid, Path, description = "The case")),
+    responses(
+        (status = 200, description = "事件 (The case)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn get_case(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -127,16 +138,29 @@ async fn holder_node(
     Ok(row.map(|(n,)| GridNodeId::from_uuid(n)))
 }
 
-/// `POST /api/v1/cases/{id}/{action}` with the action's details as JSON.
-async fn take_action(
-    State(state): State<RoutingState>,
-    Auth(principal): Auth,
-    Path((id, slug)): Path<(String, String)>,
-    headers: HeaderMap,
-    ApiJson(details): ApiJson<serde_json::Value>,
+/// `POST /api/v1/cases/{id}/{action}` for a name that is no action of the API (each
+/// action has its own route, `case_actions`): not found, once signed in.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/{action}", tag = "cases",
+    operation_id = "post_api_v1_cases_id_unknown_action",
+    summary = "未知操作 (Any other action name: not found)",
+    params(("id" = String, Path, max_length = 100, description = "The case"),
+        ("action" = String, Path, max_length = 100, description = "A name that is not an action")),
+    responses(StaffErrors, NotFoundError))]
+async fn take_action(Auth(_): Auth) -> ApiError {
+    ApiError::NotFound
+}
+
+/// Takes the action `kind` on the case `id` with the action's `details` (read by
+/// `case_actions`), and the version the person saw from `If-Match`.
+pub(super) async fn act_on(
+    state: &RoutingState,
+    principal: &Principal,
+    id: &str,
+    kind: ActionKind,
+    headers: &HeaderMap,
+    details: Result<serde_json::Value, ApiError>,
 ) -> Result<ApiJson<CaseView>, ApiError> {
-    let id = case_id(&id)?;
-    let kind = ActionKind::from_slug(&slug).ok_or(ApiError::NotFound)?;
+    let id = case_id(id)?;
     let expected = match headers.get("if-match").and_then(|v| v.to_str().ok()) {
         Some(raw) => Some(raw.trim_matches('"').parse::<i64>().map_err(|_| {
             ApiError::BadRequest(
@@ -145,7 +169,7 @@ async fn take_action(
         })?),
         None => None,
     };
-    perform(&state, &principal, id, kind, details, expected)
+    perform(state, principal, id, kind, details, expected)
         .await
         .map(ApiJson)
 }
@@ -159,7 +183,7 @@ pub(crate) async fn perform(
     principal: &Principal,
     id: CaseId,
     kind: ActionKind,
-    details: serde_json::Value,
+    details: Result<serde_json::Value, ApiError>,
     expected: Option<i64>,
 ) -> Result<CaseView, ApiError> {
     if matches!(kind, ActionKind::Rate | ActionKind::Assign) {
@@ -189,7 +213,8 @@ pub(crate) async fn perform(
             case.facts.version, case.facts.version
         )));
     }
-    let mut details = match details {
+    // What the details say counts only once the case and the permission are known.
+    let mut details = match details? {
         serde_json::Value::Null => serde_json::json!({}),
         other => other,
     };

@@ -1,8 +1,6 @@
 //! The township's report categories.
 
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::{get, put};
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
 use mashang_http::{ApiError, ApiJson, FieldError};
@@ -10,11 +8,16 @@ use serde::{Deserialize, Serialize};
 
 use super::{allow, tenant_tx};
 use crate::RoutingState;
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/admin/categories", get(list))
-        .route("/api/v1/admin/categories/{code}", put(upsert))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(upsert))
 }
 
 /// A category.
@@ -32,6 +35,14 @@ pub(crate) struct Category {
     pub default_priority: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/categories", tag = "admin", operation_id = "get_api_v1_admin_categories",
+    summary = "类别 (The township categories)",
+    responses(
+        (status = 200, description = "类别 (The categories)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn list(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -54,7 +65,7 @@ pub(crate) async fn all(tx: &mut mashang_db::TenantTx) -> Result<Vec<Category>, 
 }
 
 /// A category as set; what is left out keeps its value (or takes the default).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CategoryBody {
     pub name_zh: String,
     pub name_en: String,
@@ -80,6 +91,18 @@ pub(crate) enum Write {
 const POSITIONS: std::ops::RangeInclusive<i32> = 0..=9999;
 
 /// `PUT /api/v1/admin/categories/{code}`: creates or changes a category.
+#[utoipa::path(put, path = "/api/v1/admin/categories/{code}", tag = "admin", operation_id = "put_api_v1_admin_categories_code",
+    summary = "添加或修改类别 (Adds or changes a category)",
+    params(("code" = String, Path, max_length = 100, description = "The category code")),
+    request_body(content = CategoryBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "类别 (The category)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn upsert(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

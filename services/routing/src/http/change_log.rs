@@ -7,9 +7,7 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::{Query, State};
-use axum::routing::get;
 use chrono::{DateTime, NaiveDate, Utc};
 use mashang_auth::permissions::{Action, Target};
 use mashang_auth::{Auth, Principal};
@@ -23,11 +21,16 @@ use uuid::Uuid;
 use super::allow;
 use crate::RoutingState;
 use crate::directory::tenants;
+use mashang_http::openapi::{
+    BadRequestError, NotFoundError, QueryErrors, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/admin/audit", get(township_log))
-        .route("/api/v1/county/audit", get(county_log))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(township_log))
+        .routes(routes!(county_log))
 }
 
 /// The most entries one page holds.
@@ -54,7 +57,8 @@ pub(crate) const ENTITIES: [(&str, &str, &str); 16] = [
 ];
 
 /// What to list.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct LogQuery {
     /// One table of [`ENTITIES`].
     pub entity: Option<String>,
@@ -344,6 +348,17 @@ fn answer(entries: Vec<Entry>, more: bool) -> Value {
 }
 
 /// `GET /api/v1/admin/audit?entity=&from=&to=&cursor=&limit=`.
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", operation_id = "get_api_v1_admin_audit",
+    summary = "变更记录 (The township change log: who changed what, when)",
+    params(LogQuery),
+    responses(
+        (status = 200, description = "记录 (The entries)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        BadRequestError,
+        QueryErrors,
+    ))]
 async fn township_log(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -367,6 +382,17 @@ async fn township_log(
 }
 
 /// `GET /api/v1/county/audit?township=&entity=&from=&to=&cursor=&limit=`.
+#[utoipa::path(get, path = "/api/v1/county/audit", tag = "county", operation_id = "get_api_v1_county_audit",
+    summary = "县级变更记录 (The county change log)",
+    params(LogQuery),
+    responses(
+        (status = 200, description = "记录 (The entries)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        BadRequestError,
+        QueryErrors,
+    ))]
 async fn county_log(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

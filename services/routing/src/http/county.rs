@@ -2,10 +2,8 @@
 //! suspend and resume. The JSON endpoints and the county's pages call the same
 //! functions ([`create_township`], [`set_township_status`]).
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use mashang_auth::permissions::{Action, Target};
 use mashang_auth::{Auth, Principal};
 use mashang_domain::role::Role;
@@ -22,16 +20,29 @@ use crate::directory::staff::{PersonInput, create_person, grant_role};
 use crate::directory::tenants::{
     Tenant, TenantRow, check_contact, create_tenant_in, list_tenants, set_contact_in, set_status,
 };
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/county/tenants", get(list).post(create))
-        .route("/api/v1/county/tenants/{code}/suspend", post(suspend))
-        .route("/api/v1/county/tenants/{code}/resume", post(resume))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(suspend))
+        .routes(routes!(resume))
 }
 
 /// `GET /api/v1/county/tenants`: every township; county staff may look, only the
 /// county's administrators change them.
+#[utoipa::path(get, path = "/api/v1/county/tenants", tag = "county", operation_id = "get_api_v1_county_tenants",
+    summary = "乡镇列表 (The townships)",
+    responses(
+        (status = 200, description = "乡镇 (The townships)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn list(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -41,7 +52,7 @@ async fn list(
 }
 
 /// A township's first administrator.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NewAdmin {
     /// Their name.
     pub name: String,
@@ -53,7 +64,7 @@ pub(crate) struct NewAdmin {
 }
 
 /// A new township as the county enters it.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NewTownship {
     /// Its short code (`caotan`), the prefix of its tracking numbers.
     pub code: String,
@@ -258,6 +269,17 @@ pub(crate) async fn create_township(
 
 /// `POST /api/v1/county/tenants`: a new township with its root node, default
 /// categories and, optionally, its first administrator.
+#[utoipa::path(post, path = "/api/v1/county/tenants", tag = "county", operation_id = "post_api_v1_county_tenants",
+    summary = "开通乡镇 (Opens a township with its first administrator)",
+    request_body(content = NewTownship, content_type = "application/json"),
+    responses(
+        (status = 201, description = "已开通 (Opened, with the first sign-in codes)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn create(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -304,6 +326,16 @@ pub(crate) async fn set_township_status(
     Ok(row)
 }
 
+#[utoipa::path(post, path = "/api/v1/county/tenants/{code}/suspend", tag = "county", operation_id = "post_api_v1_county_tenants_code_suspend",
+    summary = "停用乡镇 (Suspends a township)",
+    params(("code" = String, Path, max_length = 100, description = "The township code")),
+    responses(
+        (status = 200, description = "乡镇 (The township)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn suspend(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -313,6 +345,16 @@ async fn suspend(
     Ok(ApiJson(row))
 }
 
+#[utoipa::path(post, path = "/api/v1/county/tenants/{code}/resume", tag = "county", operation_id = "post_api_v1_county_tenants_code_resume",
+    summary = "恢复乡镇 (Resumes a township)",
+    params(("code" = String, Path, max_length = 100, description = "The township code")),
+    responses(
+        (status = 200, description = "乡镇 (The township)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn resume(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

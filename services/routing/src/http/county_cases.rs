@@ -1,10 +1,8 @@
 //! 督办: a township centre asks the county to supervise a case; the county's centre
 //! sees the cases sent up, comments on them and sets the township a deadline.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
@@ -22,20 +20,37 @@ use crate::directory::{nodes, tenants};
 use crate::workflow::act::{emit, township_centre};
 use crate::workflow::county_deadline;
 use crate::workflow::record::load_for_update;
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/cases/{id}/county-request", post(request))
-        .route("/api/v1/county/cases", get(list))
-        .route("/api/v1/county/tenants/{code}/cases/{id}/notes", post(note))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(request))
+        .routes(routes!(list))
+        .routes(routes!(note))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RequestBody {
     note: Option<String>,
 }
 
 /// `POST /api/v1/cases/{id}/county-request`: the township centre sends a case up.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/county-request", tag = "cases", operation_id = "post_api_v1_cases_id_county_request",
+    summary = "申请县级督办 (Sends a case up to the county)",
+    params(("id" = uuid::Uuid, Path, description = "The case")),
+    request_body(content = RequestBody, content_type = "application/json"),
+    responses(
+        (status = 204, description = "已上报 (Sent up)"),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn request(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -170,6 +185,14 @@ pub(crate) async fn sent_up(
 }
 
 /// `GET /api/v1/county/cases`: every township's cases sent up to the county.
+#[utoipa::path(get, path = "/api/v1/county/cases", tag = "county", operation_id = "get_api_v1_county_cases",
+    summary = "县级督办事件 (The cases sent up to the county)",
+    responses(
+        (status = 200, description = "事件 (The cases)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn list(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -185,7 +208,7 @@ async fn list(
     Ok(ApiJson(json!({"cases": out})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NoteBody {
     body: String,
     /// RFC 3339, or the township's local `YYYY-MM-DDTHH:MM`.
@@ -200,6 +223,18 @@ pub(crate) const MAX_NOTE_CHARS: usize = 2000;
 
 /// `POST /api/v1/county/tenants/{code}/cases/{id}/notes`: a county comment, optionally
 /// with a deadline for the township; the township centre and the handler are told.
+#[utoipa::path(post, path = "/api/v1/county/tenants/{code}/cases/{id}/notes", tag = "county", operation_id = "post_api_v1_county_tenants_code_cases_id_notes",
+    summary = "督办意见 (The county note on a case sent up, with an optional deadline)",
+    params(("code" = String, Path, max_length = 100, description = "The township code"), ("id" = uuid::Uuid, Path, description = "The case")),
+    request_body(content = NoteBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "已记录 (Recorded)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn note(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

@@ -3,9 +3,7 @@
 //! /api/v1/county/people/{id}` with `{"email": "…"}` (`null` or empty clears it).
 //! County administrators only.
 
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::get;
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
 use mashang_domain::UserId;
@@ -18,14 +16,27 @@ use super::people::parse_email;
 use crate::RoutingState;
 use crate::directory::DirectoryError;
 use crate::directory::county::{CountyPerson, county_people, set_county_email};
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/county/people", get(list))
-        .route("/api/v1/county/people/{id}", axum::routing::patch(update))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(update))
 }
 
 /// `GET /api/v1/county/people`.
+#[utoipa::path(get, path = "/api/v1/county/people", tag = "county", operation_id = "get_api_v1_county_people",
+    summary = "县级人员 (The county centre people)",
+    responses(
+        (status = 200, description = "人员 (The people)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn list(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -34,13 +45,25 @@ async fn list(
     Ok(ApiJson(json!({"people": county_people(&state.db).await?})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EmailBody {
     email: Option<String>,
 }
 
 /// `PATCH /api/v1/county/people/{id}`: sets or clears the person's e-mail address.
+#[utoipa::path(patch, path = "/api/v1/county/people/{id}", tag = "county", operation_id = "patch_api_v1_county_people_id",
+    summary = "修改县级人员邮箱 (Sets a county person e-mail address)",
+    params(("id" = uuid::Uuid, Path, description = "The county person")),
+    request_body(content = EmailBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "人员 (The person)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn update(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

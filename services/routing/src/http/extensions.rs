@@ -3,10 +3,8 @@
 //! centre decides (`POST /api/v1/extension-requests/{id}/approve|reject` `{note}`).
 //! The console's forms call [`ask`] and [`decide`] too.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
 use chrono::Utc;
 use mashang_auth::permissions::{Action as Permission, Target};
 use mashang_auth::{Auth, Principal};
@@ -20,15 +18,20 @@ use crate::RoutingState;
 use crate::directory::nodes;
 use crate::workflow::extension::{self, ExtensionError};
 use crate::workflow::{calendar, record};
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/cases/{id}/extension-requests", post(create))
-        .route("/api/v1/extension-requests/{id}/{decision}", post(decision))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(decision))
 }
 
 /// The body of a request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct AskBody {
     /// Why more time is needed.
     pub reason: String,
@@ -37,7 +40,7 @@ pub(crate) struct AskBody {
 }
 
 /// The body of a decision.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct DecideBody {
     /// Why (required to reject).
     #[serde(default)]
@@ -63,6 +66,18 @@ fn user_of(principal: &Principal) -> Result<UserId, ApiError> {
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/cases/{id}/extension-requests", tag = "cases", operation_id = "post_api_v1_cases_id_extension_requests",
+    summary = "申请延期 (Asks for more time on a case)",
+    params(("id" = uuid::Uuid, Path, description = "The case")),
+    request_body(content = AskBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "已申请 (Asked)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn create(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -111,6 +126,18 @@ pub(crate) async fn ask(
     Ok(request)
 }
 
+#[utoipa::path(post, path = "/api/v1/extension-requests/{id}/{decision}", tag = "cases", operation_id = "post_api_v1_extension_requests_id_decision",
+    summary = "批准或驳回延期 (Approves or rejects an extension request)",
+    params(("id" = uuid::Uuid, Path, description = "The request"), ("decision" = String, Path, max_length = 100, description = "`approve` or `reject`")),
+    request_body(content = DecideBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "已决定 (Decided)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn decision(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

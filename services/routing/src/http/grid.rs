@@ -1,9 +1,7 @@
 //! The grid tree of the signed-in person's township.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target, visibility};
 use mashang_domain::GridNodeId;
@@ -14,13 +12,18 @@ use serde::{Deserialize, Serialize};
 use super::{allow, tenant_tx};
 use crate::RoutingState;
 use crate::directory::nodes::{self, NewNode, Node};
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/admin/grid", get(tree))
-        .route("/api/v1/admin/grid/nodes", post(create))
-        .route("/api/v1/admin/grid/nodes/{id}", patch(update))
-        .route("/api/v1/admin/grid/nodes/{id}/move", post(move_node))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(tree))
+        .routes(routes!(create))
+        .routes(routes!(update))
+        .routes(routes!(move_node))
 }
 
 /// A path id that is not a UUID names nothing: 404, like another township's node.
@@ -34,6 +37,14 @@ struct Tree {
 }
 
 /// `GET /api/v1/admin/grid`: the tree, or the parts of it the person may see.
+#[utoipa::path(get, path = "/api/v1/admin/grid", tag = "admin", operation_id = "get_api_v1_admin_grid",
+    summary = "网格树 (The township grid tree)",
+    responses(
+        (status = 200, description = "网格树 (The tree)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn tree(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -59,7 +70,7 @@ async fn tree(
     Ok(ApiJson(Tree { nodes: all }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CreateNode {
     parent_id: String,
     kind: String,
@@ -76,6 +87,17 @@ fn kind(raw: &str, field: &str) -> Result<NodeKind, ApiError> {
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/grid/nodes", tag = "admin", operation_id = "post_api_v1_admin_grid_nodes",
+    summary = "添加网格节点 (Adds a node under a parent)",
+    request_body(content = CreateNode, content_type = "application/json"),
+    responses(
+        (status = 201, description = "节点 (The node)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn create(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -119,7 +141,7 @@ async fn create(
     Ok((StatusCode::CREATED, ApiJson(node)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct UpdateNode {
     name: Option<String>,
     kind: Option<String>,
@@ -127,6 +149,18 @@ struct UpdateNode {
     active: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/api/v1/admin/grid/nodes/{id}", tag = "admin", operation_id = "patch_api_v1_admin_grid_nodes_id",
+    summary = "修改网格节点 (Renames a node or switches it on or off)",
+    params(("id" = uuid::Uuid, Path, description = "The node")),
+    request_body(content = UpdateNode, content_type = "application/json"),
+    responses(
+        (status = 200, description = "节点 (The node)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn update(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -146,11 +180,23 @@ async fn update(
     Ok(ApiJson(node))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct MoveNode {
     parent_id: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/grid/nodes/{id}/move", tag = "admin", operation_id = "post_api_v1_admin_grid_nodes_id_move",
+    summary = "移动网格节点 (Moves a node under another parent)",
+    params(("id" = uuid::Uuid, Path, description = "The node")),
+    request_body(content = MoveNode, content_type = "application/json"),
+    responses(
+        (status = 200, description = "节点 (The node)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn move_node(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

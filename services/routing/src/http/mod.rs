@@ -6,6 +6,7 @@ mod assignment;
 mod attachments;
 mod auth;
 mod calendar_config;
+mod case_actions;
 mod case_list;
 mod case_uploads;
 mod cases;
@@ -32,13 +33,14 @@ use mashang_auth::Principal;
 use mashang_auth::permissions::{Action, Target, authorize};
 use mashang_db::TenantTx;
 use mashang_http::ApiError;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::RoutingState;
 use crate::directory::DirectoryError;
 
-/// Routing's routes.
-pub fn router(state: RoutingState) -> Router {
-    Router::new()
+/// Routing's routes, each registered with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
         .merge(auth::routes())
         .merge(county::routes())
         .merge(change_log::routes())
@@ -61,7 +63,16 @@ pub fn router(state: RoutingState) -> Router {
         .merge(reply_templates::routes())
         .merge(pages::routes())
         .merge(signin_link::routes())
-        .with_state(state)
+}
+
+/// Routing's router.
+pub fn router(state: RoutingState) -> Router {
+    routes().split_for_parts().0.with_state(state)
+}
+
+/// Routing's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
 }
 
 /// A transaction in the principal's own township: the only way handlers reach tenant

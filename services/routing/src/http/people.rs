@@ -2,10 +2,8 @@
 
 use std::collections::HashSet;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mashang_auth::permissions::{Action, Target, visible_roots};
 use mashang_auth::{Auth, Principal};
@@ -21,12 +19,17 @@ use super::{allow, tenant_tx};
 use crate::RoutingState;
 use crate::directory::nodes;
 use crate::directory::staff::{PersonInput, create_person, set_email, set_roles, update_person};
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/admin/people", get(list).post(create))
-        .route("/api/v1/admin/people/{id}", get(one).patch(update))
-        .route("/api/v1/admin/people/{id}/reset-code", post(reset_code))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(one, update))
+        .routes(routes!(reset_code))
 }
 
 /// A person with their roles.
@@ -43,7 +46,7 @@ pub(crate) struct Person {
     roles: Vec<RoleAt>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RoleAt {
     role: String,
     node_id: String,
@@ -122,6 +125,14 @@ async fn visible_nodes(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/people", tag = "admin", operation_id = "get_api_v1_admin_people",
+    summary = "人员 (The township people with their roles)",
+    responses(
+        (status = 200, description = "人员 (The people)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn list(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -140,6 +151,15 @@ fn user_id(raw: &str) -> Result<UserId, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound)
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/people/{id}", tag = "admin", operation_id = "get_api_v1_admin_people_id",
+    summary = "一个人员 (One person)",
+    params(("id" = uuid::Uuid, Path, description = "The person")),
+    responses(
+        (status = 200, description = "人员 (The person)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn one(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -163,7 +183,7 @@ async fn one(
     Ok(ApiJson(person))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct PersonBody {
     name: String,
     phone: String,
@@ -279,6 +299,17 @@ fn taken(err: crate::directory::DirectoryError) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/people", tag = "admin", operation_id = "post_api_v1_admin_people",
+    summary = "添加人员 (Adds a person with their roles)",
+    request_body(content = PersonBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "人员 (The person, with a first sign-in code)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn create(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -300,6 +331,18 @@ async fn create(
     Ok((StatusCode::CREATED, ApiJson(person)))
 }
 
+#[utoipa::path(patch, path = "/api/v1/admin/people/{id}", tag = "admin", operation_id = "patch_api_v1_admin_people_id",
+    summary = "修改人员 (Changes a person and their roles)",
+    params(("id" = uuid::Uuid, Path, description = "The person")),
+    request_body(content = PersonBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "人员 (The person)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn update(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -356,6 +399,15 @@ struct ResetCode {
 
 /// `POST /api/v1/admin/people/{id}/reset-code`: a one-time code the person uses to set
 /// a password (`POST /api/v1/auth/reset`). Shown once.
+#[utoipa::path(post, path = "/api/v1/admin/people/{id}/reset-code", tag = "admin", operation_id = "post_api_v1_admin_people_id_reset_code",
+    summary = "重置码 (A one-time code the person sets a new password with)",
+    params(("id" = uuid::Uuid, Path, description = "The person")),
+    responses(
+        (status = 200, description = "重置码 (The code, shown once)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn reset_code(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

@@ -1,10 +1,8 @@
 //! QR codes: list, issue, download (PNG, SVG), revoke and reissue, and poster sheets.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use mashang_auth::permissions::{Action, Target, visible_roots};
 use mashang_auth::{Auth, Principal};
 use mashang_db::TenantTx;
@@ -18,14 +16,19 @@ use super::{allow, tenant_tx};
 use crate::RoutingState;
 use crate::directory::{nodes, qr};
 use crate::qr_render::{self, Poster};
+use mashang_http::openapi::{
+    Binary, ConflictError, JsonBodyErrors, NotFoundError, QueryErrors, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/admin/qr-codes", get(list).post(issue))
-        .route("/api/v1/admin/qr-codes/issue-missing", post(issue_missing))
-        .route("/api/v1/admin/qr-codes/{file}", get(download))
-        .route("/api/v1/admin/qr-codes/{id}/revoke", post(revoke))
-        .route("/api/v1/admin/posters", get(posters))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, issue))
+        .routes(routes!(issue_missing))
+        .routes(routes!(download))
+        .routes(routes!(revoke))
+        .routes(routes!(posters))
 }
 
 /// A QR code with its landing URL.
@@ -65,12 +68,23 @@ async fn printable(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     #[serde(default)]
     include_revoked: bool,
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/qr-codes", tag = "admin", operation_id = "get_api_v1_admin_qr_codes",
+    summary = "二维码 (The township QR codes)",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "二维码 (The codes)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        QueryErrors,
+    ))]
 async fn list(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -86,11 +100,22 @@ async fn list(
     Ok(ApiJson(rows.into_iter().map(|r| view(&state, r)).collect()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct IssueBody {
     node_id: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/qr-codes", tag = "admin", operation_id = "post_api_v1_admin_qr_codes",
+    summary = "发放二维码 (Issues a QR code for a grid)",
+    request_body(content = IssueBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "二维码 (The code)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn issue(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -109,13 +134,24 @@ async fn issue(
     Ok((StatusCode::CREATED, ApiJson(view(&state, row))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SubtreeQuery {
     node_id: Option<String>,
 }
 
 /// `POST /api/v1/admin/qr-codes/issue-missing?node_id=…`: a code for every active grid
 /// of the subtree (the whole township by default) that has no live one.
+#[utoipa::path(post, path = "/api/v1/admin/qr-codes/issue-missing", tag = "admin", operation_id = "post_api_v1_admin_qr_codes_issue_missing",
+    summary = "补发二维码 (Issues a code to every grid that has none)",
+    params(SubtreeQuery),
+    responses(
+        (status = 200, description = "发放数量 (How many were issued)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        QueryErrors,
+    ))]
 async fn issue_missing(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -174,6 +210,15 @@ fn bytes(content_type: &'static str, body: Vec<u8>, file_name: Option<String>) -
 }
 
 /// `GET /api/v1/admin/qr-codes/{id}.png` or `.svg`.
+#[utoipa::path(get, path = "/api/v1/admin/qr-codes/{file}", tag = "admin", operation_id = "get_api_v1_admin_qr_codes_file",
+    summary = "二维码图片 (A code as PNG or SVG: `{id}.png`, `{id}.svg`)",
+    params(("file" = String, Path, max_length = 100, description = "`{id}.png` or `{id}.svg`")),
+    responses(
+        (status = 200, description = "图片 (The image)", content((Binary = "image/png"), (String = "image/svg+xml"))),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn download(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -211,13 +256,25 @@ async fn download(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RevokeBody {
     #[serde(default)]
     reissue: bool,
 }
 
 /// `POST /api/v1/admin/qr-codes/{id}/revoke` (`{"reissue": true}` for a replacement).
+#[utoipa::path(post, path = "/api/v1/admin/qr-codes/{id}/revoke", tag = "admin", operation_id = "post_api_v1_admin_qr_codes_id_revoke",
+    summary = "停用二维码 (Revokes a code, optionally replacing it)",
+    params(("id" = uuid::Uuid, Path, description = "The code")),
+    request_body(content = RevokeBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "已停用 (Revoked)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn revoke(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -238,7 +295,8 @@ async fn revoke(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PosterQuery {
     node_id: Option<String>,
     format: Option<String>,
@@ -246,6 +304,16 @@ struct PosterQuery {
 
 /// `GET /api/v1/admin/posters?node_id=…&format=html|pdf`: one A4 poster per grid of the
 /// subtree that has a live code.
+#[utoipa::path(get, path = "/api/v1/admin/posters", tag = "admin", operation_id = "get_api_v1_admin_posters",
+    summary = "张贴海报 (Printable posters of the codes, as PDF)",
+    params(PosterQuery),
+    responses(
+        (status = 200, description = "海报 (The posters)", content_type = "application/pdf", body = Binary),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        QueryErrors,
+    ))]
 async fn posters(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

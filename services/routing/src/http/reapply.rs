@@ -2,9 +2,7 @@
 //! cases only; an administrator can bring an open case under it explicitly, and the
 //! timeline then shows the deadlines before and after.
 
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::post;
 use chrono::Utc;
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
@@ -18,14 +16,27 @@ use super::{allow, tenant_tx};
 use crate::RoutingState;
 use crate::cases::read::{CaseView, load};
 use crate::workflow::{calendar, policy, record, timers};
+use mashang_http::openapi::{ConflictError, NotFoundError, StaffErrors, Unavailable};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new().route("/api/v1/cases/{id}/reapply-policy", post(reapply))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new().routes(routes!(reapply))
 }
 
 /// `POST /api/v1/cases/{id}/reapply-policy`: the case takes the policy now in force for
 /// its category and priority; its running clocks keep their start and pauses, the
 /// deadlines and pending reminders are recomputed, and points already fired stay fired.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/reapply-policy", tag = "cases", operation_id = "post_api_v1_cases_id_reapply_policy",
+    summary = "重新套用时限 (Applies the current SLA policy to an open case)",
+    params(("id" = uuid::Uuid, Path, description = "The case")),
+    responses(
+        (status = 200, description = "事件 (The case)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn reapply(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

@@ -4,10 +4,8 @@
 //! move, delete, bring back the defaults). The administration page calls the same
 //! functions, so both check the same things.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
 use mashang_db::TenantTx;
@@ -17,6 +15,11 @@ use uuid::Uuid;
 
 use super::{allow, tenant_tx};
 use crate::RoutingState;
+use mashang_http::openapi::{
+    ConflictError, JsonBodyErrors, NotFoundError, QueryErrors, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The kinds of phrase, as stored, in the order they are listed.
 pub(crate) const KINDS: [&str; 4] = ["first_call", "reply", "answer", "follow_up"];
@@ -27,31 +30,23 @@ pub(crate) const MAX_PER_KIND: i64 = 20;
 /// The longest phrase, in characters (the table's own limit).
 pub(crate) const MAX_CHARS: usize = 500;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/reply-templates", get(list))
-        .route(
-            "/api/v1/admin/reply-templates",
-            get(admin_list).post(admin_create),
-        )
-        .route(
-            "/api/v1/admin/reply-templates/defaults",
-            post(admin_defaults),
-        )
-        .route(
-            "/api/v1/admin/reply-templates/{id}",
-            put(admin_update).delete(admin_delete),
-        )
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(admin_list, admin_create))
+        .routes(routes!(admin_defaults))
+        .routes(routes!(admin_update, admin_delete))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// One kind; every kind when absent.
     kind: Option<String>,
 }
 
 /// One phrase.
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub(crate) struct Template {
     pub id: Uuid,
     pub kind: String,
@@ -331,6 +326,16 @@ pub(crate) async fn restore_defaults(
 }
 
 /// `GET /api/v1/reply-templates[?kind=]`: the phrases for the console's chips.
+#[utoipa::path(get, path = "/api/v1/reply-templates", tag = "cases", operation_id = "get_api_v1_reply_templates",
+    summary = "常用语 (The township standard phrases, for filling in forms)",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "常用语 (The phrases)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        QueryErrors,
+    ))]
 async fn list(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -356,6 +361,16 @@ async fn listed(
 }
 
 /// `GET /api/v1/admin/reply-templates[?kind=]`: the same list for the administrator.
+#[utoipa::path(get, path = "/api/v1/admin/reply-templates", tag = "admin", operation_id = "get_api_v1_admin_reply_templates",
+    summary = "常用语管理 (The standard phrases, for the administrator)",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "常用语 (The phrases)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+        QueryErrors,
+    ))]
 async fn admin_list(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -366,7 +381,7 @@ async fn admin_list(
 }
 
 /// A new phrase.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NewBody {
     kind: String,
     text: String,
@@ -375,13 +390,24 @@ struct NewBody {
 }
 
 /// A phrase's new words and place.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct EditBody {
     text: Option<String>,
     position: Option<i32>,
 }
 
 /// `POST /api/v1/admin/reply-templates`: adds a phrase.
+#[utoipa::path(post, path = "/api/v1/admin/reply-templates", tag = "admin", operation_id = "post_api_v1_admin_reply_templates",
+    summary = "添加常用语 (Adds a phrase)",
+    request_body(content = NewBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "常用语 (The phrase)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn admin_create(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -398,6 +424,18 @@ async fn admin_create(
 }
 
 /// `PUT /api/v1/admin/reply-templates/{id}`: new words, a new place, or both.
+#[utoipa::path(put, path = "/api/v1/admin/reply-templates/{id}", tag = "admin", operation_id = "put_api_v1_admin_reply_templates_id",
+    summary = "修改常用语 (Changes a phrase)",
+    params(("id" = uuid::Uuid, Path, description = "The phrase")),
+    request_body(content = EditBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "常用语 (The phrase)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        ConflictError,
+    ))]
 async fn admin_update(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -424,6 +462,15 @@ async fn admin_update(
 }
 
 /// `DELETE /api/v1/admin/reply-templates/{id}`.
+#[utoipa::path(delete, path = "/api/v1/admin/reply-templates/{id}", tag = "admin", operation_id = "delete_api_v1_admin_reply_templates_id",
+    summary = "删除常用语 (Removes a phrase)",
+    params(("id" = uuid::Uuid, Path, description = "The phrase")),
+    responses(
+        (status = 204, description = "已删除 (Removed)"),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn admin_delete(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -440,13 +487,23 @@ async fn admin_delete(
 }
 
 /// Which kind's defaults to bring back.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct DefaultsBody {
     kind: String,
 }
 
 /// `POST /api/v1/admin/reply-templates/defaults`: brings back the default phrases of a
 /// kind that the township deleted.
+#[utoipa::path(post, path = "/api/v1/admin/reply-templates/defaults", tag = "admin", operation_id = "post_api_v1_admin_reply_templates_defaults",
+    summary = "恢复默认常用语 (Restores the default phrases of a kind)",
+    request_body(content = DefaultsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "恢复数量 (How many were restored)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn admin_defaults(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

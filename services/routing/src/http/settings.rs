@@ -2,10 +2,8 @@
 //! holidays, make-up days, published years, the holiday-cn import). Assignment rules
 //! and people's duty and leave are in `assignment.rs`.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
 use mashang_domain::sla::SlaPolicy;
@@ -15,33 +13,23 @@ use serde_json::Value;
 
 use super::{allow, tenant_tx};
 use crate::RoutingState;
+use mashang_http::openapi::{
+    BadRequestError, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route(
-            "/api/v1/admin/settings",
-            get(get_settings).put(put_settings),
-        )
-        .route(
-            "/api/v1/admin/sla-policies/{category}/{priority}",
-            get(get_policy).put(put_policy),
-        )
-        .route(
-            "/api/v1/admin/calendar",
-            get(get_calendar).put(put_calendar),
-        )
-        .route(
-            "/api/v1/admin/calendar/import",
-            axum::routing::post(import_calendar),
-        )
-        .route(
-            "/api/v1/admin/calendar/overrides/{day}",
-            put(put_override).delete(delete_override),
-        )
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(get_policy, put_policy))
+        .routes(routes!(get_calendar, put_calendar))
+        .routes(routes!(import_calendar))
+        .routes(routes!(put_override, delete_override))
 }
 
 /// A change to the township's settings; a field left out keeps its value.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Settings {
     pub triage_mode: Option<String>,
     pub reassign_on_breach: Option<bool>,
@@ -115,6 +103,14 @@ pub(crate) async fn save_settings(
     Ok(out)
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/settings", tag = "admin", operation_id = "get_api_v1_admin_settings",
+    summary = "乡镇设置 (The township settings)",
+    responses(
+        (status = 200, description = "设置 (The settings)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn get_settings(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -122,6 +118,16 @@ async fn get_settings(
     settings_of(&state, &principal).await.map(ApiJson)
 }
 
+#[utoipa::path(put, path = "/api/v1/admin/settings", tag = "admin", operation_id = "put_api_v1_admin_settings",
+    summary = "修改乡镇设置 (Sets the township settings)",
+    request_body(content = Settings, content_type = "application/json"),
+    responses(
+        (status = 200, description = "设置 (The settings)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn put_settings(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -139,6 +145,15 @@ fn priority(raw: &str) -> Result<&str, ApiError> {
 }
 
 /// `GET /api/v1/admin/sla-policies/{category|*}/{priority}`: the policy in force.
+#[utoipa::path(get, path = "/api/v1/admin/sla-policies/{category}/{priority}", tag = "admin", operation_id = "get_api_v1_admin_sla_policies_category_priority",
+    summary = "时限规则 (The SLA policy of a category and priority)",
+    params(("category" = String, Path, max_length = 100, description = "A category code, or `*` for the default"), ("priority" = String, Path, max_length = 100, description = "`normal` or `urgent`")),
+    responses(
+        (status = 200, description = "规则 (The policy)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn get_policy(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -156,6 +171,17 @@ async fn get_policy(
 
 /// `PUT …`: sets the policy for new cases of that category (`*` for any) and priority.
 /// Cases already open keep the policy they were created with.
+#[utoipa::path(put, path = "/api/v1/admin/sla-policies/{category}/{priority}", tag = "admin", operation_id = "put_api_v1_admin_sla_policies_category_priority",
+    summary = "修改时限规则 (Sets the SLA policy of a category and priority)",
+    params(("category" = String, Path, max_length = 100, description = "A category code, or `*` for the default"), ("priority" = String, Path, max_length = 100, description = "`normal` or `urgent`")),
+    request_body(content = Object, content_type = "application/json", description = "时限规则 (The policy: targets, reminders, escalation ladder)"),
+    responses(
+        (status = 200, description = "规则 (The policy)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn put_policy(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -223,6 +249,14 @@ pub(crate) async fn save_policy(
     Ok(policy)
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/calendar", tag = "admin", operation_id = "get_api_v1_admin_calendar",
+    summary = "工作日历 (The working week, hours and overrides)",
+    responses(
+        (status = 200, description = "日历 (The calendar)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn get_calendar(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -232,6 +266,16 @@ async fn get_calendar(
         .map(ApiJson)
 }
 
+#[utoipa::path(put, path = "/api/v1/admin/calendar", tag = "admin", operation_id = "put_api_v1_admin_calendar",
+    summary = "修改工作日历 (Sets the working week and hours)",
+    request_body(content = super::calendar_config::CalendarBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "日历 (The calendar)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn put_calendar(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -244,6 +288,17 @@ async fn put_calendar(
 
 /// `POST /api/v1/admin/calendar/import`: a year in the holiday-cn JSON layout (one
 /// entry per date with `isOffDay`); a year with its notice is marked published.
+#[utoipa::path(post, path = "/api/v1/admin/calendar/import", tag = "admin", operation_id = "post_api_v1_admin_calendar_import",
+    summary = "导入节假日 (Imports a year of official holidays, holiday-cn JSON)",
+    request_body(content = Object, content_type = "application/json", description = "holiday-cn 格式 (A year in the holiday-cn layout)"),
+    responses(
+        (status = 200, description = "导入结果 (What was imported)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        BadRequestError,
+    ))]
 async fn import_calendar(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -254,6 +309,17 @@ async fn import_calendar(
         .map(ApiJson)
 }
 
+#[utoipa::path(put, path = "/api/v1/admin/calendar/overrides/{day}", tag = "admin", operation_id = "put_api_v1_admin_calendar_overrides_day",
+    summary = "设定某天 (Makes one day a working day or a day off)",
+    params(("day" = String, Path, max_length = 100, description = "The day, `YYYY-MM-DD`")),
+    request_body(content = super::calendar_config::OverrideBody, content_type = "application/json"),
+    responses(
+        (status = 204, description = "已保存 (Saved)"),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn put_override(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -264,6 +330,15 @@ async fn put_override(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/api/v1/admin/calendar/overrides/{day}", tag = "admin", operation_id = "delete_api_v1_admin_calendar_overrides_day",
+    summary = "取消设定 (Removes a day override)",
+    params(("day" = String, Path, max_length = 100, description = "The day, `YYYY-MM-DD`")),
+    responses(
+        (status = 204, description = "已删除 (Removed)"),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn delete_override(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

@@ -13,12 +13,11 @@
 //! signs in by tapping the button on our own page.
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::Path;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Router};
 use mashang_auth::{
     Auth, AuthError, Authenticator, PrincipalKind, end_all_sessions, redeem_case_link,
     token_well_formed,
@@ -26,14 +25,18 @@ use mashang_auth::{
 use mashang_http::ApiError;
 
 use crate::RoutingState;
+use mashang_http::openapi::{FormErrors, PageErrors};
+use mashang_http::openapi::{StaffErrors, Unavailable};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Where a person whose link no longer works signs in instead.
 const SIGN_IN: &str = "/login";
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/l/{token}", get(confirm).post(redeem))
-        .route("/api/v1/auth/logout-all", post(logout_all))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(confirm, redeem))
+        .routes(routes!(logout_all))
 }
 
 /// The one page of this module, in its three states.
@@ -153,6 +156,14 @@ const GONE: StatusCode = StatusCode::GONE;
 
 /// `GET /l/{token}`: the confirmation page. Reads nothing and changes nothing, so a
 /// previewer fetching the URL neither uses the link nor learns whether it works.
+#[utoipa::path(get, path = "/l/{token}", tag = "auth", operation_id = "get_l_token",
+    summary = "登录链接 (The page that confirms a sign-in link)",
+    params(("token" = String, Path, max_length = 100, description = "The sign-in link token")),
+    security(()),
+    responses(
+        (status = 200, description = "确认页面 (The confirmation page)", content_type = "text/html", body = mashang_http::openapi::Html),
+        PageErrors,
+    ))]
 async fn confirm(Path(token): Path<String>) -> Response {
     if !token_well_formed(&token) {
         return render(GONE, &LinkPage::gone());
@@ -162,6 +173,14 @@ async fn confirm(Path(token): Path<String>) -> Response {
 
 /// `POST /l/{token}`: redeems the link; on success the session cookie and a 303 to
 /// the case.
+#[utoipa::path(post, path = "/l/{token}", tag = "auth", operation_id = "post_l_token",
+    summary = "使用登录链接 (Signs in with the link, once)",
+    params(("token" = String, Path, max_length = 100, description = "The sign-in link token")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    security(()),
+    responses(
+        FormErrors,
+    ))]
 async fn redeem(
     Extension(auth): Extension<Authenticator>,
     Path(token): Path<String>,
@@ -224,6 +243,13 @@ async fn redeem(
 
 /// `POST /api/v1/auth/logout-all`: ends every session of the signed-in person (this
 /// one too) and revokes their unused sign-in links, e.g. after losing a phone.
+#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", operation_id = "post_api_v1_auth_logout_all",
+    summary = "全部退出 (Ends every session of the person)",
+    responses(
+        (status = 204, description = "已退出 (Signed out everywhere)"),
+        StaffErrors,
+        Unavailable,
+    ))]
 async fn logout_all(
     Extension(auth): Extension<Authenticator>,
     Auth(principal): Auth,

@@ -1,9 +1,7 @@
 //! API tokens for integrations.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use mashang_auth::permissions::{Action, Target};
 use mashang_auth::{ApiTokenInfo, Auth, NewApiToken};
 use mashang_domain::role::Role;
@@ -14,13 +12,24 @@ use serde_json::{Value, json};
 use super::grid::node_id;
 use super::{allow, tenant_tx};
 use crate::RoutingState;
+use mashang_http::openapi::{JsonBodyErrors, NotFoundError, StaffErrors, Unavailable};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/admin/api-tokens", get(list).post(create))
-        .route("/api/v1/admin/api-tokens/{id}/revoke", post(revoke))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/api-tokens", tag = "admin", operation_id = "get_api_v1_admin_api_tokens",
+    summary = "API 令牌 (The township API tokens, never their secrets)",
+    responses(
+        (status = 200, description = "令牌 (The tokens)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn list(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -32,7 +41,7 @@ async fn list(
     Ok(ApiJson(tokens))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CreateToken {
     name: String,
     role: String,
@@ -40,6 +49,16 @@ struct CreateToken {
 }
 
 /// `POST /api/v1/admin/api-tokens`: the token's secret is in the answer, once.
+#[utoipa::path(post, path = "/api/v1/admin/api-tokens", tag = "admin", operation_id = "post_api_v1_admin_api_tokens",
+    summary = "新建 API 令牌 (Issues a token; its secret is shown once)",
+    request_body(content = CreateToken, content_type = "application/json"),
+    responses(
+        (status = 201, description = "令牌 (The token with its secret)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+    ))]
 async fn create(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -69,6 +88,15 @@ async fn create(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/api-tokens/{id}/revoke", tag = "admin", operation_id = "post_api_v1_admin_api_tokens_id_revoke",
+    summary = "吊销令牌 (Revokes a token)",
+    params(("id" = uuid::Uuid, Path, description = "The token")),
+    responses(
+        (status = 204, description = "已吊销 (Revoked)"),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn revoke(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

@@ -1,10 +1,8 @@
 //! Import and export of the grid tree and the people (CSV and XLSX), and the templates.
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use mashang_auth::Auth;
 use mashang_auth::permissions::{Action, Target};
 use mashang_http::{ApiError, ApiQuery};
@@ -16,17 +14,20 @@ use crate::RoutingState;
 use crate::directory::import::{
     self, ImportError, ImportFormat, ImportRejection, MAX_IMPORT_BYTES,
 };
+use mashang_http::openapi::{
+    Binary, ConflictError, FormBodyErrors, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route(
-            "/api/v1/admin/import",
-            post(import_file).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES + 64 * 1024)),
-        )
-        .route("/api/v1/admin/export.xlsx", get(export_xlsx))
-        .route("/api/v1/admin/export.csv", get(export_csv))
-        .route("/api/v1/admin/import-template.xlsx", get(template_xlsx))
-        .route("/api/v1/admin/import-template.csv", get(template_csv))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(import_file))
+        .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES + 64 * 1024))
+        .routes(routes!(export_xlsx))
+        .routes(routes!(export_csv))
+        .routes(routes!(template_xlsx))
+        .routes(routes!(template_csv))
 }
 
 /// The problem+json answer to a refused file: every file and row error, with its row.
@@ -58,7 +59,8 @@ fn import_error(err: ImportError) -> Response {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ImportQuery {
     #[serde(default)]
     dry_run: bool,
@@ -103,6 +105,19 @@ pub(crate) async fn read_upload(
 }
 
 /// `POST /api/v1/admin/import[?dry_run=true]`: all or nothing.
+#[utoipa::path(post, path = "/api/v1/admin/import", tag = "admin", operation_id = "post_api_v1_admin_import",
+    summary = "导入目录 (Imports the grid tree and people from a spreadsheet; `dry_run` checks only)",
+    params(ImportQuery),
+    request_body(content = Object, content_type = "multipart/form-data", description = "一个 `file` (One `file` part: .xlsx or .csv)"),
+    responses(
+        (status = 200, description = "导入结果 (What was, or would be, imported)", body = Object),
+        StaffErrors,
+        NotFoundError,
+        JsonBodyErrors,
+        Unavailable,
+        FormBodyErrors,
+        ConflictError,
+    ))]
 async fn import_file(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -166,6 +181,14 @@ async fn export(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/export.xlsx", tag = "admin", operation_id = "get_api_v1_admin_export_xlsx",
+    summary = "导出目录 (The grid tree and people as a spreadsheet)",
+    responses(
+        (status = 200, description = "文件 (The file)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Binary),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn export_xlsx(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -173,6 +196,14 @@ async fn export_xlsx(
     export(state, principal, ImportFormat::Xlsx).await
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/export.csv", tag = "admin", operation_id = "get_api_v1_admin_export_csv",
+    summary = "导出目录 (The grid tree and people as CSV)",
+    responses(
+        (status = 200, description = "文件 (The file)", content_type = "text/csv", body = Binary),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn export_csv(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -199,6 +230,14 @@ async fn template(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/import-template.xlsx", tag = "admin", operation_id = "get_api_v1_admin_import_template_xlsx",
+    summary = "导入模板 (The import template)",
+    responses(
+        (status = 200, description = "文件 (The file)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Binary),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn template_xlsx(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
@@ -206,6 +245,14 @@ async fn template_xlsx(
     template(state, principal, ImportFormat::Xlsx).await
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/import-template.csv", tag = "admin", operation_id = "get_api_v1_admin_import_template_csv",
+    summary = "导入模板 (The import template, CSV)",
+    responses(
+        (status = 200, description = "文件 (The file)", content_type = "text/csv", body = Binary),
+        StaffErrors,
+        NotFoundError,
+        Unavailable,
+    ))]
 async fn template_csv(
     State(state): State<RoutingState>,
     Auth(principal): Auth,

@@ -20,6 +20,7 @@ use crate::http::change_log::{
     ENTITIES, Entry, LogQuery, county_entries, encode_cursor, entries, may_read_county,
     may_read_township,
 };
+use mashang_http::openapi::{Html, PageErrors};
 
 /// One entry as shown.
 #[derive(Debug)]
@@ -49,6 +50,12 @@ struct AuditPage {
 }
 
 /// `GET /admin/audit`.
+#[utoipa::path(get, path = "/admin/audit", tag = "pages", operation_id = "get_admin_audit",
+    summary = "变更记录 (The change log page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn township(
     State(state): State<RoutingState>,
     person: Person,
@@ -77,6 +84,12 @@ pub(super) async fn township(
 }
 
 /// `GET /county/audit`.
+#[utoipa::path(get, path = "/county/audit", tag = "pages", operation_id = "get_county_audit",
+    summary = "县级变更记录 (The county change log page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn county(
     State(state): State<RoutingState>,
     person: Person,

@@ -25,6 +25,7 @@ use super::case_page::{Stale, Typed, build, button, find, phrase, phrase_kind, t
 use super::layout::{PageError, Staff, render, safe_next, see_other};
 use crate::RoutingState;
 use crate::http::case_uploads;
+use mashang_http::openapi::{FormErrors, Html};
 
 /// The longest value of any one field (the texts' own limits are checked by the
 /// workflow; this only bounds what is kept for the page).
@@ -278,6 +279,14 @@ fn problem_zh(message: &str) -> String {
 }
 
 /// `POST /console/cases/{id}/{action}`.
+#[utoipa::path(post, path = "/console/cases/{id}/{action}", tag = "pages", operation_id = "post_console_cases_id_action",
+    summary = "事件操作 (A case action form: acknowledge, resolve, …, with photos)",
+    params(("id" = uuid::Uuid, Path, description = "The case"), ("action" = String, Path, max_length = 100, description = "The action (`acknowledge`, `resolve`, …)")),
+    request_body(content = Object, content_type = "multipart/form-data", description = "表单字段与文件 (The form fields and the file, with `_csrf`)"),
+    responses(
+        (status = 200, description = "结果或有误时的表单 (The outcome, or the form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn act(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -365,9 +374,16 @@ pub(super) async fn act(
                 Ok(d) => d,
                 Err(errors) => return retry(&state, &staff, id, &posted, &slug, errors).await,
             };
-            crate::http::cases::perform(&state, &staff.principal, id, kind, details, Some(version))
-                .await
-                .map(|_| ())
+            crate::http::cases::perform(
+                &state,
+                &staff.principal,
+                id,
+                kind,
+                Ok(details),
+                Some(version),
+            )
+            .await
+            .map(|_| ())
         }
         Target::CountyRequest => {
             crate::http::county_cases::request_county(

@@ -26,6 +26,7 @@ use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::cases::read::{CaseView, load};
 use crate::directory::nodes;
+use mashang_http::openapi::{Html, PageErrors};
 
 /// The actions the page offers, in the order they are shown (the work first).
 const SHOWN: [ActionKind; 15] = [
@@ -285,6 +286,13 @@ pub(super) fn done_notice(ok: Option<&str>) -> Option<&'static str> {
 }
 
 /// `GET /console/cases/{id}`.
+#[utoipa::path(get, path = "/console/cases/{id}", tag = "pages", operation_id = "get_console_cases_id",
+    summary = "事件页面 (A case with its actions)",
+    params(("id" = uuid::Uuid, Path, description = "The case")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn show(
     State(state): State<RoutingState>,
     staff: Staff,

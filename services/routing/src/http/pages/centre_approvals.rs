@@ -20,6 +20,7 @@ use super::centre_names::{Names, left_zh};
 use super::layout::{Chrome, PageError, Staff, render, safe_next, see_other};
 use crate::RoutingState;
 use crate::http::extensions::{AskBody, ask, decide};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// The most requests of each kind listed.
 const SHOWN: i64 = 100;
@@ -205,6 +206,12 @@ async fn build(
 }
 
 /// `GET /console/approvals`.
+#[utoipa::path(get, path = "/console/approvals", tag = "pages", operation_id = "get_console_approvals",
+    summary = "待审批 (Requests waiting for a decision)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -226,6 +233,14 @@ pub(super) struct DecisionForm {
 }
 
 /// `POST /console/extension-requests/{id}/approve|reject`.
+#[utoipa::path(post, path = "/console/extension-requests/{id}/{decision}", tag = "pages", operation_id = "post_console_extension_requests_id_decision",
+    summary = "延期审批 (Approves or rejects an extension request)",
+    params(("id" = uuid::Uuid, Path, description = "The request"), ("decision" = String, Path, max_length = 100, description = "`approve` or `reject`")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn decision(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -334,6 +349,14 @@ struct ExtensionPage {
 
 /// `POST /console/cases/{id}/extension`: files the request, then back to `back` (or
 /// the case page); refused, the form again with the message and what was typed.
+#[utoipa::path(post, path = "/console/cases/{id}/extension", tag = "pages", operation_id = "post_console_cases_id_extension",
+    summary = "申请延期 (Asks for more time)",
+    params(("id" = uuid::Uuid, Path, description = "The case")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn request(
     State(state): State<RoutingState>,
     staff: Staff,

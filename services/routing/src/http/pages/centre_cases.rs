@@ -17,6 +17,7 @@ use super::centre_names::{Desk, Names, Row, encode, require};
 use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::http::case_list::{ListQuery, query};
+use mashang_http::openapi::{Html, PageErrors};
 
 /// Lines per page.
 const PAGE: i64 = 50;
@@ -160,6 +161,12 @@ pub(super) async fn handlers(
 }
 
 /// `GET /console/cases`.
+#[utoipa::path(get, path = "/console/cases", tag = "pages", operation_id = "get_console_cases",
+    summary = "全部事件 (The township cases, filtered)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,

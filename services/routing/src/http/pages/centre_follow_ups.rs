@@ -15,6 +15,7 @@ use super::centre_names::{Desk, Names, left_zh, require};
 use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::cases::read::{load, with_contact};
+use mashang_http::openapi::{Html, PageErrors};
 
 /// The most cases listed.
 const SHOWN: i64 = 50;
@@ -44,6 +45,12 @@ struct FollowUpsPage {
 }
 
 /// `GET /console/follow-ups`.
+#[utoipa::path(get, path = "/console/follow-ups", tag = "pages", operation_id = "get_console_follow_ups",
+    summary = "待回访 (Cases waiting for a follow-up)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -17,6 +17,7 @@ use super::centre_names::{Desk, Names, Row, require};
 use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::http::case_list::{ListQuery, query};
+use mashang_http::openapi::{Html, PageErrors};
 
 /// The most cases of each kind (late, due soon) shown.
 const SHOWN: i64 = 200;
@@ -42,6 +43,12 @@ struct OverduePage {
 type Trace = (Uuid, String, serde_json::Value, DateTime<Utc>, Option<Uuid>);
 
 /// `GET /console/overdue`.
+#[utoipa::path(get, path = "/console/overdue", tag = "pages", operation_id = "get_console_overdue",
+    summary = "超时事件 (Overdue cases)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -21,6 +21,7 @@ use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::cases::read::{CaseView, load};
 use crate::http::case_list::{ListQuery, query};
+use mashang_http::openapi::{Html, PageErrors};
 
 /// The longest queue shown in one look.
 const QUEUE: i64 = 200;
@@ -66,6 +67,12 @@ async fn triage_mode(tx: &mut mashang_db::TenantTx) -> Result<bool, PageError> {
 }
 
 /// `GET /console/queue`.
+#[utoipa::path(get, path = "/console/queue", tag = "pages", operation_id = "get_console_queue",
+    summary = "待分拨 (The township centre queue)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -6,11 +6,9 @@
 //! as the county's JSON endpoints do. Township accounts are refused (403) on all of
 //! them; what each county role may do is the permission matrix's.
 
-use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use mashang_auth::permissions::{Action, Target, allows};
@@ -18,35 +16,23 @@ use mashang_auth::{Principal, PrincipalKind};
 
 use super::layout::{Chrome, PageError, Person};
 use super::{county_case, county_search, county_supervision, county_townships, county_views};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::RoutingState;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/county", get(county_townships::page))
-        .route(
-            "/county/townships",
-            axum::routing::post(county_townships::create),
-        )
-        .route(
-            "/county/townships/{code}/{change}",
-            get(county_townships::confirm).post(county_townships::change),
-        )
-        .route("/county/supervision", get(county_supervision::list))
-        .route(
-            "/county/supervision/{code}/{id}",
-            get(county_supervision::show).post(county_supervision::note),
-        )
-        .route("/county/search", get(county_search::page))
-        .route(
-            "/county/cases/{code}/{id}",
-            get(county_case::ask).post(county_case::open),
-        )
-        .route("/county/views", get(county_views::page))
-        .route("/county/views/{code}/{view}", get(county_case::show))
-        .route(
-            "/county/views/{code}/{view}/files/{file}",
-            get(county_case::file),
-        )
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(county_townships::page))
+        .routes(routes!(county_townships::create))
+        .routes(routes!(county_townships::confirm, county_townships::change))
+        .routes(routes!(county_supervision::list))
+        .routes(routes!(county_supervision::show, county_supervision::note))
+        .routes(routes!(county_search::page))
+        .routes(routes!(county_case::ask, county_case::open))
+        .routes(routes!(county_views::page))
+        .routes(routes!(county_case::show))
+        .routes(routes!(county_case::file))
 }
 
 /// A signed-in county person, for the county's pages. Township people are refused

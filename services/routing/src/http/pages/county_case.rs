@@ -21,6 +21,7 @@ use super::layout::{Chrome, PageError, Staff, render, see_other};
 use crate::RoutingState;
 use crate::directory::tenants::Tenant;
 use crate::http::county_cases::township_case;
+use mashang_http::openapi::{Binary, FormErrors, Html, PageErrors};
 
 /// How long a recorded view shows its case and files.
 pub(super) const VIEW_MINUTES: i64 = 120;
@@ -118,6 +119,13 @@ pub(super) struct AskQuery {
 }
 
 /// `GET /county/cases/{code}/{id}`: why open this case? (`?reason=` picks one.)
+#[utoipa::path(get, path = "/county/cases/{code}/{id}", tag = "pages", operation_id = "get_county_cases_code_id",
+    summary = "查看事件 (Asks why the county opens a case)",
+    params(("code" = String, Path, max_length = 100, description = "The township code"), ("id" = uuid::Uuid, Path, description = "The case")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn ask(
     State(state): State<RoutingState>,
     county: County,
@@ -173,6 +181,14 @@ fn check(form: &ReasonForm) -> Result<(&'static str, Option<String>), Errors> {
 
 /// `POST /county/cases/{code}/{id}`: records the view with its reason, then shows the
 /// case; without a reason the form again (422).
+#[utoipa::path(post, path = "/county/cases/{code}/{id}", tag = "pages", operation_id = "post_county_cases_code_id",
+    summary = "打开事件 (Opens a case, with the reason recorded)",
+    params(("code" = String, Path, max_length = 100, description = "The township code"), ("id" = uuid::Uuid, Path, description = "The case")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn open(
     State(state): State<RoutingState>,
     county: County,
@@ -278,6 +294,13 @@ pub(super) struct ReadOnly {
 }
 
 /// `GET /county/views/{code}/{view}`: the case of a view just recorded, read-only.
+#[utoipa::path(get, path = "/county/views/{code}/{view}", tag = "pages", operation_id = "get_county_views_code_view",
+    summary = "查阅的事件 (A case opened by the county)",
+    params(("code" = String, Path, max_length = 100, description = "The township code"), ("view" = uuid::Uuid, Path, description = "The view")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn show(
     State(state): State<RoutingState>,
     county: County,
@@ -314,6 +337,13 @@ pub(super) async fn show(
 
 /// `GET /county/views/{code}/{view}/files/{file}`: a photo or voice note of the
 /// viewed case, while the view lasts.
+#[utoipa::path(get, path = "/county/views/{code}/{view}/files/{file}", tag = "pages", operation_id = "get_county_views_code_view_files_file",
+    summary = "事件附件 (A file of a case opened by the county)",
+    params(("code" = String, Path, max_length = 100, description = "The township code"), ("view" = uuid::Uuid, Path, description = "The view"), ("file" = String, Path, max_length = 100, description = "The attachment")),
+    responses(
+        (status = 200, description = "文件 (The file)", content_type = "application/octet-stream", body = Binary),
+        PageErrors,
+    ))]
 pub(super) async fn file(
     State(state): State<RoutingState>,
     county: County,

@@ -19,6 +19,7 @@ use super::county::{County, Errors, error_for, when, zone_of};
 use super::layout::{Chrome, PageError, render};
 use crate::RoutingState;
 use crate::directory::tenants::{TenantRow, list_tenants};
+use mashang_http::openapi::{Html, PageErrors};
 
 /// Lines per page.
 pub(super) const PAGE: usize = 50;
@@ -296,6 +297,12 @@ impl SearchPage {
 }
 
 /// `GET /county/search`.
+#[utoipa::path(get, path = "/county/search", tag = "pages", operation_id = "get_county_search",
+    summary = "查询 (Searches the townships cases)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     county: County,

@@ -21,6 +21,7 @@ use super::layout::{Chrome, PageError, render, see_other};
 use crate::RoutingState;
 use crate::http::county_cases::{MAX_NOTE_CHARS, add_note, sent_up, township_case};
 use crate::workflow::county_deadline;
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// A case sent up, as the list shows it.
 struct Line {
@@ -48,6 +49,12 @@ struct ListPage {
 }
 
 /// `GET /county/supervision`.
+#[utoipa::path(get, path = "/county/supervision", tag = "pages", operation_id = "get_county_supervision",
+    summary = "督办 (The cases sent up to the county)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn list(
     State(state): State<RoutingState>,
     county: County,
@@ -288,6 +295,13 @@ pub(super) struct Done {
 }
 
 /// `GET /county/supervision/{code}/{id}`.
+#[utoipa::path(get, path = "/county/supervision/{code}/{id}", tag = "pages", operation_id = "get_county_supervision_code_id",
+    summary = "督办事件 (A case sent up)",
+    params(("code" = String, Path, max_length = 100, description = "The township code"), ("id" = uuid::Uuid, Path, description = "The case")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn show(
     State(state): State<RoutingState>,
     county: County,
@@ -309,6 +323,14 @@ pub(super) async fn show(
 
 /// `POST /county/supervision/{code}/{id}`: the note (and the deadline), then the page
 /// again; refused, the form with what was typed and why (422).
+#[utoipa::path(post, path = "/county/supervision/{code}/{id}", tag = "pages", operation_id = "post_county_supervision_code_id",
+    summary = "督办意见 (The county note on a case)",
+    params(("code" = String, Path, max_length = 100, description = "The township code"), ("id" = uuid::Uuid, Path, description = "The case")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn note(
     State(state): State<RoutingState>,
     county: County,

@@ -21,6 +21,7 @@ use crate::directory::tenants::{TenantRow, list_tenants, tenant_by_code};
 use crate::http::county::{
     CreatedTownship, NewAdmin, NewTownship, create_township, set_township_status,
 };
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// A township's line.
 struct Line {
@@ -147,6 +148,12 @@ pub(super) struct Done {
 }
 
 /// `GET /county`.
+#[utoipa::path(get, path = "/county", tag = "pages", operation_id = "get_county",
+    summary = "乡镇一览 (The county townships page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     county: County,
@@ -173,6 +180,13 @@ struct CreatedPage {
 /// `POST /county/townships`: the new township and its administrator's one-time code
 /// on the page that answers (shown this once); refused, the form again with what was
 /// typed and why (422).
+#[utoipa::path(post, path = "/county/townships", tag = "pages", operation_id = "post_county_townships",
+    summary = "开通乡镇 (Opens a township)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn create(
     State(state): State<RoutingState>,
     county: County,
@@ -215,6 +229,13 @@ struct ConfirmPage {
 
 /// `GET /county/townships/{code}/suspend` (or `resume`): what will happen, and the
 /// button that does it.
+#[utoipa::path(get, path = "/county/townships/{code}/{change}", tag = "pages", operation_id = "get_county_townships_code_change",
+    summary = "确认停用或恢复 (Confirms suspending or resuming a township)",
+    params(("code" = String, Path, max_length = 100, description = "The township code"), ("change" = String, Path, max_length = 100, description = "`suspend` or `resume`")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn confirm(
     State(state): State<RoutingState>,
     county: County,
@@ -238,6 +259,14 @@ pub(super) async fn confirm(
 }
 
 /// `POST /county/townships/{code}/suspend` (or `resume`), then back to the list.
+#[utoipa::path(post, path = "/county/townships/{code}/{change}", tag = "pages", operation_id = "post_county_townships_code_change",
+    summary = "停用或恢复 (Suspends or resumes a township)",
+    params(("code" = String, Path, max_length = 100, description = "The township code"), ("change" = String, Path, max_length = 100, description = "`suspend` or `resume`")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn change(
     State(state): State<RoutingState>,
     county: County,

@@ -17,6 +17,7 @@ use super::county_case::reason_zh;
 use super::layout::{Chrome, PageError, render};
 use crate::RoutingState;
 use crate::directory::tenants::list_tenants;
+use mashang_http::openapi::{Html, PageErrors};
 
 /// Lines per page.
 const PAGE: usize = 50;
@@ -64,6 +65,12 @@ type Row = (
 );
 
 /// `GET /county/views[?township=…&cursor=…]`.
+#[utoipa::path(get, path = "/county/views", tag = "pages", operation_id = "get_county_views",
+    summary = "查阅记录 (The county case views)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     county: County,

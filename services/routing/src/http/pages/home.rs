@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
+use mashang_http::openapi::{Html, PageErrors};
 
 /// A role the person holds, where.
 #[derive(Debug)]
@@ -24,6 +25,12 @@ struct HomePage {
 }
 
 /// `GET /admin`.
+#[utoipa::path(get, path = "/admin", tag = "pages", operation_id = "get_admin",
+    summary = "管理首页 (The administration home page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn home(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -40,66 +40,61 @@ mod tree;
 
 use std::sync::LazyLock;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{get, post};
 use mashang_web::csrf::{FormLimits, form_csrf};
 use mashang_web::{Asset, Assets};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::RoutingState;
 use crate::directory::import::MAX_IMPORT_BYTES;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/login", get(signin::login_page).post(signin::login))
-        .route("/login/reset", get(signin::reset_page).post(signin::reset))
-        .route("/logout", post(signin::logout))
-        .route("/console", get(my_cases::page))
-        .route("/console/cases/{id}", get(case_page::show))
-        .route(
-            "/console/cases/{id}/{action}",
-            post(case_forms::act).layer(DefaultBodyLimit::max(MAX_CASE_FORM_BYTES)),
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(signin::login_page, signin::login))
+        .routes(routes!(signin::reset_page, signin::reset))
+        .routes(routes!(signin::logout))
+        .routes(routes!(my_cases::page))
+        .routes(routes!(case_page::show))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(case_forms::act))
+                .layer(DefaultBodyLimit::max(MAX_CASE_FORM_BYTES)),
         )
-        .route("/console/queue", get(centre_queue::page))
-        .route("/console/cases", get(centre_cases::page))
-        .route("/console/overdue", get(centre_overdue::page))
-        .route("/console/approvals", get(centre_approvals::page))
-        .route("/console/follow-ups", get(centre_follow_ups::page))
-        .route(
-            "/console/extension-requests/{id}/{decision}",
-            post(centre_approvals::decision),
-        )
-        .route(
-            "/console/cases/{id}/extension",
-            post(centre_approvals::request),
-        )
+        .routes(routes!(centre_queue::page))
+        .routes(routes!(centre_cases::page))
+        .routes(routes!(centre_overdue::page))
+        .routes(routes!(centre_approvals::page))
+        .routes(routes!(centre_follow_ups::page))
+        .routes(routes!(centre_approvals::decision))
+        .routes(routes!(centre_approvals::request))
         // The addresses of the administrator-only sign-in, kept for old bookmarks
         // and links (308 keeps a form post a post).
-        .route("/admin/login", get(signin::moved).post(signin::moved))
-        .route("/admin/reset", get(signin::moved).post(signin::moved))
-        .route("/admin/logout", post(signin::logout))
-        .route("/admin", get(home::home))
-        .route("/admin/grid", get(tree::page))
-        .route("/admin/grid/nodes", post(tree::create))
-        .route("/admin/grid/nodes/{id}", get(node::show))
-        .route("/admin/grid/nodes/{id}/rename", post(node::rename))
-        .route("/admin/grid/nodes/{id}/move", post(node::move_node))
-        .route("/admin/grid/nodes/{id}/active", post(node::set_active))
-        .route(
-            "/admin/import",
-            get(transfer::page)
-                .post(transfer::upload)
+        .routes(routes!(signin::moved_login, signin::moved_login_post))
+        .routes(routes!(signin::moved_reset, signin::moved_reset_post))
+        .routes(routes!(signin::admin_logout))
+        .routes(routes!(home::home))
+        .routes(routes!(tree::page))
+        .routes(routes!(tree::create))
+        .routes(routes!(node::show))
+        .routes(routes!(node::rename))
+        .routes(routes!(node::move_node))
+        .routes(routes!(node::set_active))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(transfer::page, transfer::upload))
                 .layer(DefaultBodyLimit::max(MAX_MULTIPART_BYTES)),
         )
-        .route("/admin/people", get(people::list).post(people::create))
-        .route("/admin/people/{id}", get(person::show).post(person::update))
-        .route("/admin/people/{id}/reset-code", post(person::reset_code))
-        .route("/admin/posters", get(posters::page))
-        .route("/admin/posters/issue-missing", post(posters::issue_missing))
+        .routes(routes!(people::list, people::create))
+        .routes(routes!(person::show, person::update))
+        .routes(routes!(person::reset_code))
+        .routes(routes!(posters::page))
+        .routes(routes!(posters::issue_missing))
         .merge(rules::routes())
-        .route("/admin/audit", get(audit::township))
-        .route("/county/audit", get(audit::county))
+        .routes(routes!(audit::township))
+        .routes(routes!(audit::county))
         .merge(routing_admin::routes())
         .merge(county::routes())
         .layer(middleware::from_fn_with_state(

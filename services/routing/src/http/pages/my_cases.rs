@@ -14,6 +14,7 @@ use super::case_fmt::{Names, TimeLeft, state_label, time_left};
 use super::layout::{Chrome, PageError, Person, render};
 use crate::RoutingState;
 use crate::http::case_list::{ListQuery, query};
+use mashang_http::openapi::{Html, PageErrors};
 
 /// Cards per page.
 const PAGE: i64 = 30;
@@ -125,6 +126,12 @@ struct MyCases {
 }
 
 /// `GET /console`.
+#[utoipa::path(get, path = "/console", tag = "pages", operation_id = "get_console",
+    summary = "我的事件 (My cases)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     person: Person,

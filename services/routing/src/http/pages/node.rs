@@ -17,6 +17,7 @@ use super::layout::{Chrome, PageError, Refusal, Staff, notice, render, see_other
 use super::tree::{NodeOption, check_name, kind_zh, live_codes, node_options, parse_node, said};
 use crate::RoutingState;
 use crate::directory::nodes;
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// A node with what its page shows.
 #[derive(Debug)]
@@ -139,6 +140,13 @@ pub(super) struct NodeQuery {
 }
 
 /// `GET /admin/grid/nodes/{id}`.
+#[utoipa::path(get, path = "/admin/grid/nodes/{id}", tag = "pages", operation_id = "get_admin_grid_nodes_id",
+    summary = "网格节点 (A node page)",
+    params(("id" = uuid::Uuid, Path, description = "The node")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn show(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -185,6 +193,14 @@ pub(super) struct RenameForm {
 }
 
 /// `POST /admin/grid/nodes/{id}/rename`.
+#[utoipa::path(post, path = "/admin/grid/nodes/{id}/rename", tag = "pages", operation_id = "post_admin_grid_nodes_id_rename",
+    summary = "重命名 (Renames a node)",
+    params(("id" = uuid::Uuid, Path, description = "The node")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn rename(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -221,6 +237,14 @@ pub(super) struct MoveForm {
 }
 
 /// `POST /admin/grid/nodes/{id}/move`: moves the node with its subtree.
+#[utoipa::path(post, path = "/admin/grid/nodes/{id}/move", tag = "pages", operation_id = "post_admin_grid_nodes_id_move",
+    summary = "移动 (Moves a node)",
+    params(("id" = uuid::Uuid, Path, description = "The node")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn move_node(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -272,6 +296,14 @@ pub(super) struct ActiveForm {
 }
 
 /// `POST /admin/grid/nodes/{id}/active`: `active=true` or `false`, with the subtree.
+#[utoipa::path(post, path = "/admin/grid/nodes/{id}/active", tag = "pages", operation_id = "post_admin_grid_nodes_id_active",
+    summary = "启用或停用 (Switches a node on or off)",
+    params(("id" = uuid::Uuid, Path, description = "The node")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn set_active(
     State(state): State<RoutingState>,
     staff: Staff,

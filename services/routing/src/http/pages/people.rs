@@ -20,6 +20,7 @@ use super::tree::{NodeOption, node_options};
 use crate::RoutingState;
 use crate::directory::staff::{PersonInput, create_person, grant_role};
 use crate::directory::{DirectoryError, nodes};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// A role held at a node, as listed.
 #[derive(Clone, Debug)]
@@ -212,6 +213,12 @@ async fn people_page(
 }
 
 /// `GET /admin/people`.
+#[utoipa::path(get, path = "/admin/people", tag = "pages", operation_id = "get_admin_people",
+    summary = "人员 (The people page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn list(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -320,6 +327,13 @@ pub(super) fn taken(err: DirectoryError, input: &PersonInput) -> Result<FieldErr
 }
 
 /// `POST /admin/people`: adds a person with one role, then opens their page.
+#[utoipa::path(post, path = "/admin/people", tag = "pages", operation_id = "post_admin_people",
+    summary = "添加人员 (Adds a person)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn create(
     State(state): State<RoutingState>,
     staff: Staff,

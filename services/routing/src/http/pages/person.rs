@@ -23,6 +23,7 @@ use super::tree::{NodeOption, node_options};
 use crate::RoutingState;
 use crate::directory::staff::{set_email, set_roles, update_person};
 use crate::directory::{DirectoryError, nodes};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// The edit form as typed.
 #[derive(Debug, Default)]
@@ -161,6 +162,13 @@ pub(super) struct PersonQuery {
 }
 
 /// `GET /admin/people/{id}`.
+#[utoipa::path(get, path = "/admin/people/{id}", tag = "pages", operation_id = "get_admin_people_id",
+    summary = "人员页面 (A person page)",
+    params(("id" = uuid::Uuid, Path, description = "The person")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn show(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -174,6 +182,14 @@ pub(super) async fn show(
 
 /// `POST /admin/people/{id}`: details, active, roles (the ticked ones removed, the
 /// add row added). Deactivating a person ends their sessions.
+#[utoipa::path(post, path = "/admin/people/{id}", tag = "pages", operation_id = "post_admin_people_id",
+    summary = "修改人员 (Changes a person)",
+    params(("id" = uuid::Uuid, Path, description = "The person")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn update(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -266,6 +282,14 @@ struct ResetCodePage {
 
 /// `POST /admin/people/{id}/reset-code`: a new one-time code (replacing any earlier
 /// one), shown once, with what to tell the person.
+#[utoipa::path(post, path = "/admin/people/{id}/reset-code", tag = "pages", operation_id = "post_admin_people_id_reset_code",
+    summary = "重置码 (Makes a reset code, shown once)",
+    params(("id" = uuid::Uuid, Path, description = "The person")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn reset_code(
     State(state): State<RoutingState>,
     staff: Staff,

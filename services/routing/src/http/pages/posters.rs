@@ -20,6 +20,7 @@ use super::tree::{NodeOption, options, tree_order};
 use crate::RoutingState;
 use crate::directory::nodes::{self, Node};
 use crate::directory::qr;
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// A live QR code as listed.
 #[derive(Debug)]
@@ -79,6 +80,12 @@ fn is_grid(n: &Node) -> bool {
 }
 
 /// `GET /admin/posters`.
+#[utoipa::path(get, path = "/admin/posters", tag = "pages", operation_id = "get_admin_posters",
+    summary = "二维码海报 (The QR posters page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -140,6 +147,13 @@ pub(super) struct IssueForm {
 
 /// `POST /admin/posters/issue-missing`: a code for every active grid (of the chosen
 /// subtree, the whole township by default) that has no live one.
+#[utoipa::path(post, path = "/admin/posters/issue-missing", tag = "pages", operation_id = "post_admin_posters_issue_missing",
+    summary = "补发二维码 (Issues codes to grids without one)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn issue_missing(
     State(state): State<RoutingState>,
     staff: Staff,

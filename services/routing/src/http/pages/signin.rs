@@ -17,6 +17,7 @@ use mashang_http::ApiError;
 use serde::Deserialize;
 
 use super::layout::{LOGIN, PageError, home_of, render, safe_next, see_other};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 #[derive(Debug, Template)]
 #[template(path = "admin/login.html")]
@@ -66,9 +67,62 @@ fn destination(principal: &mashang_auth::Principal, next: &str) -> String {
     }
 }
 
+/// `GET /admin/login`: moved to `/login`.
+#[utoipa::path(get, path = "/admin/login", tag = "pages",
+    operation_id = "get_admin_login_moved", security(()),
+    summary = "旧地址 (The old address: a 308 to `/login`)",
+    responses((status = 308, description = "已迁移 (Moved, the query kept)",
+        headers(("Location" = String)))))]
+pub(super) async fn moved_login(uri: Uri) -> Response {
+    moved(uri).await
+}
+
+/// `POST /admin/login`: moved to `/login`.
+#[utoipa::path(post, path = "/admin/login", tag = "pages",
+    operation_id = "post_admin_login_moved", security(()),
+    summary = "旧地址 (The old address: a 308 to `/login`)",
+    responses((status = 308, description = "已迁移 (Moved, the query kept)",
+        headers(("Location" = String)))))]
+pub(super) async fn moved_login_post(uri: Uri) -> Response {
+    moved(uri).await
+}
+
+/// `GET /admin/reset`: moved to `/login/reset`.
+#[utoipa::path(get, path = "/admin/reset", tag = "pages",
+    operation_id = "get_admin_reset_moved", security(()),
+    summary = "旧地址 (The old address: a 308 to `/login/reset`)",
+    responses((status = 308, description = "已迁移 (Moved, the query kept)",
+        headers(("Location" = String)))))]
+pub(super) async fn moved_reset(uri: Uri) -> Response {
+    moved(uri).await
+}
+
+/// `POST /admin/reset`: moved to `/login/reset`.
+#[utoipa::path(post, path = "/admin/reset", tag = "pages",
+    operation_id = "post_admin_reset_moved", security(()),
+    summary = "旧地址 (The old address: a 308 to `/login/reset`)",
+    responses((status = 308, description = "已迁移 (Moved, the query kept)",
+        headers(("Location" = String)))))]
+pub(super) async fn moved_reset_post(uri: Uri) -> Response {
+    moved(uri).await
+}
+
+/// `POST /admin/logout`: the old sign-out address, still signing out.
+#[utoipa::path(post, path = "/admin/logout", tag = "pages", operation_id = "admin_logout",
+    summary = "退出 (Signs out; the old address)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(FormErrors))]
+pub(super) async fn admin_logout(
+    ext: Extension<Authenticator>,
+    auth_check: Result<MaybeSignedIn, ApiError>,
+    parts: Parts,
+) -> Result<Response, PageError> {
+    logout(ext, auth_check, parts).await
+}
+
 /// The old addresses under `/admin` (`/admin/login`, `/admin/reset`): a 308 to the
 /// same page under `/login`, with the query (`next`) kept.
-pub(super) async fn moved(uri: Uri) -> Response {
+async fn moved(uri: Uri) -> Response {
     let to = if uri.path().ends_with("/reset") {
         format!("{LOGIN}/reset")
     } else {
@@ -82,6 +136,13 @@ pub(super) async fn moved(uri: Uri) -> Response {
 }
 
 /// `GET /login`; a signed-in person goes straight on to `next` or their home.
+#[utoipa::path(get, path = "/login", tag = "pages", operation_id = "get_login",
+    summary = "登录页面 (The staff sign-in page)",
+    security(()),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn login_page(
     Extension(authenticator): Extension<Authenticator>,
     auth: Result<MaybeSignedIn, ApiError>,
@@ -145,6 +206,14 @@ fn refusal(err: AuthError) -> Result<String, PageError> {
 
 /// `POST /login`: on success the session cookie and a 303 to `next` or the person's
 /// home; otherwise the form again, with the login (and `next`) kept.
+#[utoipa::path(post, path = "/login", tag = "pages", operation_id = "post_login",
+    summary = "登录 (The sign-in form)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    security(()),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn login(
     Extension(auth): Extension<Authenticator>,
     parts: Parts,
@@ -212,6 +281,13 @@ pub(super) async fn login(
 
 /// `POST /logout` (or the old `/admin/logout`) with the form's `_csrf` field: ends the session (the
 /// extractor checked the CSRF token) and clears the cookie.
+#[utoipa::path(post, path = "/logout", tag = "pages", operation_id = "post_logout",
+    summary = "退出 (Signs out)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn logout(
     Extension(auth): Extension<Authenticator>,
     auth_check: Result<MaybeSignedIn, ApiError>,
@@ -249,6 +325,13 @@ struct ResetPage<'a> {
 }
 
 /// `GET /login/reset`: set a password with the code an administrator gave.
+#[utoipa::path(get, path = "/login/reset", tag = "pages", operation_id = "get_login_reset",
+    summary = "重置密码页面 (The page to set a password with a reset code)",
+    security(()),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn reset_page(
     Extension(auth): Extension<Authenticator>,
 ) -> Result<Response, PageError> {
@@ -280,6 +363,14 @@ pub(super) struct ResetForm {
 }
 
 /// `POST /login/reset`: sets the password, then sends the person to sign in.
+#[utoipa::path(post, path = "/login/reset", tag = "pages", operation_id = "post_login_reset",
+    summary = "重置密码 (The reset form)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    security(()),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn reset(
     Extension(auth): Extension<Authenticator>,
     parts: Parts,

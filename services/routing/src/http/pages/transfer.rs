@@ -13,6 +13,7 @@ use super::layout::{Chrome, PageError, Staff, render};
 use crate::RoutingState;
 use crate::directory::DirectoryError;
 use crate::directory::import::{self, ImportError, ImportRejection, ImportSummary};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// One row error as listed.
 #[derive(Debug)]
@@ -78,6 +79,12 @@ struct ImportPage {
 }
 
 /// `GET /admin/import`.
+#[utoipa::path(get, path = "/admin/import", tag = "pages", operation_id = "get_admin_import",
+    summary = "导入页面 (The import page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(staff: Staff) -> Result<Response, PageError> {
     staff.require(Action::ImportExport, Target::Township)?;
     Ok(render(
@@ -153,6 +160,13 @@ async fn read_upload_field(
 }
 
 /// `POST /admin/import?_csrf=…`: all or nothing, like the API.
+#[utoipa::path(post, path = "/admin/import", tag = "pages", operation_id = "post_admin_import",
+    summary = "导入 (Uploads a spreadsheet to check or import)",
+    request_body(content = Object, content_type = "multipart/form-data", description = "表单字段与文件 (The form fields and the file, with `_csrf`)"),
+    responses(
+        (status = 200, description = "结果或有误时的表单 (The outcome, or the form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn upload(
     State(state): State<RoutingState>,
     staff: Staff,

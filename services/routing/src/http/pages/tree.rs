@@ -18,6 +18,7 @@ use super::layout::{Chrome, PageError, Refusal, Staff, notice, render, see_other
 use crate::RoutingState;
 use crate::directory::nodes::{self, NewNode, Node};
 use crate::directory::{DirectoryError, qr};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// The kinds a new node may have (the township is only ever the root).
 const CHILD_KINDS: [NodeKind; 5] = [
@@ -223,6 +224,12 @@ async fn tree_page(
 }
 
 /// `GET /admin/grid[?parent=…]`: the tree, and the add form (its parent preselected).
+#[utoipa::path(get, path = "/admin/grid", tag = "pages", operation_id = "get_admin_grid",
+    summary = "网格树 (The grid tree page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -304,6 +311,13 @@ async fn add_node(tx: &mut TenantTx, form: &AddForm) -> Result<GridNodeId, Refus
 
 /// `POST /admin/grid/nodes`: adds a node; on a refusal the tree again, with the form
 /// as typed and what was wrong next to it.
+#[utoipa::path(post, path = "/admin/grid/nodes", tag = "pages", operation_id = "post_admin_grid_nodes",
+    summary = "添加网格节点 (Adds a node)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn create(
     State(state): State<RoutingState>,
     staff: Staff,

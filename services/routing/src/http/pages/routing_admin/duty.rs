@@ -21,6 +21,7 @@ use super::super::people::{PersonRow, error_on, load};
 use super::notice;
 use crate::RoutingState;
 use crate::http::assignment::{DutyInput, apply_duty, check_duty};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// Whether a person takes new cases now, as the people pages show it.
 #[derive(Clone, Debug, Default)]
@@ -279,6 +280,13 @@ pub(super) struct DutyQuery {
 }
 
 /// `GET /admin/people/{id}/duty`.
+#[utoipa::path(get, path = "/admin/people/{id}/duty", tag = "pages", operation_id = "get_admin_people_id_duty",
+    summary = "值班 (A person duty page)",
+    params(("id" = uuid::Uuid, Path, description = "The person")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -293,6 +301,14 @@ pub(super) async fn page(
 
 /// `POST /admin/people/{id}/duty`: on duty or not, the leave (or 结束请假, which
 /// clears it), and the substitute.
+#[utoipa::path(post, path = "/admin/people/{id}/duty", tag = "pages", operation_id = "post_admin_people_id_duty",
+    summary = "保存值班 (Saves the duty)",
+    params(("id" = uuid::Uuid, Path, description = "The person")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn save(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -10,27 +10,24 @@ mod open311;
 mod phrases;
 mod rules;
 
-use axum::Router;
-use axum::routing::{get, post};
-
 pub(super) use duty::{DutyNow, duty_now};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::RoutingState;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/admin/assignment-rules", get(rules::page).post(rules::add))
-        .route("/admin/assignment-rules/{id}/delete", post(rules::delete))
-        .route("/admin/people/{id}/duty", get(duty::page).post(duty::save))
-        .route("/admin/open311-keys", get(open311::page).post(open311::add))
-        .route("/admin/open311-keys/{id}/revoke", post(open311::revoke))
-        .route(
-            "/admin/reply-templates",
-            get(phrases::page).post(phrases::add),
-        )
-        .route("/admin/reply-templates/defaults", post(phrases::defaults))
-        .route("/admin/reply-templates/{id}", post(phrases::edit))
-        .route("/admin/reply-templates/{id}/{action}", post(phrases::act))
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(rules::page, rules::add))
+        .routes(routes!(rules::delete))
+        .routes(routes!(duty::page, duty::save))
+        .routes(routes!(open311::page, open311::add))
+        .routes(routes!(open311::revoke))
+        .routes(routes!(phrases::page, phrases::add))
+        .routes(routes!(phrases::defaults))
+        .routes(routes!(phrases::edit))
+        .routes(routes!(phrases::act))
 }
 
 /// The confirmation after a form, from the `?ok=` of the redirect (a fixed set of

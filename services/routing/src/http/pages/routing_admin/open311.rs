@@ -15,6 +15,8 @@ use mashang_http::ApiError;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
+
 use super::super::layout::{Chrome, PageError, Staff, render, see_other};
 use crate::RoutingState;
 use crate::http::open311_keys::{IssuedKey, MAX_LIVE_KEYS, issue};
@@ -99,6 +101,12 @@ pub(super) struct KeysQuery {
 }
 
 /// `GET /admin/open311-keys`.
+#[utoipa::path(get, path = "/admin/open311-keys", tag = "pages", operation_id = "get_admin_open311_keys",
+    summary = "接口密钥 (The Open311 keys page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -121,6 +129,13 @@ pub(super) struct IssueForm {
 }
 
 /// `POST /admin/open311-keys`: issues a key and shows it once.
+#[utoipa::path(post, path = "/admin/open311-keys", tag = "pages", operation_id = "post_admin_open311_keys",
+    summary = "新建接口密钥 (Issues a key and shows it once)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (`name`, with `_csrf`)"),
+    responses(
+        (status = 200, description = "新密钥，只显示这一次 (The new key, shown this once)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn add(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -150,6 +165,14 @@ pub(super) async fn add(
 }
 
 /// `POST /admin/open311-keys/{id}/revoke`.
+#[utoipa::path(post, path = "/admin/open311-keys/{id}/revoke", tag = "pages", operation_id = "post_admin_open311_keys_id_revoke",
+    summary = "停用接口密钥 (Revokes a key)",
+    params(("id" = uuid::Uuid, Path, description = "The key")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (`_csrf`)"),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn revoke(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -19,6 +19,7 @@ use crate::http::reply_templates::{
     KINDS, MAX_CHARS, MAX_PER_KIND, add as add_phrase, edit as edit_phrase, place, remove,
     restore_defaults, template, templates,
 };
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// What each kind is called and where the console offers it.
 fn kind_words(kind: &str) -> (&'static str, &'static str, &'static str) {
@@ -205,6 +206,12 @@ pub(super) struct PhrasesQuery {
 }
 
 /// `GET /admin/reply-templates`.
+#[utoipa::path(get, path = "/admin/reply-templates", tag = "pages", operation_id = "get_admin_reply_templates",
+    summary = "常用语 (The standard phrases page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -225,6 +232,13 @@ pub(super) struct AddForm {
 }
 
 /// `POST /admin/reply-templates`: adds a phrase at the end of its kind.
+#[utoipa::path(post, path = "/admin/reply-templates", tag = "pages", operation_id = "post_admin_reply_templates",
+    summary = "添加常用语 (Adds a phrase)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn add(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -262,6 +276,14 @@ fn phrase_id(raw: &str) -> Result<Uuid, PageError> {
 }
 
 /// `POST /admin/reply-templates/{id}`: new words for a phrase.
+#[utoipa::path(post, path = "/admin/reply-templates/{id}", tag = "pages", operation_id = "post_admin_reply_templates_id",
+    summary = "修改常用语 (Changes a phrase)",
+    params(("id" = uuid::Uuid, Path, description = "The phrase")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn edit(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -294,6 +316,14 @@ pub(super) async fn edit(
 }
 
 /// `POST /admin/reply-templates/{id}/{up|down|delete}`.
+#[utoipa::path(post, path = "/admin/reply-templates/{id}/{action}", tag = "pages", operation_id = "post_admin_reply_templates_id_action",
+    summary = "常用语操作 (Moves up or down, or removes a phrase)",
+    params(("id" = uuid::Uuid, Path, description = "The phrase"), ("action" = String, Path, max_length = 100, description = "`up`, `down` or `delete`")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn act(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -332,6 +362,13 @@ pub(super) struct DefaultsForm {
 }
 
 /// `POST /admin/reply-templates/defaults`: brings back the defaults of a kind.
+#[utoipa::path(post, path = "/admin/reply-templates/defaults", tag = "pages", operation_id = "post_admin_reply_templates_defaults",
+    summary = "恢复默认 (Restores the default phrases)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn defaults(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -29,6 +29,7 @@ use crate::http::assignment::{
     MAX_POSITION, MAX_RULES, Rule, RuleInput, TARGET_ROLES, check_rule, insert_rule, remove_rule,
     rules,
 };
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// The add form as typed.
 #[derive(Debug, Default, Deserialize)]
@@ -290,6 +291,12 @@ async fn build(
 }
 
 /// `GET /admin/assignment-rules[?grid=…&category=…]`.
+#[utoipa::path(get, path = "/admin/assignment-rules", tag = "pages", operation_id = "get_admin_assignment_rules",
+    summary = "派单规则 (The assignment rules page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -301,6 +308,13 @@ pub(super) async fn page(
 }
 
 /// `POST /admin/assignment-rules`: adds a rule.
+#[utoipa::path(post, path = "/admin/assignment-rules", tag = "pages", operation_id = "post_admin_assignment_rules",
+    summary = "添加规则 (Adds a rule)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn add(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -347,6 +361,14 @@ pub(super) async fn add(
 }
 
 /// `POST /admin/assignment-rules/{id}/delete`: retires a rule.
+#[utoipa::path(post, path = "/admin/assignment-rules/{id}/delete", tag = "pages", operation_id = "post_admin_assignment_rules_id_delete",
+    summary = "删除规则 (Removes a rule)",
+    params(("id" = uuid::Uuid, Path, description = "The rule")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn delete(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -24,6 +24,7 @@ use crate::http::calendar_config::{
 };
 use crate::http::pages::layout::{Chrome, PageError, Staff, render, see_other};
 use crate::workflow::calendar::{self, own_override_years, own_overrides};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// The weekdays' Chinese and English names, in the order of [`WEEKDAYS`].
 const DAY_NAMES: [(&str, &str); 7] = [
@@ -282,6 +283,12 @@ pub(super) struct CalendarQuery {
 }
 
 /// `GET /admin/calendar[?year=2027]`.
+#[utoipa::path(get, path = "/admin/calendar", tag = "pages", operation_id = "get_admin_calendar",
+    summary = "工作日历 (The calendar page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -293,6 +300,13 @@ pub(super) async fn page(
 }
 
 /// `POST /admin/calendar`: the time zone and weekly hours.
+#[utoipa::path(post, path = "/admin/calendar", tag = "pages", operation_id = "post_admin_calendar",
+    summary = "保存工作周 (Saves the working week)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn save_week(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -324,6 +338,13 @@ pub(super) async fn save_week(
 }
 
 /// `POST /admin/calendar/overrides`: a holiday or a working day on a date.
+#[utoipa::path(post, path = "/admin/calendar/overrides", tag = "pages", operation_id = "post_admin_calendar_overrides",
+    summary = "设定某天 (Adds a day override)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn add_override(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -358,6 +379,14 @@ pub(super) async fn add_override(
 
 /// `POST /admin/calendar/overrides/{day}/delete`: the township's own setting of that
 /// date goes; a date it set nothing on is not found.
+#[utoipa::path(post, path = "/admin/calendar/overrides/{day}/delete", tag = "pages", operation_id = "post_admin_calendar_overrides_day_delete",
+    summary = "取消设定 (Removes a day override)",
+    params(("day" = String, Path, max_length = 100, description = "`YYYY-MM-DD`")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn delete_override(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -453,6 +482,13 @@ async fn read_file(
 }
 
 /// `POST /admin/calendar/import`: a year's schedule in the holiday-cn layout.
+#[utoipa::path(post, path = "/admin/calendar/import", tag = "pages", operation_id = "post_admin_calendar_import",
+    summary = "导入节假日 (Imports holidays from a holiday-cn file)",
+    request_body(content = Object, content_type = "multipart/form-data", description = "表单字段与文件 (The form fields and the file, with `_csrf`)"),
+    responses(
+        (status = 200, description = "结果或有误时的表单 (The outcome, or the form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn import(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -13,6 +13,7 @@ use super::{Tab, error_on, field_errors, notice};
 use crate::RoutingState;
 use crate::http::categories::{self, Category, CategoryBody, Write};
 use crate::http::pages::layout::{Chrome, PageError, Staff, render, see_other};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// The icons the citizen's page draws (intake's `ICONS`), with what they show.
 const ICONS: [(&str, &str); 8] = [
@@ -190,6 +191,12 @@ async fn list_page(
 }
 
 /// `GET /admin/categories`.
+#[utoipa::path(get, path = "/admin/categories", tag = "pages", operation_id = "get_admin_categories",
+    summary = "类别 (The categories page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn list(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -215,6 +222,13 @@ async fn write(
 }
 
 /// `POST /admin/categories`: a new category (a code already taken is refused).
+#[utoipa::path(post, path = "/admin/categories", tag = "pages", operation_id = "post_admin_categories",
+    summary = "添加类别 (Adds a category)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn create(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -279,6 +293,13 @@ async fn edit_page(
 }
 
 /// `GET /admin/categories/{code}`.
+#[utoipa::path(get, path = "/admin/categories/{code}", tag = "pages", operation_id = "get_admin_categories_code",
+    summary = "类别页面 (A category page)",
+    params(("code" = String, Path, max_length = 100, description = "The category code")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn show(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -290,6 +311,14 @@ pub(super) async fn show(
 }
 
 /// `POST /admin/categories/{code}`: names, icon, order, priority and triage.
+#[utoipa::path(post, path = "/admin/categories/{code}", tag = "pages", operation_id = "post_admin_categories_code",
+    summary = "修改类别 (Changes a category)",
+    params(("code" = String, Path, max_length = 100, description = "The category code")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn update(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -316,6 +345,14 @@ pub(super) struct ActiveForm {
 }
 
 /// `POST /admin/categories/{code}/active`: deactivate (`false`) or reactivate.
+#[utoipa::path(post, path = "/admin/categories/{code}/active", tag = "pages", operation_id = "post_admin_categories_code_active",
+    summary = "启用或停用 (Switches a category on or off)",
+    params(("code" = String, Path, max_length = 100, description = "The category code")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn set_active(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -12,51 +12,35 @@ mod sla;
 
 use std::sync::LazyLock;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use chrono::{DateTime, Datelike, Utc, Weekday};
 use chrono_tz::Tz;
 use mashang_http::{ApiError, FieldError};
 use mashang_web::{Asset, Assets};
 
 use super::layout::PageError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::RoutingState;
 use crate::http::calendar_config::MAX_HOLIDAY_FILE_BYTES;
 
-pub(super) fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/admin/settings", get(settings::page).post(settings::save))
-        .route("/admin/sla-policies", get(sla::list))
-        .route(
-            "/admin/sla-policies/{category}/{priority}",
-            get(sla::show).post(sla::save),
+pub(super) fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::new()
+        .routes(routes!(settings::page, settings::save))
+        .routes(routes!(sla::list))
+        .routes(routes!(sla::show, sla::save))
+        .routes(routes!(calendar::page, calendar::save_week))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(calendar::import))
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
-        .route(
-            "/admin/calendar",
-            get(calendar::page).post(calendar::save_week),
-        )
-        .route(
-            "/admin/calendar/import",
-            post(calendar::import).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
-        )
-        .route("/admin/calendar/overrides", post(calendar::add_override))
-        .route(
-            "/admin/calendar/overrides/{day}/delete",
-            post(calendar::delete_override),
-        )
-        .route(
-            "/admin/categories",
-            get(categories::list).post(categories::create),
-        )
-        .route(
-            "/admin/categories/{code}",
-            get(categories::show).post(categories::update),
-        )
-        .route(
-            "/admin/categories/{code}/active",
-            post(categories::set_active),
-        )
+        .routes(routes!(calendar::add_override))
+        .routes(routes!(calendar::delete_override))
+        .routes(routes!(categories::list, categories::create))
+        .routes(routes!(categories::show, categories::update))
+        .routes(routes!(categories::set_active))
         .merge(ASSETS.router())
 }
 

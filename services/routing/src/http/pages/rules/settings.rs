@@ -13,6 +13,7 @@ use super::{Tab, error_on, field_errors, notice};
 use crate::RoutingState;
 use crate::http::pages::layout::{Chrome, PageError, Staff, render, see_other};
 use crate::http::settings::{Settings, TownshipSettings, save_settings, settings_of};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// The form as typed.
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +55,12 @@ pub(super) struct OkQuery {
 }
 
 /// `GET /admin/settings`.
+#[utoipa::path(get, path = "/admin/settings", tag = "pages", operation_id = "get_admin_settings",
+    summary = "乡镇设置 (The settings page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn page(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -74,6 +81,13 @@ pub(super) async fn page(
 }
 
 /// `POST /admin/settings`.
+#[utoipa::path(post, path = "/admin/settings", tag = "pages", operation_id = "post_admin_settings",
+    summary = "保存设置 (Saves the settings)",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn save(
     State(state): State<RoutingState>,
     staff: Staff,

@@ -22,6 +22,7 @@ use crate::http::categories::{self, Category};
 use crate::http::pages::layout::{Chrome, PageError, Staff, render, see_other};
 use crate::http::settings::save_policy;
 use crate::workflow::{calendar, policy};
+use mashang_http::openapi::{FormErrors, Html, PageErrors};
 
 /// The priorities, with their Chinese names.
 const PRIORITIES: [(&str, &str); 2] = [("normal", "普通"), ("urgent", "紧急")];
@@ -114,6 +115,12 @@ pub(super) struct OkQuery {
 }
 
 /// `GET /admin/sla-policies`.
+#[utoipa::path(get, path = "/admin/sla-policies", tag = "pages", operation_id = "get_admin_sla_policies",
+    summary = "时限规则 (The SLA policies page)",
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn list(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -426,6 +433,13 @@ async fn policy_page(
 }
 
 /// `GET /admin/sla-policies/{category}/{priority}`.
+#[utoipa::path(get, path = "/admin/sla-policies/{category}/{priority}", tag = "pages", operation_id = "get_admin_sla_policies_category_priority",
+    summary = "时限规则 (One SLA policy page)",
+    params(("category" = String, Path, max_length = 100, description = "A category code or `*`"), ("priority" = String, Path, max_length = 100, description = "`normal` or `urgent`")),
+    responses(
+        (status = 200, description = "页面 (The page)", content_type = "text/html", body = Html),
+        PageErrors,
+    ))]
 pub(super) async fn show(
     State(state): State<RoutingState>,
     staff: Staff,
@@ -436,6 +450,14 @@ pub(super) async fn show(
 }
 
 /// `POST /admin/sla-policies/{category}/{priority}`: through the API's own function.
+#[utoipa::path(post, path = "/admin/sla-policies/{category}/{priority}", tag = "pages", operation_id = "post_admin_sla_policies_category_priority",
+    summary = "保存时限规则 (Saves an SLA policy)",
+    params(("category" = String, Path, max_length = 100, description = "A category code or `*`"), ("priority" = String, Path, max_length = 100, description = "`normal` or `urgent`")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
+    responses(
+        (status = 200, description = "有误时重新显示表单 (The form again with what is wrong)", content_type = "text/html", body = Html),
+        FormErrors,
+    ))]
 pub(super) async fn save(
     State(state): State<RoutingState>,
     staff: Staff,
