@@ -235,3 +235,43 @@ async fn check_burst_count(
         .expect("deallocating");
     tx.commit().await.expect("committing");
 }
+
+/// Every row-level security policy reads its setting in a sub-select: PostgreSQL then
+/// evaluates it once per statement (an InitPlan) instead of once per row, and a
+/// township's id from it can still be an index condition.
+#[tokio::test]
+async fn row_level_security_reads_each_setting_once_per_statement() {
+    let database = TestDatabase::create().await;
+    let mut owner = database.owner().await;
+    let policies: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT schemaname || '.' || tablename, policyname, \
+                coalesce(qual, '') || ' ' || coalesce(with_check, '') FROM pg_policies",
+    )
+    .fetch_all(&mut owner)
+    .await
+    .expect("the policies");
+    // Each setting is read by a sub-select of its own (`( SELECT … current_setting(…`).
+    let per_row: Vec<&(String, String, String)> = policies
+        .iter()
+        .filter(|(_, _, text)| {
+            text.matches("current_setting(").count() > text.matches("( SELECT ").count()
+        })
+        .collect();
+    assert!(
+        per_row.is_empty(),
+        "policies reading a setting per row: {per_row:?}"
+    );
+    assert!(policies.len() > 50, "{} policies", policies.len());
+
+    // A township's read through its policy alone still finds its rows by the index.
+    let plan: (Value,) = sqlx::query_as(
+        "EXPLAIN (FORMAT JSON) SELECT * FROM routing.cases \
+         WHERE tenant_id = (SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("a plan");
+    let text = plan.0.to_string();
+    assert!(text.contains("InitPlan"), "{text}");
+    owner.close().await.ok();
+}
