@@ -42,6 +42,8 @@ struct Settings {
     townships: usize,
     requests: usize,
     prefix: String,
+    /// Measure on a database a former run loaded and kept (`KEEP_DB=1`).
+    reuse: bool,
 }
 
 fn settings() -> anyhow::Result<Settings> {
@@ -71,6 +73,7 @@ fn settings() -> anyhow::Result<Settings> {
         townships: usize::try_from(number(take("townships"), 100)?)?.clamp(1, 999),
         requests: usize::try_from(number(take("requests"), 200)?)?.max(1),
         prefix: take("prefix").unwrap_or_else(|| "ban".to_owned()),
+        reuse: take("reuse").is_some_and(|v| v == "1" || v == "true"),
     })
 }
 
@@ -243,22 +246,19 @@ fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
     sorted_us[rank.clamp(1, sorted_us.len()) - 1] as f64 / 1000.0
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    mashang_notification::delivery::outbound::install_tls();
-    let s = settings()?;
-    let mut config = DbConfig::new(s.database_url.clone());
-    config.max_connections = 2;
-    let db = Db::connect(&config)
-        .await
-        .context("connecting as the application role")?;
-
+/// Creates the townships and the county user and loads the facts; answers the county
+/// user's and the township centre's sign-ins, when loading began, and the owner's
+/// connection.
+async fn load(
+    s: &Settings,
+    db: &Db,
+) -> anyhow::Result<(String, String, Instant, sqlx::PgConnection)> {
     // The directory: townships through the product's own functions.
     let started = Instant::now();
     let mut phones = Phones(Uuid::new_v4().as_u128() % 100_000_000);
-    let fx = seed_tenant(&db, &format!("{}000", s.prefix)).await;
+    let fx = seed_tenant(db, &format!("{}000", s.prefix)).await;
     grow(
-        &db,
+        db,
         fx.tenant,
         fx.root,
         &fx.code,
@@ -269,14 +269,14 @@ async fn main() -> anyhow::Result<()> {
     for t in 1..s.townships {
         let code = format!("{}{t:03}", s.prefix);
         let created = tenants::create_tenant(
-            &db,
+            db,
             &TenantCode::parse(&code).context("a tenant code")?,
             &format!("第{t}镇"),
             "Asia/Shanghai",
         )
         .await?;
         grow(
-            &db,
+            db,
             created.tenant.id,
             created.root,
             &code,
@@ -287,14 +287,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let county_phone = phones.next();
     let county = mashang_routing::directory::county::create_county_user(
-        &db,
+        db,
         "县综治中心",
         &county_phone,
         &[Role::CountyCentre],
     )
     .await?;
     let password = mashang_auth::Password::new(PASSWORD).expect("a valid password");
-    mashang_auth::set_county_password(&db, county, &password).await?;
+    mashang_auth::set_county_password(db, county, &password).await?;
     db.close().await;
     println!(
         "DIRECTORY {} townships of {VILLAGES} villages × {GRIDS} grids in {:.1} s",
@@ -327,6 +327,50 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("analytics-seed.sql, step {name}"))?;
         println!("LOAD {:>7.1} s  {name}", at.elapsed().as_secs_f64());
     }
+    Ok((
+        county_phone.expose().to_owned(),
+        fx.logins.centre.clone(),
+        loading,
+        owner,
+    ))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    mashang_notification::delivery::outbound::install_tls();
+    let s = settings()?;
+    let mut config = DbConfig::new(s.database_url.clone());
+    config.max_connections = 2;
+    let db = Db::connect(&config)
+        .await
+        .context("connecting as the application role")?;
+
+    let (county_login, centre_login, loading, mut owner) = if s.reuse {
+        let mut owner = sqlx::PgConnection::connect(&s.owner_url)
+            .await
+            .context("connecting as the owner")?;
+        let (county,): (String,) = sqlx::query_as(
+            "SELECT phone FROM routing.county_users WHERE 'county_centre' = ANY(roles) \
+             ORDER BY created_at LIMIT 1",
+        )
+        .fetch_one(&mut owner)
+        .await
+        .context("the kept database's county user")?;
+        let (centre,): (String,) = sqlx::query_as(
+            "SELECT l.login FROM routing.logins l \
+             JOIN routing.staff_roles r ON r.user_id = l.user_id \
+             JOIN routing.tenants t ON t.id = r.tenant_id \
+             WHERE t.code = $1 AND r.role = 'township_centre' LIMIT 1",
+        )
+        .bind(format!("{}000", s.prefix))
+        .fetch_one(&mut owner)
+        .await
+        .context("the kept database's township centre")?;
+        println!("REUSING the facts a former run loaded");
+        (county, centre, Instant::now(), owner)
+    } else {
+        load(&s, &db).await?
+    };
     let counts: Vec<(String, i64)> = sqlx::query_as(
         "SELECT 'case_facts', count(*) FROM analytics.case_facts \
          UNION ALL SELECT 'daily_rollups', count(*) FROM analytics.daily_rollups \
@@ -363,8 +407,8 @@ async fn main() -> anyhow::Result<()> {
             .join(" ")
     );
 
-    let county = sign_in(&s.base_url, county_phone.expose()).await?;
-    let centre = sign_in(&s.base_url, &fx.logins.centre).await?;
+    let county = sign_in(&s.base_url, &county_login).await?;
+    let centre = sign_in(&s.base_url, &centre_login).await?;
     let month = format!("from={from30}&to={today}");
     let year = format!("from={from365}&to={today}");
     // (who, client, label, path, target p95 in ms)

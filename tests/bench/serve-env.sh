@@ -3,7 +3,8 @@
 # a fresh database migrated with the application role, release builds, and
 # `mashang serve` started and stopped on it. Not a script of its own.
 #
-#   bench_setup NAME     infrastructure up; database mashang_bench_NAME; sets $bin,
+#   bench_setup NAME     infrastructure up; database mashang_bench_NAME (kept as it is
+#                        with REUSE_DB=1); sets $bin,
 #                        $app_url (application role) and exports the MASHANG_* settings
 #   bench_serve ARGS...  starts `mashang serve ARGS` on 127.0.0.1:$BENCH_PORT, waits
 #                        for /readyz; sets $server_pid and $base_url
@@ -36,10 +37,15 @@ bench_setup() {
         source target/test-env/env
         BENCH_TEST_ENV=target/test-env
     fi
-    cargo build -q --release -p mashang
+    # BENCH_PREBUILT=1: the release binary as it is (measuring again without a rebuild).
+    [ "${BENCH_PREBUILT:-0}" = 1 ] || cargo build -q --release -p mashang
     bin=target/release/mashang
     bench_db=mashang_bench_$bench_name
-    psql "$MASHANG_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
+    if [ "${REUSE_DB:-0}" = 1 ]; then
+        echo "reusing database $bench_db (kept by an earlier KEEP_DB=1 run)"
+    else
+        psql "$MASHANG_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
+    fi
     local owner_url=${MASHANG_TEST_DATABASE_URL%/*}/$bench_db
     MASHANG_APP_PASSWORD=bench "$bin" --log warn migrate --database-url "$owner_url" --app-role mashang_app >/dev/null
     app_url=$(python3 -c "import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(p._replace(netloc='mashang_app:bench@'+p.hostname+':'+str(p.port)).geturl())" "$owner_url")
