@@ -336,8 +336,9 @@ macro_rules! page_set {
 
 page_set!(
     /// What a staff page shown with GET can answer besides 200: 303 to the sign-in
-    /// page or the right page, an error page.
-    PageErrors = [303, 400, 403, 404, 422, 429, 503]
+    /// page or the right page, an error page (401 when a credential was sent and is
+    /// not valid).
+    PageErrors = [303, 400, 401, 403, 404, 422, 429, 503]
 );
 page_set!(
     /// What a page's form (POST) can answer: 303 to the next page when accepted, the

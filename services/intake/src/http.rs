@@ -188,8 +188,11 @@ fn closed_page(closed: &Closed, lang: Lang) -> Response {
         (status = 303, description = "已提交，转到状态页 (Submitted: to the status page)"),
         (status = 404, description = "未知二维码 (An unknown code)", content_type = "text/html", body = Html),
         (status = 410, description = "二维码已停用 (A replaced or closed code)", content_type = "text/html", body = Html),
+        (status = 429, description = "提交太频繁，请稍候 (Too many submissions: a page asking to wait a minute)", content(
+            (Html = "text/html"),
+            (mashang_http::openapi::ProblemSchema = "application/problem+json"),
+        )),
         FormBodyErrors,
-        RateLimited,
         Unavailable,
     ))]
 async fn landing_submit(

@@ -150,10 +150,22 @@ impl Drop for Place {
 }
 
 /// `GET /api/v1/inbox/stream`.
+/// One event of the stream, as server-sent events carry it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct StreamEvent {
+    /// `unread` (data `{"unread": n}`) or `notice` (data: the notice as JSON).
+    #[schema(example = "unread")]
+    event: String,
+    /// The event's JSON.
+    #[schema(example = "{\"unread\":0}")]
+    data: String,
+}
+
 #[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "notification", operation_id = "get_api_v1_inbox_stream",
     summary = "通知推送 (Server-sent events: `unread` counts and new `notice`s)",
     responses(
-        (status = 200, description = "事件流 (An event stream)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "事件流 (An event stream)", content_type = "text/event-stream", body = StreamEvent),
         StaffErrors,
         NotFoundError,
         Unavailable,

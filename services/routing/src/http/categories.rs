@@ -38,7 +38,7 @@ pub(crate) struct Category {
 #[utoipa::path(get, path = "/api/v1/admin/categories", tag = "admin", operation_id = "get_api_v1_admin_categories",
     summary = "类别 (The township categories)",
     responses(
-        (status = 200, description = "类别 (The categories)", body = Object),
+        (status = 200, description = "类别 (The categories)", body = Vec<Object>),
         StaffErrors,
         NotFoundError,
         Unavailable,

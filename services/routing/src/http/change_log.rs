@@ -13,7 +13,7 @@ use mashang_auth::permissions::{Action, Target};
 use mashang_auth::{Auth, Principal};
 use mashang_db::Db;
 use mashang_domain::{TenantCode, TenantId};
-use mashang_http::{ApiError, ApiJson};
+use mashang_http::{ApiError, ApiJson, ApiQuery};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -362,7 +362,7 @@ fn answer(entries: Vec<Entry>, more: bool) -> Value {
 async fn township_log(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
-    Query(q): Query<LogQuery>,
+    ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<ApiJson<Value>, ApiError> {
     may_read_township(&principal)?;
     let filter = LogQuery {
@@ -396,7 +396,7 @@ async fn township_log(
 async fn county_log(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
-    Query(q): Query<LogQuery>,
+    ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<ApiJson<Value>, ApiError> {
     may_read_county(&principal)?;
     let filter = q.check()?;

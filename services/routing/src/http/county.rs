@@ -38,7 +38,7 @@ pub(super) fn routes() -> OpenApiRouter<RoutingState> {
 #[utoipa::path(get, path = "/api/v1/county/tenants", tag = "county", operation_id = "get_api_v1_county_tenants",
     summary = "乡镇列表 (The townships)",
     responses(
-        (status = 200, description = "乡镇 (The townships)", body = Object),
+        (status = 200, description = "乡镇 (The townships)", body = Vec<Object>),
         StaffErrors,
         NotFoundError,
         Unavailable,

@@ -17,7 +17,8 @@ use crate::RoutingState;
 use crate::directory::{nodes, qr};
 use crate::qr_render::{self, Poster};
 use mashang_http::openapi::{
-    Binary, ConflictError, JsonBodyErrors, NotFoundError, QueryErrors, StaffErrors, Unavailable,
+    Binary, ConflictError, Html, JsonBodyErrors, NotFoundError, QueryErrors, StaffErrors,
+    Unavailable,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -79,7 +80,7 @@ struct ListQuery {
     summary = "二维码 (The township QR codes)",
     params(ListQuery),
     responses(
-        (status = 200, description = "二维码 (The codes)", body = Object),
+        (status = 200, description = "二维码 (The codes)", body = Vec<Object>),
         StaffErrors,
         NotFoundError,
         Unavailable,
@@ -308,7 +309,10 @@ struct PosterQuery {
     summary = "张贴海报 (Printable posters of the codes, as PDF)",
     params(PosterQuery),
     responses(
-        (status = 200, description = "海报 (The posters)", content_type = "application/pdf", body = Binary),
+        (status = 200, description = "海报：PDF，或 format=html 时的网页 (The posters: a PDF, or a page with format=html)", content(
+            (Binary = "application/pdf"),
+            (Html = "text/html"),
+        )),
         StaffErrors,
         NotFoundError,
         Unavailable,

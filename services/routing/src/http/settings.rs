@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::{allow, tenant_tx};
 use crate::RoutingState;
 use mashang_http::openapi::{
-    BadRequestError, JsonBodyErrors, NotFoundError, StaffErrors, Unavailable,
+    BadRequestError, JsonBodyErrors, NotFoundError, QueryErrors, StaffErrors, Unavailable,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -153,6 +153,7 @@ fn priority(raw: &str) -> Result<&str, ApiError> {
         StaffErrors,
         NotFoundError,
         Unavailable,
+        QueryErrors,
     ))]
 async fn get_policy(
     State(state): State<RoutingState>,
@@ -302,9 +303,14 @@ async fn put_calendar(
 async fn import_calendar(
     State(state): State<RoutingState>,
     Auth(principal): Auth,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Result<ApiJson<super::calendar_config::HolidayImport>, ApiError> {
-    super::calendar_config::import_holidays(&state, &principal, &body)
+    let body = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::BadRequest(
+            "文件应为 UTF-8 编码的 JSON (the file must be JSON in UTF-8)".to_owned(),
+        )
+    })?;
+    super::calendar_config::import_holidays(&state, &principal, body)
         .await
         .map(ApiJson)
 }
@@ -338,6 +344,7 @@ async fn put_override(
         StaffErrors,
         NotFoundError,
         Unavailable,
+        QueryErrors,
     ))]
 async fn delete_override(
     State(state): State<RoutingState>,

@@ -162,6 +162,7 @@ const GONE: StatusCode = StatusCode::GONE;
     security(()),
     responses(
         (status = 200, description = "确认页面 (The confirmation page)", content_type = "text/html", body = mashang_http::openapi::Html),
+        (status = 410, description = "链接已失效 (The link is used, expired or not a link)", content_type = "text/html", body = mashang_http::openapi::Html),
         PageErrors,
     ))]
 async fn confirm(Path(token): Path<String>) -> Response {
@@ -179,6 +180,7 @@ async fn confirm(Path(token): Path<String>) -> Response {
     request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "表单字段 (The page form fields, with `_csrf`)"),
     security(()),
     responses(
+        (status = 410, description = "链接已失效 (The link is used, expired or not a link)", content_type = "text/html", body = mashang_http::openapi::Html),
         FormErrors,
     ))]
 async fn redeem(

@@ -25,7 +25,7 @@ pub(super) fn routes() -> OpenApiRouter<RoutingState> {
 #[utoipa::path(get, path = "/api/v1/admin/api-tokens", tag = "admin", operation_id = "get_api_v1_admin_api_tokens",
     summary = "API 令牌 (The township API tokens, never their secrets)",
     responses(
-        (status = 200, description = "令牌 (The tokens)", body = Object),
+        (status = 200, description = "令牌 (The tokens)", body = Vec<Object>),
         StaffErrors,
         NotFoundError,
         Unavailable,
